@@ -1,0 +1,111 @@
+"""The connector contract both CRMs implement.
+
+Connectors talk HTTP and nothing else. They yield raw records exactly as the CRM returns them
+(plain dicts) and take back field changes keyed by CRM field names. They know nothing of funnels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal, Protocol, runtime_checkable
+
+Kind = Literal["leads", "deals"]
+KINDS: tuple[Kind, ...] = ("leads", "deals")
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of raw records as one CRM call returned it.
+
+    ``cursor`` is the highest modification time in the page when the pull is ordered by it
+    (incremental pulls); None for unordered full loads. ``resume`` is an opaque token that,
+    given back to ``iter_pages``, continues after this page (so a crash re-reads one page).
+    """
+
+    records: list[dict[str, Any]]
+    cursor: datetime | None = None
+    resume: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordUpdate:
+    """New values for one CRM record, keyed by CRM field/property names."""
+
+    kind: Kind
+    record_id: str
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A follow-up task for a deal's owner."""
+
+    deal_id: str
+    subject: str
+    body: str
+    due: date
+    owner_id: str | None = None
+    priority: Literal["High", "Normal", "Low"] = "High"
+
+
+@dataclass(frozen=True)
+class RowResult:
+    """The outcome of one row of a batched write, in the order the rows were given."""
+
+    record_id: str
+    ok: bool
+    error_code: str | None = None
+    message: str | None = None
+    created_id: str | None = None
+
+
+@dataclass
+class Usage:
+    """What a connector spent: calls, records, retries, and the quota it saw."""
+
+    api_calls: int = 0
+    records: int = 0
+    retries: int = 0
+    quota_used: int | None = None
+    quota_max: int | None = None
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+    def count_call(self, kind: str = "other") -> None:
+        self.api_calls += 1
+        self.by_kind[kind] = self.by_kind.get(kind, 0) + 1
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """What the sync job needs from a CRM."""
+
+    source: str
+    usage: Usage
+
+    def iter_pages(self, kind: Kind, since: datetime | None = None,
+                   resume: str | None = None) -> Iterator[Page]: ...
+
+    def iter_records(self, kind: Kind, since: datetime | None = None) -> Iterator[dict[str, Any]]:
+        ...
+
+    def iter_stage_changes(self, since: datetime | None = None) -> Iterator[dict[str, Any]]: ...
+
+    def stage_catalog(self) -> list[dict[str, Any]]: ...
+
+    def push_updates(self, changes: Sequence[RecordUpdate]) -> list[RowResult]: ...
+
+    def create_tasks(self, tasks: Sequence[TaskSpec]) -> list[RowResult]: ...
+
+    def find_tasks(self, deal_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Open tasks on these deals as ``{"id", "deal_id", "subject", "owner_id"}`` dicts."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def flatten_pages(pages: Iterator[Page]) -> Iterator[dict[str, Any]]:
+    """Records of successive pages, one at a time."""
+    for page in pages:
+        yield from page.records
