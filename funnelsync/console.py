@@ -1,0 +1,72 @@
+"""Progress and log output for the CLI: rich progress on a TTY, JSON lines otherwise.
+
+Log lines carry counts and stream names only, never record contents, personal data or secrets.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+ProgressFn = Callable[[str, str, int], None]
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per log record; extra fields passed as ``extra={"fields": {...}}``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {"ts": round(record.created, 3), "level": record.levelname.lower(),
+                                "logger": record.name, "msg": record.getMessage()}
+        data.update(getattr(record, "fields", {}) or {})
+        return json.dumps(data, default=str)
+
+
+def setup_logging(log_format: str, verbose: bool = False, stream: TextIO | None = None) -> None:
+    """Configure the funnelsync logger: ``text`` or ``json`` lines on stderr."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    if log_format == "json":
+        handler.setFormatter(JsonLogFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("funnelsync")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+    logger.propagate = False
+
+
+@contextmanager
+def progress_reporter(enabled: bool, log_every: float = 5.0) -> Iterator[ProgressFn]:
+    """A progress callback: a live rich display on a TTY, else a log line every few seconds."""
+    if enabled and sys.stderr.isatty():
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                      TextColumn("{task.completed:,} records"), TimeElapsedColumn(),
+                      console=Console(stderr=True), transient=False) as bar:
+            tasks: dict[str, Any] = {}
+
+            def on_tty(source: str, stream: str, count: int) -> None:
+                key = f"{source} {stream}"
+                if key not in tasks:
+                    tasks[key] = bar.add_task(key, total=None)
+                bar.update(tasks[key], completed=count)
+
+            yield on_tty
+        return
+    log = logging.getLogger("funnelsync.progress")
+    last = {"t": 0.0}
+
+    def on_log(source: str, stream: str, count: int) -> None:
+        now = time.monotonic()
+        if now - last["t"] >= log_every:
+            last["t"] = now
+            log.info("pulling", extra={"fields": {"source": source, "stream": stream,
+                                                  "records": count}})
+
+    yield on_log

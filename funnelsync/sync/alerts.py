@@ -1,0 +1,198 @@
+"""Stale-deal alerts: one per (deal, reason), a follow-up task for its owner, never twice.
+
+Each alert is marked ``pending`` in the store *before* its task is created, and the task's
+subject carries a marker derived from (source, deal, reason). After a crash between the CRM call
+and the store update, the next run finds the task by that marker instead of creating another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+
+from funnelsync.config import AppConfig
+from funnelsync.connectors.base import TaskSpec
+from funnelsync.mapping.schema import FunnelDeal, StageChange
+from funnelsync.sync.sources import Source
+from funnelsync.sync.stale import StaleReason, stale_reasons
+from funnelsync.sync.store import Store
+from funnelsync.sync.store_models import Alert
+
+Sleep = Callable[[float], None]
+
+
+@dataclass
+class AlertSummary:
+    """What the alert step did for one CRM (or would do, in a dry run)."""
+
+    opened: int = 0
+    resolved: int = 0
+    tasks_created: int = 0
+    open_total: int = 0
+    planned_tasks: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    new_alerts: list[dict[str, Any]] = field(default_factory=list)
+
+
+def marker(source: str, record_id: str, reason: str) -> str:
+    """A short stable tag for one alert, written into its task's subject."""
+    digest = hashlib.sha1(f"{source}|{record_id}|{reason}".encode()).hexdigest()[:10]
+    return f"[fs:{digest}]"
+
+
+def current_reasons(store: Store, source: Source, config: AppConfig, now: datetime
+                    ) -> dict[tuple[str, str], tuple[StaleReason, FunnelDeal]]:
+    """Every (deal id, reason) that holds now for the CRM's live open deals."""
+    history: dict[str, list[StageChange]] = defaultdict(list)
+    for change in store.iter_stage_changes(source.name):
+        history[change.record_id].append(change)
+    found: dict[tuple[str, str], tuple[StaleReason, FunnelDeal]] = {}
+    for stored in store.iter_records(source.name, "deals"):
+        deal = stored.to_model()
+        assert isinstance(deal, FunnelDeal)
+        stage_of = source.stage_of(deal)
+        for reason in stale_reasons(deal, history.get(deal.source_id, []), config, now,
+                                    stage_of=stage_of):
+            found[(deal.source_id, reason.code)] = (reason, deal)
+    return found
+
+
+def run_alerts(store: Store, source: Source, config: AppConfig, now: datetime, *,
+               dry_run: bool) -> AlertSummary:
+    """Open, keep and resolve alerts; create the missing tasks."""
+    summary = AlertSummary()
+    wanted = current_reasons(store, source, config, now)
+    existing = {(a.record_id, a.reason): a for a in store.open_alerts(source.name)}
+    for key, alert in existing.items():
+        if key not in wanted:
+            summary.resolved += 1
+            if not dry_run:
+                store.resolve_alert(alert.alert_id, now)
+    need_task: list[tuple[Alert | None, StaleReason, FunnelDeal]] = []
+    for key, (reason, deal) in wanted.items():
+        alert = existing.get(key)
+        if alert is None:
+            summary.opened += 1
+            summary.new_alerts.append(_alert_json(source.name, deal, reason))
+        if not dry_run:
+            alert, _ = store.open_alert(source.name, deal.source_id, reason.code,
+                                        reason.evidence, now)
+        if config.alerts.create_tasks and (alert is None or not alert.task_id):
+            need_task.append((alert, reason, deal))
+    summary.open_total = len(wanted)
+    if dry_run:
+        summary.planned_tasks = [_task_json(source.name, d, r) for _, r, d in need_task]
+        return summary
+    _ensure_tasks(store, source, config, now, need_task, summary)
+    return summary
+
+
+def _ensure_tasks(store: Store, source: Source, config: AppConfig, now: datetime,
+                  need: Sequence[tuple[Alert | None, StaleReason, FunnelDeal]],
+                  summary: AlertSummary) -> None:
+    if not need:
+        return
+    was_pending = [(a, r, d) for a, r, d in need if a is not None and a.status == "pending"]
+    adopted = _adopt_existing_tasks(store, source, was_pending, now)
+    todo = [(a, r, d) for a, r, d in need if a is not None and a.alert_id not in adopted]
+    for alert, _, _ in todo:
+        store.mark_alert_pending(alert.alert_id, now)
+    specs = [_task_spec(source.name, deal, reason, config, now) for _, reason, deal in todo]
+    results = source.connector.create_tasks(specs) if specs else []
+    for (alert, _, deal), result in zip(todo, results, strict=True):
+        if result.ok and result.created_id:
+            store.set_alert_task(alert.alert_id, result.created_id, now)
+            summary.tasks_created += 1
+        else:
+            summary.errors.append({"source": source.name, "kind": "task",
+                                   "record_id": deal.source_id, "code": result.error_code,
+                                   "message": result.message})
+
+
+def _adopt_existing_tasks(store: Store, source: Source,
+                          pending: Sequence[tuple[Alert, StaleReason, FunnelDeal]],
+                          now: datetime) -> set[int]:
+    """Tasks a crashed run created but did not record: find them by marker."""
+    if not pending:
+        return set()
+    tasks = source.connector.find_tasks(sorted({d.source_id for _, _, d in pending}))
+    by_marker = {}
+    for task in tasks:
+        subject = str(task.get("subject") or "")
+        if "[fs:" in subject:
+            by_marker[subject[subject.index("[fs:"):].split("]")[0] + "]"] = task
+    adopted: set[int] = set()
+    for alert, reason, deal in pending:
+        task = by_marker.get(marker(source.name, deal.source_id, reason.code))
+        if task is not None:
+            store.set_alert_task(alert.alert_id, str(task["id"]), now)
+            adopted.add(alert.alert_id)
+    return adopted
+
+
+def _subject(source: str, deal: FunnelDeal, reason: StaleReason) -> str:
+    name = deal.name or deal.source_id
+    return f"Stale deal: {name}: {reason.message} {marker(source, deal.source_id, reason.code)}"
+
+
+def _task_spec(source: str, deal: FunnelDeal, reason: StaleReason, config: AppConfig,
+               now: datetime) -> TaskSpec:
+    body = (f"{reason.message}\nEvidence: {json.dumps(reason.evidence, sort_keys=True)}\n"
+            "Opened by funnelsync; it resolves the alert when the condition clears.")
+    due = (now + timedelta(days=config.alerts.task_due_days)).date()
+    return TaskSpec(deal_id=deal.source_id, subject=_subject(source, deal, reason)[:255],
+                    body=body, due=due, owner_id=deal.owner_id)
+
+
+def _task_json(source: str, deal: FunnelDeal, reason: StaleReason) -> dict[str, Any]:
+    return {"source": source, "deal_id": deal.source_id, "owner_id": deal.owner_id,
+            "reason": reason.code, "subject": _subject(source, deal, reason)}
+
+
+def _alert_json(source: str, deal: FunnelDeal, reason: StaleReason) -> dict[str, Any]:
+    return {"source": source, "deal_id": deal.source_id, "reason": reason.code,
+            "message": reason.message, "evidence": reason.evidence}
+
+
+def post_webhook(url: str, alerts: Sequence[dict[str, Any]], *, attempts: int = 3,
+                 timeout: float = 5.0, sleep: Sleep | None = None,
+                 session: requests.Session | None = None) -> str | None:
+    """POST new alerts as Slack-compatible JSON. Returns None on success, else a warning.
+
+    Never raises and never blocks the sync for long: a few short attempts, then a warning.
+    """
+    if not alerts:
+        return None
+    lines = [f"• {a['source']} deal {a['deal_id']}: {a['message']}" for a in alerts[:50]]
+    more = f"\n… and {len(alerts) - 50} more" if len(alerts) > 50 else ""
+    payload = {"text": f"funnelsync: {len(alerts)} new stale-deal alert(s)\n"
+                       + "\n".join(lines) + more, "alerts": list(alerts)}
+    http = session or requests.Session()
+    wait = sleep or _sleep
+    problem = "no attempt made"
+    for attempt in range(attempts):
+        try:
+            response = http.post(url, json=payload, timeout=timeout)
+            if response.status_code < 300:
+                return None
+            problem = f"HTTP {response.status_code}"
+            if response.status_code < 500 and response.status_code != 429:
+                break
+        except requests.RequestException as exc:
+            problem = type(exc).__name__
+        if attempt + 1 < attempts:
+            wait(2.0 ** attempt)
+    return f"alert webhook failed after retries ({problem}); alerts are kept in the store"
+
+
+def _sleep(seconds: float) -> None:
+    import time
+
+    time.sleep(seconds)

@@ -1,0 +1,230 @@
+"""The sync job: pull → normalise → store → compute → diff → push → alerts.
+
+``SyncJob(config).run(dry_run=False) -> RunResult``. One run at a time per state store (a lock
+that expires when its holder dies). Pages and their watermarks commit together during the
+pull; the "evaluated through run N" mark moves only after the push was accounted for, so a crash
+at any point leaves a state from which the next run converges: records pulled but not yet
+evaluated are evaluated next time, writes already applied show up as live values and are not
+repeated, and tasks already created are found by their marker.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from funnelsync.config import AppConfig
+from funnelsync.connectors.base import KINDS
+from funnelsync.errors import EXIT_OK, EXIT_PARTIAL, FunnelsyncError
+from funnelsync.sync.alerts import AlertSummary, post_webhook, run_alerts
+from funnelsync.sync.evaluate import EVALUATED_THROUGH, Evaluator, diffs_for
+from funnelsync.sync.pull import Progress, SourcePull, pull_source, usage_of
+from funnelsync.sync.push import PushSummary, new_values, push_diffs
+from funnelsync.sync.sources import ConnectorFactory, Source, default_connector, open_sources
+from funnelsync.sync.store import Store
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class RunResult:
+    """The outcome of one run, as `funnelsync sync --json` prints it."""
+
+    run_id: int
+    dry_run: bool
+    pulled: dict[str, dict[str, int]] = field(default_factory=dict)
+    deleted: dict[str, dict[str, int]] = field(default_factory=dict)
+    changes: int = 0
+    records_written: int = 0
+    tasks_created: int = 0
+    alerts_open: int = 0
+    alerts_opened: int = 0
+    alerts_resolved: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    api_calls: dict[str, int] = field(default_factory=dict)
+    retries: dict[str, int] = field(default_factory=dict)
+    planned_changes: list[dict[str, Any]] = field(default_factory=list)
+    planned_tasks: list[dict[str, Any]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every row was accepted, 1 when some were rejected."""
+        return EXIT_PARTIAL if self.errors else EXIT_OK
+
+    def to_json(self) -> dict[str, Any]:
+        data = {"run_id": self.run_id, "dry_run": self.dry_run, "pulled": self.pulled,
+                "deleted": self.deleted, "changes": self.changes,
+                "records_written": self.records_written, "tasks_created": self.tasks_created,
+                "alerts_open": self.alerts_open, "alerts_opened": self.alerts_opened,
+                "alerts_resolved": self.alerts_resolved, "errors": self.errors,
+                "warnings": self.warnings, "api_calls": self.api_calls,
+                "retries": self.retries, "timings": self.timings}
+        if self.dry_run:
+            data["planned_changes"] = self.planned_changes
+            data["planned_tasks"] = self.planned_tasks
+        return data
+
+
+class SyncJob:
+    """One scheduled sync. Connectors, clock and progress are injectable for tests and ETL."""
+
+    def __init__(self, config: AppConfig, *, sources: list[str] | None = None,
+                 connector_factory: ConnectorFactory = default_connector,
+                 clock: Callable[[], datetime] = utc_now, progress: Progress | None = None,
+                 reevaluate_all: bool = False) -> None:
+        self.config = config
+        self.only = sources
+        self.factory = connector_factory
+        self.clock = clock
+        self.progress = progress
+        self.reevaluate_all = reevaluate_all
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    def run(self, dry_run: bool = False, full: bool = False) -> RunResult:
+        """Run every step once; raises LockHeld, AuthError, RemoteError, ConfigError."""
+        return self._locked(dry_run, full, pull_only=False)
+
+    def pull(self, full: bool = False) -> RunResult:
+        """Only pull, normalise and store (no write-back, no alerts)."""
+        return self._locked(False, full, pull_only=True)
+
+    def _locked(self, dry_run: bool, full: bool, pull_only: bool) -> RunResult:
+        store = Store.open(self.config.state.url)
+        try:
+            store.acquire_lock(self.holder, self.clock(), self.config.state.lock_ttl_seconds)
+            try:
+                return self._run_locked(store, dry_run, full, pull_only)
+            finally:
+                store.release_lock(self.holder)
+        finally:
+            store.close()
+
+    def _run_locked(self, store: Store, dry_run: bool, full: bool,
+                    pull_only: bool) -> RunResult:
+        run_id = store.start_run(self.holder, dry_run=dry_run)
+        result = RunResult(run_id=run_id, dry_run=dry_run)
+        sources = open_sources(self.config, self.only, self.factory)
+        try:
+            self._pull_all(store, sources, result, full)
+            if not pull_only:
+                self._write_back(store, sources, result)
+        except FunnelsyncError as exc:
+            result.errors.append({"error": type(exc).__name__, "message": str(exc)})
+            self._collect_usage(sources, result)
+            store.finish_run(run_id, "failed", counts=result.to_json(), errors=result.errors,
+                             timings=result.timings)
+            raise
+        finally:
+            for source in sources:
+                source.connector.close()
+        self._collect_usage(sources, result)
+        status = "partial" if result.errors else "ok"
+        store.finish_run(run_id, status, counts=result.to_json(), errors=result.errors,
+                         timings=result.timings)
+        return result
+
+    def _pull_all(self, store: Store, sources: list[Source], result: RunResult,
+                  full: bool) -> None:
+        now = self.clock()
+        for source in sources:
+            with _timed(result, f"pull.{source.name}"):
+                pulled = pull_source(store, source, result.run_id, now, full=full,
+                                     progress=self.progress or _quiet)
+            self._keep_pull(source.name, pulled, result)
+            self._refresh_lock(store)
+
+    def _write_back(self, store: Store, sources: list[Source], result: RunResult) -> None:
+        now = self.clock()
+        evaluator = Evaluator(self.config, now)
+        for source in sources:
+            with _timed(result, f"push.{source.name}"):
+                self._push(store, source, evaluator, result)
+            with _timed(result, f"alerts.{source.name}"):
+                self._alerts(store, source, now, result)
+            self._refresh_lock(store)
+        if not result.dry_run:
+            store.set_state(EVALUATED_THROUGH, result.run_id)
+
+    def _keep_pull(self, name: str, pulled: SourcePull, result: RunResult) -> None:
+        result.pulled[name] = pulled.counts()
+        result.deleted[name] = dict(pulled.deleted)
+        result.warnings += pulled.warnings
+        if pulled.rejected:
+            result.errors.append({"source": name, "kind": "pull", "code": "DATA_ERROR",
+                                  "message": f"{pulled.rejected} record(s) could not be "
+                                             "mapped; see warnings"})
+
+    def _push(self, store: Store, source: Source, evaluator: Evaluator,
+              result: RunResult) -> None:
+        summary = PushSummary()
+        for kind in KINDS:
+            diffs = diffs_for(store, evaluator, source.name, kind,
+                              everything=self.reevaluate_all)
+            if result.dry_run:
+                for found in diffs:
+                    fields = source.writeback_fields(kind, new_values(found))
+                    if fields:
+                        summary.changes += 1
+                        result.planned_changes.append(
+                            {"source": source.name, "kind": kind, "record_id": found.record_id,
+                             "changes": {k: [o, n] for k, (o, n) in found.changes.items()},
+                             "reasons": found.reasons})
+                continue
+            push_diffs(store, source, kind, diffs, result.run_id, summary)
+        result.changes += summary.changes
+        result.records_written += summary.written
+        result.errors += summary.errors
+
+    def _alerts(self, store: Store, source: Source, now: datetime, result: RunResult) -> None:
+        summary: AlertSummary = run_alerts(store, source, self.config, now,
+                                           dry_run=result.dry_run)
+        result.tasks_created += summary.tasks_created
+        result.alerts_open += summary.open_total
+        result.alerts_opened += summary.opened
+        result.alerts_resolved += summary.resolved
+        result.errors += summary.errors
+        result.planned_tasks += summary.planned_tasks
+        url = self.config.alerts.webhook_url
+        if url and summary.new_alerts and not result.dry_run:
+            warning = post_webhook(url, summary.new_alerts)
+            if warning:
+                result.warnings.append(warning)
+
+    def _refresh_lock(self, store: Store) -> None:
+        store.refresh_lock(self.holder, self.clock(), self.config.state.lock_ttl_seconds)
+
+    @staticmethod
+    def _collect_usage(sources: list[Source], result: RunResult) -> None:
+        for source in sources:
+            usage = usage_of(source)
+            result.api_calls[source.name] = usage["api_calls"]
+            result.retries[source.name] = usage["retries"]
+
+
+def _quiet(source: str, stream: str, count: int) -> None:
+    return None
+
+
+class _timed:
+    """Adds the wall time of a block to ``result.timings[name]`` (seconds)."""
+
+    def __init__(self, result: RunResult, name: str) -> None:
+        self.result, self.name = result, name
+
+    def __enter__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        spent = time.perf_counter() - self.start
+        self.result.timings[self.name] = round(self.result.timings.get(self.name, 0.0)
+                                               + spent, 3)

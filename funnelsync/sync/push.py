@@ -1,0 +1,66 @@
+"""Push: changed write-back values to the CRMs in batches, every row's result stored."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from funnelsync.connectors.base import Kind, RecordUpdate
+from funnelsync.sync.diff import FieldDiff
+from funnelsync.sync.sources import Source
+from funnelsync.sync.store import Store
+from funnelsync.sync.store_models import PushRow
+
+PUSH_CHUNK = 1000  # diffs held in memory at once; connectors batch further (200 / 100)
+
+
+@dataclass
+class PushSummary:
+    """What one CRM's push did."""
+
+    changes: int = 0
+    written: int = 0
+    failed: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def push_diffs(store: Store, source: Source, kind: Kind, diffs: Iterable[FieldDiff],
+               run_id: int, summary: PushSummary) -> None:
+    """Write each diff once; store every row's outcome for the next run to retry failures."""
+    chunk: list[FieldDiff] = []
+    for found in diffs:
+        chunk.append(found)
+        if len(chunk) >= PUSH_CHUNK:
+            _push_chunk(store, source, kind, chunk, run_id, summary)
+            chunk = []
+    if chunk:
+        _push_chunk(store, source, kind, chunk, run_id, summary)
+
+
+def _push_chunk(store: Store, source: Source, kind: Kind, chunk: list[FieldDiff],
+                run_id: int, summary: PushSummary) -> None:
+    updates = [RecordUpdate(kind, d.record_id, source.writeback_fields(kind, new_values(d)))
+               for d in chunk]
+    updates = [u for u in updates if u.fields]
+    summary.changes += len(updates)
+    if not updates:
+        return
+    results = source.connector.push_updates(updates)
+    rows = []
+    for update, result in zip(updates, results, strict=True):
+        rows.append(PushRow(kind, update.record_id, update.fields, result.ok,
+                            result.error_code, result.message))
+        if result.ok:
+            summary.written += 1
+        else:
+            summary.failed += 1
+            summary.errors.append({"source": source.name, "kind": kind,
+                                   "record_id": update.record_id, "code": result.error_code,
+                                   "message": result.message})
+    store.record_push_results(run_id, source.name, rows)
+
+
+def new_values(found: FieldDiff) -> dict[str, Any]:
+    """The desired values of a diff, keyed by normalised key."""
+    return {key: new for key, (_old, new) in found.changes.items()}
