@@ -1,0 +1,111 @@
+"""The sandbox portal's HubSpot schema: deal pipelines, lifecycle stages, property catalog."""
+
+from __future__ import annotations
+
+from funnelsync.sandbox.common import hs_datetime
+
+# (stage id, label, probability, isClosed)
+DEFAULT_STAGES = (
+    ("appointmentscheduled", "Appointment Scheduled", "0.2", False),
+    ("qualifiedtobuy", "Qualified To Buy", "0.4", False),
+    ("presentationscheduled", "Presentation Scheduled", "0.6", False),
+    ("decisionmakerboughtin", "Decision Maker Bought-In", "0.8", False),
+    ("contractsent", "Contract Sent", "0.9", False),
+    ("closedwon", "Closed Won", "1.0", True),
+    ("closedlost", "Closed Lost", "0.0", True),
+)
+# A pipeline the portal added itself: numeric ids, as HubSpot gives custom pipelines.
+CUSTOM_PIPELINE_ID = "2847561"
+CUSTOM_STAGES = (
+    ("1190341", "Discovery", "0.1", False),
+    ("1190342", "Scoping", "0.3", False),
+    ("1190343", "Proposal", "0.6", False),
+    ("1190344", "Verbal Commit", "0.85", False),
+    ("1190345", "Won", "1.0", True),
+    ("1190346", "Lost", "0.0", True),
+)
+PIPELINES = (("default", "Sales Pipeline", DEFAULT_STAGES),
+             (CUSTOM_PIPELINE_ID, "Renewals & Expansion", CUSTOM_STAGES))
+STAGE_META = {s[0]: (pid, s) for pid, _, stages in PIPELINES for s in stages}
+LIFECYCLE = ("subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead",
+             "opportunity", "customer", "evangelist", "other")
+LEAD_STATUS = ("NEW", "OPEN", "IN_PROGRESS", "OPEN_DEAL", "UNQUALIFIED",
+               "ATTEMPTED_TO_CONTACT", "CONNECTED", "BAD_TIMING")
+DEFAULT_PROPERTIES = {
+    "contacts": ("createdate", "email", "firstname", "hs_object_id", "lastmodifieddate",
+                 "lastname"),
+    "deals": ("amount", "closedate", "createdate", "dealname", "dealstage",
+              "hs_lastmodifieddate", "hs_object_id", "pipeline"),
+    "tasks": ("hs_createdate", "hs_lastmodifieddate", "hs_object_id"),
+}
+ALWAYS = ("createdate", "hs_lastmodifieddate", "hs_object_id")
+
+_COMMON = {"hs_object_id": "number", "createdate": "datetime", "hs_lastmodifieddate": "datetime",
+           "hubspot_owner_id": "enumeration", "notes_last_updated": "datetime",
+           "funnel_stage": "string", "funnel_score": "number"}
+_BASE: dict[str, dict[str, str]] = {
+    "contacts": {**_COMMON, "email": "string", "firstname": "string", "lastname": "string",
+                 "company": "string", "jobtitle": "string", "industry": "enumeration",
+                 "numberofemployees": "number", "country": "string",
+                 "hs_analytics_source": "enumeration", "lifecyclestage": "enumeration",
+                 "hs_lead_status": "enumeration", "hs_email_open": "number",
+                 "hs_email_click": "number", "num_conversion_events": "number",
+                 "hs_analytics_num_page_views": "number", "lastmodifieddate": "datetime",
+                 **{f"hs_v2_date_entered_{s}": "datetime" for s in LIFECYCLE}},
+    "deals": {**_COMMON, "dealname": "string", "amount": "number",
+              "deal_currency_code": "enumeration", "dealstage": "enumeration",
+              "pipeline": "enumeration", "closedate": "datetime", "hs_is_closed": "bool",
+              "hs_is_closed_won": "bool", "hs_deal_stage_probability": "number",
+              **{f"hs_v2_date_entered_{s}": "datetime" for s in STAGE_META}},
+    "tasks": {"hs_object_id": "number", "hs_createdate": "datetime", "createdate": "datetime",
+              "hs_lastmodifieddate": "datetime", "hs_task_subject": "string",
+              "hs_task_body": "string", "hs_task_status": "enumeration",
+              "hs_task_priority": "enumeration", "hs_timestamp": "datetime",
+              "hubspot_owner_id": "enumeration", "hs_task_type": "enumeration"},
+}
+READ_ONLY_PREFIXES = ("hs_object_id", "createdate", "hs_createdate", "hs_lastmodifieddate",
+                      "lastmodifieddate", "hs_v2_date_entered_", "hs_is_closed",
+                      "hs_deal_stage_probability")
+_FIELD_TYPES = {"string": "text", "number": "number", "datetime": "date", "date": "date",
+                "enumeration": "select", "bool": "booleancheckbox"}
+_GROUPS = {"contacts": "contactinformation", "deals": "dealinformation", "tasks": "task"}
+
+
+def initial_properties() -> dict[str, dict[str, str]]:
+    """Property name -> type for each object; a fresh copy, since portals can add properties."""
+    return {obj: dict(props) for obj, props in _BASE.items()}
+
+
+def is_read_only(name: str) -> bool:
+    return name.startswith(READ_ONLY_PREFIXES)
+
+
+def property_json(obj: str, name: str, ptype: str, now_ms: int,
+                  label: str | None = None, field_type: str | None = None,
+                  group: str | None = None) -> dict[str, object]:
+    custom = name.startswith("funnel_") or name not in _BASE.get(obj, {})
+    stamp = hs_datetime(now_ms)
+    return {
+        "name": name, "label": label or name.replace("_", " ").capitalize(), "type": ptype,
+        "fieldType": field_type or _FIELD_TYPES.get(ptype, "text"), "description": "",
+        "groupName": group or _GROUPS[obj], "options": [], "displayOrder": -1,
+        "calculated": is_read_only(name), "externalOptions": False, "hasUniqueValue": False,
+        "hidden": False, "hubspotDefined": not custom, "formField": not is_read_only(name),
+        "modificationMetadata": {"archivable": custom, "readOnlyDefinition": not custom,
+                                 "readOnlyValue": is_read_only(name)},
+        "createdAt": stamp, "updatedAt": stamp, "archived": False,
+    }
+
+
+def pipelines_json(now_ms: int) -> list[dict[str, object]]:
+    stamp = hs_datetime(now_ms)
+    return [{
+        "id": pid, "label": label, "displayOrder": order, "archived": False,
+        "createdAt": stamp, "updatedAt": stamp,
+        "stages": [{
+            "id": sid, "label": slabel, "displayOrder": sorder, "archived": False,
+            "createdAt": stamp, "updatedAt": stamp,
+            "writePermissions": "CRM_PERMISSIONS_ENFORCEMENT",
+            "metadata": {"isClosed": "true" if closed else "false", "probability": prob},
+        } for sorder, (sid, slabel, prob, closed) in enumerate(stages)],
+    } for order, (pid, label, stages) in enumerate(PIPELINES)]
