@@ -40,7 +40,8 @@ class RecordUpdate:
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """A follow-up task for a deal's owner."""
+    """A follow-up task for a deal's owner (or, with ``target="lead"``, on a lead/contact:
+    ``deal_id`` then holds the lead's id)."""
 
     deal_id: str
     subject: str
@@ -48,6 +49,7 @@ class TaskSpec:
     due: date
     owner_id: str | None = None
     priority: Literal["High", "Normal", "Low"] = "High"
+    target: Literal["deal", "lead"] = "deal"
 
 
 @dataclass(frozen=True)
@@ -98,8 +100,10 @@ class Connector(Protocol):
 
     def create_tasks(self, tasks: Sequence[TaskSpec]) -> list[RowResult]: ...
 
-    def find_tasks(self, deal_ids: Sequence[str]) -> list[dict[str, Any]]:
-        """Open tasks on these deals as ``{"id", "deal_id", "subject", "owner_id"}`` dicts."""
+    def find_tasks(self, deal_ids: Sequence[str],
+                   target: Literal["deal", "lead"] = "deal") -> list[dict[str, Any]]:
+        """Open tasks on these deals (or leads) as ``{"id", "deal_id", "subject", "owner_id"}``
+        dicts (``deal_id`` holds the lead's id for leads)."""
         ...
 
     def close(self) -> None: ...

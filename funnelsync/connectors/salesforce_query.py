@@ -1,0 +1,206 @@
+"""Pure helpers for Salesforce pulls: field lists, SOQL text, URL-length splits, Bulk CSV rows.
+
+No I/O here; the connector feeds these the describe results and the raw responses.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote_plus
+
+OBJECTS: dict[str, str] = {"leads": "Lead", "deals": "Opportunity"}
+CURSOR_FIELD = "SystemModstamp"
+
+DEFAULT_FIELDS: dict[str, list[str]] = {
+    "Lead": ["Id", "FirstName", "LastName", "Email", "Company", "Title", "Industry",
+             "NumberOfEmployees", "Country", "LeadSource", "Status", "OwnerId", "Owner.Name",
+             "CreatedDate", "LastModifiedDate", "SystemModstamp", "LastActivityDate",
+             "IsDeleted", "IsConverted", "Rating", "Funnel_Stage__c", "Funnel_Score__c"],
+    "Opportunity": ["Id", "Name", "Amount", "CurrencyIsoCode", "StageName", "Probability",
+                    "IsClosed", "IsWon", "CloseDate", "OwnerId", "Owner.Name", "AccountId",
+                    "Account.Name", "CreatedDate", "LastModifiedDate", "SystemModstamp",
+                    "LastActivityDate", "LastStageChangeDate", "IsDeleted", "ForecastCategory",
+                    "LeadSource", "Type", "Funnel_Stage__c"],
+    "OpportunityHistory": ["Id", "OpportunityId", "StageName", "CreatedDate", "IsDeleted"],
+}
+CATALOG_QUERIES: tuple[str, ...] = (
+    "SELECT Id, MasterLabel, ApiName, IsActive, IsClosed, IsWon, DefaultProbability, "
+    "ForecastCategoryName, SortOrder FROM OpportunityStage ORDER BY SortOrder",
+    "SELECT Id, MasterLabel, ApiName, IsConverted, IsDefault, SortOrder FROM LeadStatus "
+    "ORDER BY SortOrder",
+)
+
+# Salesforce rejects REST URIs longer than 16,384 bytes; keep a margin for the host name.
+MAX_QUERY_URL = 16_000
+_URL_PREFIX_ALLOWANCE = 120  # "https://<instance>/services/data/vNN.0/queryAll/?q="
+_NUMBER_TYPES = {"double": float, "currency": float, "percent": float, "int": int, "long": int}
+
+
+def soql_datetime(value: datetime) -> str:
+    """A SOQL dateTime literal, floored to the second (the documented literal has no
+    fractions; flooring can only re-read rows, never skip them)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_sf_datetime(value: str | None) -> datetime | None:
+    """``2026-11-20T08:00:00.000+0000`` (REST) or ``...Z`` (Bulk) as an aware datetime."""
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def available_fields(wanted: Iterable[str], describe: Mapping[str, Any]) -> list[str]:
+    """``wanted`` ∩ the object's fields, in the wanted order. ``Rel.Field`` stays when the
+    object has a lookup whose relationshipName is ``Rel`` (or, failing that, a ``RelId``)."""
+    fields = {f["name"]: f for f in describe.get("fields", [])}
+    relationships = {f.get("relationshipName") for f in fields.values()}
+    kept: list[str] = []
+    for name in dict.fromkeys(wanted):
+        rel = name.split(".", 1)[0]
+        if name in fields or ("." in name and (rel in relationships or f"{rel}Id" in fields)):
+            kept.append(name)
+    return kept
+
+
+def build_select(fields: list[str], sobject: str, since: datetime | None,
+                 cursor: str = CURSOR_FIELD) -> str:
+    """``SELECT .. FROM X [WHERE cursor >= t] ORDER BY cursor, Id`` (``>=``: rows sharing the
+    boundary timestamp are never lost; duplicates are removed by :class:`Boundary`)."""
+    where = f" WHERE {cursor} >= {soql_datetime(since)}" if since is not None else ""
+    return f"SELECT {', '.join(fields)} FROM {sobject}{where} ORDER BY {cursor}, Id"
+
+
+def query_url_length(soql: str) -> int:
+    return _URL_PREFIX_ALLOWANCE + len(quote_plus(soql))
+
+
+def split_for_url(fields: list[str], sobject: str, since: datetime | None,
+                  limit: int = MAX_QUERY_URL) -> tuple[list[str], list[str]]:
+    """``(query_fields, overflow)``: the fields that fit in one query URL, and the rest.
+
+    The query keeps Id, the cursor, IsDeleted and relationship fields (which the by-Id
+    retrieve cannot return); plain overflow fields are fetched per page with the sObject
+    Collections retrieve (``POST composite/sobjects/X``, ids and fields in the body).
+    """
+    required = [f for f in fields if f in ("Id", CURSOR_FIELD, "IsDeleted") or "." in f]
+    chosen = list(required)
+    overflow: list[str] = []
+    for name in fields:
+        if name in required:
+            continue
+        if query_url_length(build_select([*chosen, name], sobject, since)) <= limit:
+            chosen.append(name)
+        else:
+            overflow.append(name)
+    return [f for f in fields if f in chosen], overflow
+
+
+def page_cursor(records: list[dict[str, Any]], cursor: str = CURSOR_FIELD) -> datetime | None:
+    """The highest cursor value in a page."""
+    values = [r.get(cursor) for r in records if r.get(cursor)]
+    return parse_sf_datetime(max(values)) if values else None
+
+
+@dataclass
+class Boundary:
+    """Remembers the records yielded within the last second of the cursor, so that a pull
+    from that second (``>=``, floored) does not yield the same version of a record twice."""
+
+    second: str | None = None
+    seen: set[tuple[str, str]] = field(default_factory=set)
+
+    def remember(self, record: Mapping[str, Any], cursor: str = CURSOR_FIELD) -> None:
+        stamp = record.get(cursor)
+        if not stamp:
+            return
+        second = stamp[:19]
+        if self.second is None or second > self.second:
+            self.second, self.seen = second, set()
+        if second == self.second:
+            self.seen.add((record["Id"], stamp))
+
+    def applies_to(self, since: datetime | None) -> bool:
+        return since is not None and self.second == soql_datetime(since)[:19]
+
+    def already(self, record: Mapping[str, Any], cursor: str = CURSOR_FIELD) -> bool:
+        return (record.get("Id"), record.get(cursor)) in self.seen
+
+
+def _convert(value: str, ftype: str | None) -> Any:
+    if value == "":
+        return None
+    if ftype == "boolean":
+        return value.lower() == "true"
+    if ftype in _NUMBER_TYPES:
+        return _NUMBER_TYPES[ftype](value)
+    if ftype == "datetime" and value.endswith("Z"):
+        return value[:-1] + "+0000"  # REST spells UTC as +0000
+    return value
+
+
+def _nest(record: dict[str, Any], path: list[str], value: Any, types: Mapping[str, str]) -> None:
+    rel = path[0]
+    child = record.get(rel)
+    if child is None:
+        child = {"attributes": {"type": types.get(f"{rel}.", rel)}}
+        record[rel] = child
+    if len(path) == 2:
+        child[path[1]] = value
+    else:
+        _nest(child, path[1:], value, types)
+
+
+def _empty_relationships(record: dict[str, Any]) -> None:
+    """A lookup whose columns are all empty is ``null`` in REST; make it so."""
+    for key, value in list(record.items()):
+        if isinstance(value, dict) and key != "attributes":
+            _empty_relationships(value)
+            if all(v is None for k, v in value.items() if k != "attributes"):
+                record[key] = None
+
+
+def csv_records(text: str, sobject: str, types: Mapping[str, str],
+                api_version: str) -> Iterator[dict[str, Any]]:
+    """Bulk 2.0 CSV rows as REST-shaped dicts: typed per describe, ``Owner.Name`` nested.
+
+    ``types`` maps field name to describe type, and ``"Rel."`` to the related object type.
+    """
+    for row in csv.DictReader(io.StringIO(text)):
+        record: dict[str, Any] = {"attributes": {
+            "type": sobject,
+            "url": f"/services/data/v{api_version}/sobjects/{sobject}/{row.get('Id', '')}"}}
+        for column, raw in row.items():
+            if "." in column:
+                _nest(record, column.split("."), None if raw == "" else raw, types)
+            else:
+                record[column] = _convert(raw, types.get(column))
+        _empty_relationships(record)
+        yield record
+
+
+def field_types(describe: Mapping[str, Any]) -> dict[str, str]:
+    """Field name → describe type, plus ``"Rel."`` → the lookup's first referenced object."""
+    types: dict[str, str] = {}
+    for f in describe.get("fields", []):
+        types[f["name"]] = f.get("type", "string")
+        if f.get("relationshipName") and f.get("referenceTo"):
+            types[f"{f['relationshipName']}."] = f["referenceTo"][0]
+    return types
+
+
+def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def soql_in(ids: Iterable[str]) -> str:
+    """``('a','b')`` with quotes escaped (ids never contain them; still, never trust input)."""
+    quoted = ("'" + i.replace("\\", "\\\\").replace("'", "\\'") + "'" for i in ids)
+    return "(" + ", ".join(quoted) + ")"
