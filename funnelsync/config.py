@@ -22,6 +22,8 @@ from pydantic import (
     model_validator,
 )
 
+from funnelsync.config_identity import IdentityConfig
+from funnelsync.config_ops import NurtureConfig, RoutingConfig, SlaConfig
 from funnelsync.errors import ConfigError
 
 DEFAULT_CONFIG_NAME = "funnelsync.toml"
@@ -328,6 +330,11 @@ class AppConfig(_Strict):
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     writeback: WritebackConfig = Field(default_factory=WritebackConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    # Operating rules (config_ops.py); absent sections switch the feature off.
+    routing: RoutingConfig | None = None
+    sla: SlaConfig | None = None
+    nurture: NurtureConfig | None = None
+    identity: IdentityConfig = Field(default_factory=IdentityConfig)  # config_identity.py
 
     def sources(self) -> list[str]:
         """The CRMs this configuration names."""
@@ -381,6 +388,11 @@ def _is_union_tag(part: int | str) -> bool:
     return isinstance(part, str) and part in {"SalesforceConfig", "HubSpotConfig"}
 
 
+def _toml_key(key: str) -> str:
+    """A key as written in TOML: picklist values like "Closed Won" need quotes."""
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else '"' + key.replace('"', '\\"') + '"'
+
+
 def _check_stage_refs(config: AppConfig) -> list[str]:
     known = set(config.funnel.stage_ids()) | {config.funnel.lost_stage}
     problems: list[str] = []
@@ -389,14 +401,26 @@ def _check_stage_refs(config: AppConfig) -> list[str]:
         ("mapping.salesforce.opportunity_stage", config.mapping.salesforce.opportunity_stage),
         ("mapping.hubspot.lifecycle_stage", config.mapping.hubspot.lifecycle_stage),
     ]
-    maps += [(f"mapping.hubspot.deal_stages.{p}", m)
+    maps += [(f"mapping.hubspot.deal_stages.{_toml_key(p)}", m)
              for p, m in config.mapping.hubspot.deal_stages.items()]
     for path, mapping in maps:
         for value, stage in mapping.items():
             if stage not in known:
-                problems.append(f"{path}.{value}: unknown funnel stage {stage!r} "
+                problems.append(f"{path}.{_toml_key(value)}: unknown funnel stage {stage!r} "
                                 f"(known: {', '.join(sorted(known))})")
     return problems
+
+
+def _check_stage_refs_partial(raw: Any) -> list[str]:
+    """Stage references in [mapping] when another section failed: validate just [funnel] and
+    [mapping] so those problems are reported in the same run, not after the others are fixed."""
+    if not isinstance(raw, dict):
+        return []
+    try:
+        partial = AppConfig.model_validate({k: raw[k] for k in ("funnel", "mapping") if k in raw})
+    except ValidationError:
+        return []  # [funnel] or [mapping] itself is broken; those errors are already listed
+    return _check_stage_refs(partial)
 
 
 def parse_config(text: str, *, source: str = "<config>",
@@ -416,6 +440,8 @@ def parse_config(text: str, *, source: str = "<config>",
         problems += [_format_error(e) for e in exc.errors(include_url=False)]
     if config is not None:
         problems += _check_stage_refs(config)
+    else:
+        problems += _check_stage_refs_partial(expanded)
     if problems or config is None:
         raise ConfigError(f"{source}: {len(problems)} problem(s) in the configuration",
                           problems=problems)

@@ -1,0 +1,189 @@
+"""Normalise a stream of raw CRM records (what ``funnelsync normalize`` runs).
+
+Input is either JSON lines — one raw record per line, or one API page per line — or a single
+JSON document: an API page (``records`` for Salesforce, ``results`` for HubSpot), a list of
+records, or one record. Each record yields a ``NormalizedItem`` carrying the record and its
+warnings, or the reason it was rejected; one bad record never stops the rest.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from importlib import resources
+from itertools import chain
+from typing import Any, Literal, TextIO
+
+from funnelsync.config import AppConfig
+from funnelsync.errors import ConfigError, DataError
+from funnelsync.mapping import hubspot, salesforce
+from funnelsync.mapping.funnel import StageMaps
+from funnelsync.mapping.hubspot_catalog import HubSpotCatalog
+from funnelsync.mapping.result import MapResult
+from funnelsync.mapping.schema import FunnelDeal, FunnelLead
+
+SourceName = Literal["salesforce", "hubspot"]
+ObjectName = Literal["lead", "deal"]
+Mapper = Callable[[Any], MapResult]
+
+PAGE_KEYS = {"salesforce": "records", "hubspot": "results"}
+
+# name → (source, object, file, pipelines file for HubSpot deal labels)
+SAMPLES: dict[str, tuple[SourceName, ObjectName, str, str | None]] = {
+    "salesforce-deals": ("salesforce", "deal", "salesforce_opportunities.json", None),
+    "salesforce-leads": ("salesforce", "lead", "salesforce_leads.jsonl", None),
+    "hubspot-deals": ("hubspot", "deal", "hubspot_deals.jsonl", "hubspot_pipelines.json"),
+    "hubspot-contacts": ("hubspot", "lead", "hubspot_contacts.jsonl", None),
+}
+
+
+@dataclass(frozen=True)
+class NormalizedItem:
+    """One input record: where it was (``line 3``, ``records[2]``) and what became of it."""
+
+    position: str
+    record: FunnelLead | FunnelDeal | None = None
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+def make_mapper(source: SourceName, obj: ObjectName, config: AppConfig | None = None,
+                catalog: HubSpotCatalog | None = None) -> Mapper:
+    """The mapping function for one CRM object, bound to the config's maps and write-back."""
+    cfg = config or AppConfig()
+    maps, wb = StageMaps(cfg), cfg.writeback
+    if source == "salesforce":
+        sf_map = salesforce.map_lead if obj == "lead" else salesforce.map_opportunity
+        return lambda raw: sf_map(raw, maps, wb)
+    if obj == "lead":
+        return lambda raw: hubspot.map_contact(raw, maps, wb)
+    return lambda raw: hubspot.map_deal(raw, maps, catalog, wb)
+
+
+def normalize_stream(lines: Iterable[str], source: SourceName, mapper: Mapper
+                     ) -> Iterator[NormalizedItem]:
+    """Map every record of a JSON-lines or single-JSON-document input, lazily."""
+    it = iter(lines)
+    for number, line in enumerate(it, start=1):
+        if not line.strip():
+            continue
+        if _parses(line):
+            yield from _normalize_lines(chain([line], it), number, source, mapper)
+        else:
+            # Not one JSON value per line: the whole input is one (pretty-printed) document.
+            text = "\n" * (number - 1) + line + "".join(it)
+            yield from _normalize_document(text, source, mapper)
+        return
+
+
+def _parses(line: str) -> bool:
+    try:
+        json.loads(line.rstrip())
+    except json.JSONDecodeError:
+        return False
+    return True
+
+
+def _normalize_lines(lines: Iterable[str], start: int, source: SourceName,
+                     mapper: Mapper) -> Iterator[NormalizedItem]:
+    for number, line in enumerate(lines, start=start):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line.rstrip())
+        except json.JSONDecodeError as exc:
+            yield NormalizedItem(f"line {number}", error=f"not valid JSON: {exc.msg} "
+                                                        f"(column {exc.colno})")
+            continue
+        yield from _normalize_value(value, f"line {number}", source, mapper)
+
+
+def _normalize_document(text: str, source: SourceName,
+                        mapper: Mapper) -> Iterator[NormalizedItem]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if _looks_like_json_lines(text):
+            # JSON lines whose first record is broken: report it and keep the others.
+            yield from _normalize_lines(text.splitlines(), 1, source, mapper)
+        else:
+            yield NormalizedItem(f"line {exc.lineno} column {exc.colno}",
+                                 error=f"not valid JSON: {exc.msg}")
+        return
+    yield from _normalize_value(value, "", source, mapper)
+
+
+def _looks_like_json_lines(text: str) -> bool:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return len(lines) > 1 and any(line.lstrip().startswith("{") and _parses(line)
+                                  for line in lines[1:])
+
+
+def _normalize_value(value: Any, where: str, source: SourceName,
+                     mapper: Mapper) -> Iterator[NormalizedItem]:
+    key = PAGE_KEYS[source]
+    if isinstance(value, dict) and isinstance(value.get(key), list):
+        records, prefix = value[key], f"{where} {key}".strip()
+    elif isinstance(value, list):
+        records, prefix = value, where
+    else:
+        yield _map_one(value, where or "record", mapper)
+        return
+    for index, raw in enumerate(records):
+        yield _map_one(raw, f"{prefix}[{index}]", mapper)
+
+
+def _map_one(raw: Any, position: str, mapper: Mapper) -> NormalizedItem:
+    try:
+        result = mapper(raw)
+    except DataError as exc:
+        return NormalizedItem(position, error=str(exc))
+    return NormalizedItem(position, record=result.record, warnings=result.warnings)
+
+
+def open_sample(name: str) -> TextIO:
+    """A bundled sample file (see SAMPLES), opened for reading."""
+    if name not in SAMPLES:
+        raise ConfigError(f"unknown sample {name!r}", hint=f"choose one of {', '.join(SAMPLES)}")
+    return _open_resource(SAMPLES[name][2])
+
+
+def sample_catalog(name: str) -> HubSpotCatalog | None:
+    """The pipelines catalog bundled with a HubSpot sample, if it has one."""
+    pipelines = SAMPLES[name][3]
+    if pipelines is None:
+        return None
+    with _open_resource(pipelines) as handle:
+        return load_catalog(handle)
+
+
+def load_catalog(handle: TextIO) -> HubSpotCatalog:
+    """A HubSpotCatalog from a saved ``/crm/v3/pipelines/deals`` response."""
+    try:
+        return HubSpotCatalog.from_pipelines(json.load(handle))
+    except (json.JSONDecodeError, DataError) as exc:
+        raise ConfigError(f"cannot read the pipelines file: {exc}",
+                          hint="save the JSON answer of GET /crm/v3/pipelines/deals") from None
+
+
+def _open_resource(filename: str) -> TextIO:
+    path = resources.files("funnelsync").joinpath("samples", filename)
+    return path.open("r", encoding="utf-8")
+
+
+def record_json(record: FunnelLead | FunnelDeal) -> str:
+    """One normalised record as a compact JSON line (decimals and times as strings)."""
+    return json.dumps(record.model_dump(mode="json"), ensure_ascii=False)
+
+
+__all__ = [
+    "SAMPLES",
+    "NormalizedItem",
+    "load_catalog",
+    "make_mapper",
+    "normalize_stream",
+    "open_sample",
+    "record_json",
+    "sample_catalog",
+]

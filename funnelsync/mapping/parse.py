@@ -1,0 +1,274 @@
+"""Value parsers shared by the CRM mappers, and the per-record reader that turns bad values
+into warnings.
+
+Every parser takes one raw value (whatever JSON gave us) and returns the parsed value or None
+for "no value" (null, missing, empty or blank string). A value that is present but cannot be
+parsed raises ``ValueError`` with the reason; ``RecordReader`` turns that into a warning and a
+null, so one dirty field never loses the whole record.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from funnelsync.errors import DataError
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MISSING = object()
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _number_text(value: Any) -> str:
+    """The text of a number-like value; thousands separators are dropped ("1,200.50")."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError("is not a number")
+    text = str(value).strip()
+    if "," in text:
+        # Only a real thousands grouping is accepted: "1,2,3" is not silently 123.
+        if not _THOUSANDS.fullmatch(text):
+            raise ValueError("is not a number")
+        text = text.replace(",", "")
+    return text
+
+
+def parse_text(value: Any) -> str | None:
+    """Trimmed text; numbers become their text; objects and lists are rejected."""
+    if _blank(value):
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError("is not text")
+    return str(value).strip()
+
+
+def parse_email(value: Any) -> str | None:
+    """Trimmed, lower-case e-mail address (CRMs keep whatever case people typed)."""
+    text = parse_text(value)
+    return text.lower() if text else None
+
+
+def parse_decimal(value: Any) -> Decimal | None:
+    """An exact amount: 48000.0, "1200.5" and "1,200.50" all parse; NaN/infinity do not."""
+    if _blank(value):
+        return None
+    text = repr(value) if isinstance(value, float) else _number_text(value)
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise ValueError("is not a number") from None
+    if not number.is_finite():
+        raise ValueError("is not a finite number")
+    return number
+
+
+def parse_float(value: Any) -> float | None:
+    """A finite float from a JSON number or a numeric string."""
+    if _blank(value):
+        return None
+    try:
+        number = float(_number_text(value))
+    except ValueError:
+        raise ValueError("is not a number") from None
+    if not math.isfinite(number):
+        raise ValueError("is not a finite number")
+    return number
+
+
+def parse_int(value: Any) -> int | None:
+    """A whole number; "250", 250 and 250.0 parse, "12.5" does not."""
+    if _blank(value):
+        return None
+    number = parse_float(value)
+    if number is None or not number.is_integer():
+        raise ValueError("is not a whole number")
+    return int(number)
+
+
+def parse_bool(value: Any) -> bool | None:
+    """JSON booleans and HubSpot's "true"/"false" strings."""
+    if _blank(value):
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ValueError("is not true or false")
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    """An aware UTC datetime from ISO 8601 (``Z``, ``+0000``, ``+02:00``), a bare date, or
+    epoch milliseconds (number or digit string, as HubSpot sends them). Naive times are UTC."""
+    if _blank(value):
+        return None
+    if isinstance(value, bool):
+        raise ValueError("is not a date-time")
+    if isinstance(value, int | float) or (isinstance(value, str)
+                                          and value.strip().lstrip("-").isdigit()):
+        return _from_epoch_millis(value)
+    if not isinstance(value, str):
+        raise ValueError("is not a date-time")
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise ValueError("is not a valid date-time") from None
+
+
+def _from_epoch_millis(value: int | float | str) -> datetime:
+    try:
+        millis = float(value)
+        if not math.isfinite(millis):
+            raise ValueError
+        return _EPOCH + timedelta(milliseconds=millis)
+    except (ValueError, OverflowError):
+        raise ValueError("is not a valid epoch-milliseconds time") from None
+
+
+def parse_date(value: Any) -> date | None:
+    """A calendar date from ``YYYY-MM-DD`` or from a full date-time (its UTC date)."""
+    if _blank(value):
+        return None
+    if isinstance(value, str) and len(value.strip()) == 10:
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError("is not a valid date") from None
+    parsed = parse_datetime(value)
+    return parsed.date() if parsed else None
+
+
+def date_to_datetime(day: date | None) -> datetime | None:
+    """Midnight UTC of a date (Salesforce LastActivityDate is a date, the schema wants time)."""
+    return datetime(day.year, day.month, day.day, tzinfo=UTC) if day else None
+
+
+def parse_percent(value: Any) -> float | None:
+    """A 0-100 percentage (Salesforce Probability, DefaultProbability)."""
+    number = parse_float(value)
+    if number is not None and not 0 <= number <= 100:
+        raise ValueError("is not between 0 and 100")
+    return number
+
+
+def parse_fraction_percent(value: Any) -> float | None:
+    """A 0-1 fraction as HubSpot sends probabilities ("0.2") → percent (20.0), exactly."""
+    number = parse_decimal(value)
+    if number is None:
+        return None
+    if not 0 <= number <= 1:
+        raise ValueError("is not between 0 and 1")
+    return float(number * 100)
+
+
+def _shorten(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class RecordReader:
+    """Reads the fields of one raw record, collecting a warning for every unusable value."""
+
+    def __init__(self, source: str, kind: str, record_id: str, values: Mapping[str, Any]) -> None:
+        self.source = source
+        self.kind = kind
+        self.record_id = record_id
+        self.values = values
+        self.warnings: list[str] = []
+
+    def label(self) -> str:
+        return f"{self.source} {self.kind} {self.record_id}"
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(f"{self.label()}: {message}")
+
+    def has(self, name: str) -> bool:
+        return self.raw(name, quiet=True) is not _MISSING
+
+    def raw(self, name: str, *, quiet: bool = False) -> Any:
+        """The raw value at ``name``; ``Owner.Name`` follows a relationship (null-safe)."""
+        value: Any = self.values
+        for part in name.split("."):
+            if value is None:
+                return None
+            if not isinstance(value, Mapping):
+                if not quiet:
+                    self.warn(f"{name}: expected an object, got {_shorten(value)}; using null")
+                return None
+            value = value.get(part, _MISSING)
+            if value is _MISSING:
+                return _MISSING if quiet else None
+        return value
+
+    def parsed(self, name: str, parser: Any, value: Any = _MISSING) -> Any:
+        raw = self.raw(name) if value is _MISSING else value
+        try:
+            return parser(raw)
+        except ValueError as exc:
+            self.warn(f"{name} {_shorten(raw)} {exc}; using null")
+            return None
+
+    def text(self, name: str) -> str | None:
+        return self.parsed(name, parse_text)
+
+    def email(self, name: str) -> str | None:
+        return self.parsed(name, parse_email)
+
+    def decimal(self, name: str) -> Decimal | None:
+        return self.parsed(name, parse_decimal)
+
+    def number(self, name: str) -> float | None:
+        return self.parsed(name, parse_float)
+
+    def integer(self, name: str) -> int | None:
+        return self.parsed(name, parse_int)
+
+    def flag(self, name: str, default: bool | None = False) -> bool | None:
+        result = self.parsed(name, parse_bool)
+        return default if result is None else result
+
+    def timestamp(self, name: str) -> datetime | None:
+        return self.parsed(name, parse_datetime)
+
+    def day(self, name: str) -> date | None:
+        return self.parsed(name, parse_date)
+
+    def first_timestamp(self, *names: str) -> datetime | None:
+        """The first of several fields that holds a valid time (e.g. lastmodifieddate, then
+        hs_lastmodifieddate)."""
+        for name in names:
+            found = self.timestamp(name)
+            if found is not None:
+                return found
+        return None
+
+
+def require_record(raw: Any, source: str, kind: str) -> Mapping[str, Any]:
+    """The record as a mapping, or DataError if it is not a JSON object."""
+    if not isinstance(raw, Mapping):
+        raise DataError(f"{source} {kind} (no id): record is a {type(raw).__name__}, not a JSON "
+                        "object", source=source, field="(record)",
+                        hint="pass the raw records exactly as the API returns them")
+    return raw
+
+
+def require_id(value: Any, source: str, kind: str, field: str) -> str:
+    """The record id as a non-empty string, or DataError naming the field."""
+    if value is None or value is _MISSING:
+        raise DataError(f"{source} {kind} (no id): field {field} is missing; every record needs "
+                        "its id", source=source, field=field,
+                        hint=f"include {field} in the fields you request")
+    if not isinstance(value, str) or not value.strip():
+        raise DataError(f"{source} {kind} (no id): field {field} must be a non-empty string, got "
+                        f"{_shorten(value)}", source=source, field=field,
+                        hint="pass the raw records exactly as the API returns them")
+    return value.strip()
