@@ -1,0 +1,178 @@
+"""Lead alerts and their tasks: one alert per (lead, reason), one task per alert, never twice.
+
+The same crash-safe scheme as the stale-deal alerts (sync/alerts.py): the alert is marked
+``pending`` before its task is created and the task subject carries a marker, so a run that died
+between the CRM call and the store update is followed by one that finds the task instead of
+creating a second. Tasks sit on the lead (Salesforce Task with WhoId; HubSpot task associated
+with the contact, type 204). Escalations may also go to a webhook.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from funnelsync.config import AppConfig
+from funnelsync.config_ops import SlaConfig
+from funnelsync.connectors.base import TaskSpec
+from funnelsync.mapping.schema import FunnelLead
+from funnelsync.sync.alerts import AlertSummary, marker, post_webhook
+from funnelsync.sync.routing import OwnerDirectory
+from funnelsync.sync.sla import ESCALATION
+from funnelsync.sync.sources import Source
+from funnelsync.sync.store import Store
+from funnelsync.sync.store_models import Alert
+
+TITLES = {"sla_first_touch": "SLA: first touch overdue",
+          "sla_escalation": "SLA escalation: MQL untouched",
+          "nurture_reentry": "Nurture re-entry"}
+
+
+@dataclass(frozen=True)
+class LeadAlert:
+    """A condition that holds for a lead now, and who should act on it."""
+
+    lead: FunnelLead
+    reason: str
+    message: str
+    evidence: dict[str, Any]
+    assignee: str | None
+
+
+def escalation_target(owner_id: str | None, sla: SlaConfig,
+                      directory: OwnerDirectory) -> str | None:
+    """The owner's active manager, else the configured escalation owner, else nobody."""
+    manager = directory.manager_of(owner_id) if sla.escalate_to_manager else None
+    if manager:
+        return manager
+    if sla.escalation_owner:
+        found = directory.resolve(sla.escalation_owner)
+        if found is not None and directory.is_active(found.id):
+            return found.id
+    return None
+
+
+def reconcile_lead_alerts(store: Store, source: Source, config: AppConfig,
+                          directory: OwnerDirectory, wanted: dict[tuple[str, str], LeadAlert],
+                          now: datetime, *, dry_run: bool,
+                          reasons: frozenset[str]) -> tuple[AlertSummary, list[str]]:
+    """Resolve alerts that no longer hold, open new ones, create their missing tasks."""
+    summary = AlertSummary()
+    existing = {(a.record_id, a.reason): a for a in store.open_alerts(source.name)
+                if a.reason in reasons}
+    for key, alert in existing.items():
+        if key not in wanted:
+            summary.resolved += 1
+            if not dry_run:
+                store.resolve_alert(alert.alert_id, now)
+    need: list[tuple[Alert | None, LeadAlert]] = []
+    fresh: list[LeadAlert] = []
+    for key, item in wanted.items():
+        alert = existing.get(key)
+        if alert is None:
+            summary.opened += 1
+            fresh.append(item)
+            summary.new_alerts.append(_alert_json(source.name, item))
+        if not dry_run:
+            alert, _ = store.open_alert(source.name, item.lead.source_id, item.reason,
+                                        item.evidence, now)
+        if _wants_task(item, config) and (alert is None or not alert.task_id):
+            need.append((alert, item))
+    summary.open_total = len(wanted)
+    if dry_run:
+        summary.planned_tasks = [_task_json(source.name, item) for _, item in need]
+        return summary, []
+    _ensure_tasks(store, source, config, now, need, summary)
+    return summary, _escalate(config, fresh)
+
+
+def _wants_task(item: LeadAlert, config: AppConfig) -> bool:
+    if not config.alerts.create_tasks:
+        return False
+    if item.reason == "nurture_reentry":
+        return config.nurture is not None and config.nurture.create_task
+    # an escalation with nobody to escalate to goes to the webhook only
+    return item.reason != ESCALATION or item.assignee is not None
+
+
+def _escalate(config: AppConfig, fresh: list[LeadAlert]) -> list[str]:
+    url = config.sla.escalation_webhook if config.sla else None
+    items = [_alert_json(i.lead.source, i) for i in fresh if i.reason == ESCALATION]
+    if not url or not items:
+        return []
+    warning = post_webhook(url, items, title="SLA escalation(s)")
+    return [warning] if warning else []
+
+
+def _ensure_tasks(store: Store, source: Source, config: AppConfig, now: datetime,
+                  need: Sequence[tuple[Alert | None, LeadAlert]], summary: AlertSummary) -> None:
+    todo = [(a, i) for a, i in need if a is not None]
+    if not todo:
+        return
+    adopted = _adopt(store, source, [(a, i) for a, i in todo if a.status == "pending"], now)
+    todo = [(a, i) for a, i in todo if a.alert_id not in adopted]
+    for alert, _ in todo:
+        store.mark_alert_pending(alert.alert_id, now)
+    specs = [_task_spec(source.name, item, config, now) for _, item in todo]
+    results = source.connector.create_tasks(specs) if specs else []
+    for (alert, item), result in zip(todo, results, strict=True):
+        if result.ok and result.created_id:
+            store.set_alert_task(alert.alert_id, result.created_id, now)
+            summary.tasks_created += 1
+        else:
+            summary.errors.append({"source": source.name, "kind": "task",
+                                   "record_id": item.lead.source_id, "code": result.error_code,
+                                   "message": result.message})
+
+
+def _adopt(store: Store, source: Source, pending: Sequence[tuple[Alert, LeadAlert]],
+           now: datetime) -> set[int]:
+    """Tasks a crashed run created but did not record: found by their marker."""
+    if not pending:
+        return set()
+    tasks = source.connector.find_tasks(sorted({i.lead.source_id for _, i in pending}),
+                                        target="lead")
+    by_marker = {}
+    for task in tasks:
+        subject = str(task.get("subject") or "")
+        if "[fs:" in subject:
+            by_marker[subject[subject.index("[fs:"):].split("]")[0] + "]"] = task
+    adopted: set[int] = set()
+    for alert, item in pending:
+        task = by_marker.get(marker(source.name, item.lead.source_id, item.reason))
+        if task is not None:
+            store.set_alert_task(alert.alert_id, str(task["id"]), now)
+            adopted.add(alert.alert_id)
+    return adopted
+
+
+def _subject(source: str, item: LeadAlert) -> str:
+    lead = item.lead
+    name = " ".join(p for p in (lead.first_name, lead.last_name) if p) or lead.source_id
+    title = TITLES.get(item.reason, item.reason)
+    return f"{title}: {name} {marker(source, lead.source_id, item.reason)}"
+
+
+def _task_spec(source: str, item: LeadAlert, config: AppConfig, now: datetime) -> TaskSpec:
+    body = (f"{item.message}\nEvidence: {json.dumps(item.evidence, sort_keys=True)}\n"
+            "Opened by funnelsync; the alert resolves when the lead is touched.")
+    due = (now + timedelta(days=config.alerts.task_due_days)).date()
+    return TaskSpec(deal_id=item.lead.source_id, subject=_subject(source, item)[:255], body=body,
+                    due=due, owner_id=item.assignee, target="lead")
+
+
+def _task_json(source: str, item: LeadAlert) -> dict[str, Any]:
+    return {"source": source, "lead_id": item.lead.source_id, "owner_id": item.assignee,
+            "reason": item.reason, "subject": _subject(source, item)}
+
+
+def _alert_json(source: str, item: LeadAlert) -> dict[str, Any]:
+    return {"source": source, "kind": "lead", "deal_id": item.lead.source_id,
+            "record_id": item.lead.source_id, "reason": item.reason, "message": item.message,
+            "evidence": item.evidence}
+
+
+__all__ = ["LeadAlert", "escalation_target", "reconcile_lead_alerts"]
