@@ -110,7 +110,7 @@ def schema_cmd(as_json: bool) -> None:
               help="Saved /crm/v3/pipelines/deals answer (HubSpot deal labels, probability).")
 @config_option()
 @click.argument("input_file", metavar="[INPUT|-]", type=click.File("r", encoding="utf-8"),
-                required=False)
+                default="-")
 @handle_errors
 def normalize_cmd(source: str | None, obj: str | None, sample: str | None, pipelines: Any,
                   config_path: str | None, input_file: Any) -> None:
@@ -125,7 +125,8 @@ def normalize_cmd(source: str | None, obj: str | None, sample: str | None, pipel
 
     catalog = nz.load_catalog(pipelines) if pipelines else None
     if sample:
-        if source or obj or input_file is not None:
+        given = click.get_current_context().get_parameter_source("input_file")
+        if source or obj or given != click.core.ParameterSource.DEFAULT:
             raise click.UsageError("--sample replaces --source, --object and INPUT")
         source, obj, _, _ = nz.SAMPLES[sample]
         input_file, catalog = nz.open_sample(sample), catalog or nz.sample_catalog(sample)
@@ -133,9 +134,8 @@ def normalize_cmd(source: str | None, obj: str | None, sample: str | None, pipel
         raise click.UsageError("give --source and --object (or --sample)")
     config = open_config(config_path, required=False)
     mapper = nz.make_mapper(source, obj, config, catalog)  # type: ignore[arg-type]
-    lines = input_file or click.get_text_stream("stdin")
     counts = {"ok": 0, "bad": 0, "warnings": 0}
-    for item in nz.normalize_stream(lines, source, mapper):  # type: ignore[arg-type]
+    for item in nz.normalize_stream(input_file, source, mapper):  # type: ignore[arg-type]
         for warning in item.warnings:
             click.echo(f"warning: {item.position}: {warning}", err=True)
         counts["warnings"] += len(item.warnings)
@@ -296,6 +296,16 @@ def sandbox_cmd(port: int, seed: int, leads: int, deals: int, latency_ms: float,
     serve(seed=seed, leads=leads, deals=deals, latency_ms=latency_ms, fail_rate=fail_rate,
           rate_limit=rate_limit, token_ttl=token_ttl, port=port, config_out=config_out,
           echo=click.echo)
+
+
+from funnelsync import cli_admin  # noqa: E402  (demo, init, doctor, audit, report, export, runs)
+
+cli_admin.register(main, config_group)
+
+from funnelsync.cli_identity import COMMANDS as _IDENTITY  # noqa: E402  (identity, person, forget)
+
+for _command in _IDENTITY:
+    main.add_command(_command)
 
 
 def run() -> None:  # pragma: no cover - console entry for python -m

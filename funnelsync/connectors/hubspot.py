@@ -358,6 +358,14 @@ class HubSpotConnector:
                     break
         return owners
 
+    def property_names(self, object_type: str) -> set[str]:
+        """Names of every property of ``contacts``/``deals`` (``leads`` means contacts)."""
+        object_type = OBJECTS.get(object_type, object_type)
+        api = self._http.api("properties")
+        _, body = self._http.call("properties", f"list HubSpot {object_type} properties",
+                                  partial(api.get_all, object_type, **RAW))
+        return {str(p.get("name")) for p in body.get("results") or []}
+
     def ensure_properties(self, object_type: str, names: Sequence[str]) -> list[str]:
         """Create the missing custom properties among ``names``; returns those created."""
         object_type = OBJECTS.get(object_type, object_type)

@@ -316,6 +316,25 @@ class SalesforceConnector(SalesforceWrites):
                 result = self._query_more(result["nextRecordsUrl"], name)
         return rows
 
+    # -- org metadata (funnelsync doctor) ---------------------------------------------------
+
+    def api_versions(self) -> list[str]:
+        """REST API versions the org serves (``GET /services/data/``), e.g. ``["59.0"]``."""
+        def fetch() -> Any:
+            sf = self._sf()
+            root = sf.base_url.split("/services/data/")[0]
+            return sf._call_salesforce("GET", f"{root}/services/data/").json()
+
+        return [str(v.get("version")) for v in self._call(fetch, "list API versions") or []]
+
+    def org_limits(self) -> dict[str, Any]:
+        """``GET limits``: ``{"DailyApiRequests": {"Max": ..., "Remaining": ...}, ...}``."""
+        return self._call(lambda: self._sf().limits(), "read org limits") or {}
+
+    def describe(self, sobject: str) -> dict[str, Any]:
+        """The describe of one object (read once per connector)."""
+        return self._describe(sobject)
+
     def close(self) -> None:
         self.session.close()
 

@@ -11,14 +11,14 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import requests
 
 from funnelsync.config import AppConfig
-from funnelsync.connectors.base import TaskSpec
+from funnelsync.connectors.base import RowResult, TaskSpec
 from funnelsync.mapping.schema import FunnelDeal, StageChange
 from funnelsync.sync.sources import Source
 from funnelsync.sync.stale import StaleReason, stale_reasons
@@ -26,6 +26,7 @@ from funnelsync.sync.store import Store
 from funnelsync.sync.store_models import Alert
 
 Sleep = Callable[[float], None]
+LEAD_REASONS = frozenset({"sla_first_touch", "sla_escalation", "nurture_reentry"})
 
 
 @dataclass
@@ -66,54 +67,75 @@ def current_reasons(store: Store, source: Source, config: AppConfig, now: dateti
 
 def run_alerts(store: Store, source: Source, config: AppConfig, now: datetime, *,
                dry_run: bool) -> AlertSummary:
-    """Open, keep and resolve alerts; create the missing tasks."""
+    """Open, keep and resolve alerts; create the missing tasks. Store writes are batched."""
     summary = AlertSummary()
     wanted = current_reasons(store, source, config, now)
-    existing = {(a.record_id, a.reason): a for a in store.open_alerts(source.name)}
-    for key, alert in existing.items():
-        if key not in wanted:
-            summary.resolved += 1
-            if not dry_run:
-                store.resolve_alert(alert.alert_id, now)
-    need_task: list[tuple[Alert | None, StaleReason, FunnelDeal]] = []
-    for key, (reason, deal) in wanted.items():
-        alert = existing.get(key)
-        if alert is None:
-            summary.opened += 1
-            summary.new_alerts.append(_alert_json(source.name, deal, reason))
-        if not dry_run:
-            alert, _ = store.open_alert(source.name, deal.source_id, reason.code,
-                                        reason.evidence, now)
-        if config.alerts.create_tasks and (alert is None or not alert.task_id):
-            need_task.append((alert, reason, deal))
+    existing = {(a.record_id, a.reason): a for a in store.open_alerts(source.name)
+                if a.reason not in LEAD_REASONS}  # lead alerts belong to sync/lead_ops
+    gone = [alert for key, alert in existing.items() if key not in wanted]
+    summary.resolved = len(gone)
+    fresh = [(reason, deal) for key, (reason, deal) in wanted.items() if key not in existing]
+    summary.opened = len(fresh)
+    summary.new_alerts = [_alert_json(source.name, deal, reason) for reason, deal in fresh]
     summary.open_total = len(wanted)
     if dry_run:
-        summary.planned_tasks = [_task_json(source.name, d, r) for _, r, d in need_task]
+        if config.alerts.create_tasks:
+            summary.planned_tasks = [
+                _task_json(source.name, deal, reason) for key, (reason, deal) in wanted.items()
+                if key not in existing or not existing[key].task_id]
         return summary
-    _ensure_tasks(store, source, config, now, need_task, summary)
+    store.update_alerts_bulk([(a.alert_id, {"status": "resolved"}) for a in gone], now)
+    current = store.open_alerts_bulk(
+        source.name, [(deal.source_id, reason.code, reason.evidence)
+                      for reason, deal in wanted.values()], now)
+    if config.alerts.create_tasks:
+        need = [(current[key], reason, deal) for key, (reason, deal) in wanted.items()
+                if not current[key].task_id]
+        _ensure_tasks(store, source, config, now, need, summary)
     return summary
 
 
 def _ensure_tasks(store: Store, source: Source, config: AppConfig, now: datetime,
-                  need: Sequence[tuple[Alert | None, StaleReason, FunnelDeal]],
+                  need: Sequence[tuple[Alert, StaleReason, FunnelDeal]],
                   summary: AlertSummary) -> None:
     if not need:
         return
-    was_pending = [(a, r, d) for a, r, d in need if a is not None and a.status == "pending"]
+    was_pending = [(a, r, d) for a, r, d in need if a.status == "pending"]
     adopted = _adopt_existing_tasks(store, source, was_pending, now)
-    todo = [(a, r, d) for a, r, d in need if a is not None and a.alert_id not in adopted]
-    for alert, _, _ in todo:
-        store.mark_alert_pending(alert.alert_id, now)
+    todo = [(a, r, d) for a, r, d in need if a.alert_id not in adopted]
+    store.update_alerts_bulk([(a.alert_id, {"status": "pending"}) for a, _, _ in todo], now)
     specs = [_task_spec(source.name, deal, reason, config, now) for _, reason, deal in todo]
-    results = source.connector.create_tasks(specs) if specs else []
+    results = _create_with_owner_fallback(source, specs)
+    done = []
     for (alert, _, deal), result in zip(todo, results, strict=True):
         if result.ok and result.created_id:
-            store.set_alert_task(alert.alert_id, result.created_id, now)
-            summary.tasks_created += 1
+            done.append((alert.alert_id, {"status": "open", "task_id": result.created_id}))
         else:
             summary.errors.append({"source": source.name, "kind": "task",
                                    "record_id": deal.source_id, "code": result.error_code,
                                    "message": result.message})
+    store.update_alerts_bulk(done, now)
+    summary.tasks_created += len(done)
+
+
+INACTIVE_OWNER_CODES = frozenset({"INACTIVE_OWNER_OR_USER", "INVALID_OWNER_ID"})
+
+
+def _create_with_owner_fallback(source: Source, specs: list[TaskSpec]) -> list[RowResult]:
+    """Create tasks; a task whose owner is inactive goes to the integration user instead,
+    with a note in its body, rather than being lost."""
+    if not specs:
+        return []
+    results = source.connector.create_tasks(specs)
+    again = [i for i, r in enumerate(results)
+             if not r.ok and r.error_code in INACTIVE_OWNER_CODES and specs[i].owner_id]
+    if again:
+        retry = [replace(specs[i], owner_id=None,
+                         body=specs[i].body + f"\nThe deal owner {specs[i].owner_id} is "
+                                              "inactive; please reassign.") for i in again]
+        for index, result in zip(again, source.connector.create_tasks(retry), strict=True):
+            results[index] = result
+    return results
 
 
 def _adopt_existing_tasks(store: Store, source: Source,
@@ -128,13 +150,13 @@ def _adopt_existing_tasks(store: Store, source: Source,
         subject = str(task.get("subject") or "")
         if "[fs:" in subject:
             by_marker[subject[subject.index("[fs:"):].split("]")[0] + "]"] = task
-    adopted: set[int] = set()
+    found = []
     for alert, reason, deal in pending:
         task = by_marker.get(marker(source.name, deal.source_id, reason.code))
         if task is not None:
-            store.set_alert_task(alert.alert_id, str(task["id"]), now)
-            adopted.add(alert.alert_id)
-    return adopted
+            found.append((alert.alert_id, {"status": "open", "task_id": str(task["id"])}))
+    store.update_alerts_bulk(found, now)
+    return {alert_id for alert_id, _ in found}
 
 
 def _subject(source: str, deal: FunnelDeal, reason: StaleReason) -> str:
@@ -163,16 +185,18 @@ def _alert_json(source: str, deal: FunnelDeal, reason: StaleReason) -> dict[str,
 
 def post_webhook(url: str, alerts: Sequence[dict[str, Any]], *, attempts: int = 3,
                  timeout: float = 5.0, sleep: Sleep | None = None,
-                 session: requests.Session | None = None) -> str | None:
+                 session: requests.Session | None = None,
+                 title: str = "stale-deal alert(s)") -> str | None:
     """POST new alerts as Slack-compatible JSON. Returns None on success, else a warning.
 
     Never raises and never blocks the sync for long: a few short attempts, then a warning.
     """
     if not alerts:
         return None
-    lines = [f"• {a['source']} deal {a['deal_id']}: {a['message']}" for a in alerts[:50]]
+    lines = [f"• {a['source']} {a.get('kind', 'deal')} {a['deal_id']}: {a['message']}"
+             for a in alerts[:50]]
     more = f"\n… and {len(alerts) - 50} more" if len(alerts) > 50 else ""
-    payload = {"text": f"funnelsync: {len(alerts)} new stale-deal alert(s)\n"
+    payload = {"text": f"funnelsync: {len(alerts)} new {title}\n"
                        + "\n".join(lines) + more, "alerts": list(alerts)}
     http = session or requests.Session()
     wait = sleep or _sleep

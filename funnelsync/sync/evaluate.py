@@ -7,19 +7,23 @@ no CRM change writes nothing; ``everything=True`` re-evaluates all (e.g. after a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from funnelsync.config import AppConfig
 from funnelsync.connectors.base import Kind
 from funnelsync.mapping.schema import FunnelDeal, FunnelLead
-from funnelsync.sync.compute_stage import funnel_stage_for_deal, funnel_stage_for_lead
+from funnelsync.sync.compute_stage import StageRules
 from funnelsync.sync.diff import FieldDiff, allowed_keys, diff_record, live_values
 from funnelsync.sync.score import Scorer
 from funnelsync.sync.store import Store
 from funnelsync.sync.store_models import StoredRecord
+
+if TYPE_CHECKING:
+    from funnelsync.sync.identity_writeback import FurthestStagePlan
+    from funnelsync.sync.lead_ops import LeadOps
 
 EVALUATED_THROUGH = "evaluated_through_run"
 
@@ -35,19 +39,31 @@ class Desired:
 class Evaluator:
     """Desired values per record; pure apart from the scorer's caches."""
 
-    def __init__(self, config: AppConfig, now: datetime) -> None:
+    def __init__(self, config: AppConfig, now: datetime,
+                 ops: Mapping[str, LeadOps] | None = None) -> None:
         self.config = config
         self.now = now
         self.scorer = Scorer(config.scoring)
+        self.rules = StageRules(config)
+        self.ops = dict(ops or {})  # per CRM: routing and nurture decisions (sync/lead_ops)
+        self.identity: FurthestStagePlan | None = None  # sync/identity_writeback (opt-in)
 
     def desired(self, record: FunnelLead | FunnelDeal) -> Desired:
         if isinstance(record, FunnelLead):
             score = self.scorer.score(record, self.now)
-            stage = funnel_stage_for_lead(record, score, self.config)
+            stage = self.rules.lead(record, score)
             why = ", ".join(f"{r} {p:+d}" for r, p in score.breakdown)
-            return Desired({"stage": stage.stage, "score": score.value},
-                           {"stage": stage.reason, "score": why})
-        decision = funnel_stage_for_deal(record, self.config)
+            values = {"stage": stage.stage, "score": score.value}
+            explain = {"stage": stage.reason, "score": why}
+            ops = self.ops.get(record.source)
+            if ops is not None:
+                more, more_why = ops.decide(record, stage.stage, score.value)
+                values.update(more)
+                explain.update(more_why)
+            if self.identity is not None:
+                self.identity.apply(record, values, explain)
+            return Desired(values, explain)
+        decision = self.rules.deal(record)
         return Desired({"stage": decision.stage}, {"stage": decision.reason})
 
     def diff(self, stored: StoredRecord) -> FieldDiff | None:
@@ -56,8 +72,13 @@ class Evaluator:
         # An unknown desired value (unmapped stage) never clears what the CRM holds.
         values = {k: v for k, v in want.values.items() if v is not None}
         allowed = allowed_keys(self.config.writeback, stored.source, stored.kind[:-1])
+        live = live_values(record.extra)
+        ops = self.ops.get(stored.source)
+        if ops is not None and isinstance(record, FunnelLead):
+            allowed |= ops.allowed_keys()
+            live.update(ops.live_values(record))
         return diff_record(stored.source, stored.kind, stored.id, values,
-                           live_values(record.extra), is_deleted=stored.is_deleted,
+                           live, is_deleted=stored.is_deleted,
                            allowed=allowed, score_tolerance=self.config.writeback.score_tolerance,
                            explain=want.explain)
 
@@ -85,3 +106,5 @@ def diffs_for(store: Store, evaluator: Evaluator, source: str, kind: Kind, *,
         found = evaluator.diff(stored)
         if found is not None:
             yield found
+    if evaluator.identity is not None:  # linked records whose own data did not change
+        yield from evaluator.identity.pending_diffs(store, evaluator, source, kind)

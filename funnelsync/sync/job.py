@@ -10,6 +10,7 @@ repeated, and tasks already created are found by their marker.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import time
@@ -21,13 +22,18 @@ from typing import Any
 
 from funnelsync.config import AppConfig
 from funnelsync.connectors.base import KINDS
-from funnelsync.errors import EXIT_OK, EXIT_PARTIAL, FunnelsyncError
+from funnelsync.errors import EXIT_OK, EXIT_PARTIAL, FunnelsyncError, LockHeld
 from funnelsync.sync.alerts import AlertSummary, post_webhook, run_alerts
 from funnelsync.sync.evaluate import EVALUATED_THROUGH, Evaluator, diffs_for
+from funnelsync.sync.identity_service import refresh_identity
+from funnelsync.sync.identity_writeback import furthest_stage_plan
+from funnelsync.sync.lead_ops import LeadOps, build_lead_ops, run_lead_ops, save_routing_state
 from funnelsync.sync.pull import Progress, SourcePull, pull_source, usage_of
 from funnelsync.sync.push import PushSummary, new_values, push_diffs
 from funnelsync.sync.sources import ConnectorFactory, Source, default_connector, open_sources
 from funnelsync.sync.store import Store
+
+log = logging.getLogger(__name__)
 
 
 def utc_now() -> datetime:
@@ -101,13 +107,26 @@ class SyncJob:
     def _locked(self, dry_run: bool, full: bool, pull_only: bool) -> RunResult:
         store = Store.open(self.config.state.url)
         try:
-            store.acquire_lock(self.holder, self.clock(), self.config.state.lock_ttl_seconds)
+            self._acquire(store)
             try:
                 return self._run_locked(store, dry_run, full, pull_only)
             finally:
                 store.release_lock(self.holder)
         finally:
             store.close()
+
+    def _acquire(self, store: Store) -> None:
+        """Take the run lock; a lock whose holder died on this host is taken over at once
+        (elsewhere it expires after ``state.lock_ttl_seconds``)."""
+        ttl = self.config.state.lock_ttl_seconds
+        try:
+            store.acquire_lock(self.holder, self.clock(), ttl)
+        except LockHeld as exc:
+            if not holder_is_dead(exc.holder):
+                raise
+            log.warning("taking over the run lock of %s: that process is gone", exc.holder)
+            store.release_lock(exc.holder or "")
+            store.acquire_lock(self.holder, self.clock(), ttl)
 
     def _run_locked(self, store: Store, dry_run: bool, full: bool,
                     pull_only: bool) -> RunResult:
@@ -116,6 +135,8 @@ class SyncJob:
         sources = open_sources(self.config, self.only, self.factory)
         try:
             self._pull_all(store, sources, result, full)
+            with _timed(result, "identity"):  # people table after the pull (identity_service)
+                refresh_identity(store, self.config, self.clock(), sources, result)
             if not pull_only:
                 self._write_back(store, sources, result)
         except FunnelsyncError as exc:
@@ -146,11 +167,18 @@ class SyncJob:
     def _write_back(self, store: Store, sources: list[Source], result: RunResult) -> None:
         now = self.clock()
         evaluator = Evaluator(self.config, now)
+        evaluator.identity = furthest_stage_plan(store, self.config)  # None unless opted in
         for source in sources:
+            ops = build_lead_ops(store, source, self.config, now)  # routing, SLA, nurture
+            if ops is not None:
+                evaluator.ops[source.name] = ops
             with _timed(result, f"push.{source.name}"):
                 self._push(store, source, evaluator, result)
             with _timed(result, f"alerts.{source.name}"):
                 self._alerts(store, source, now, result)
+            if ops is not None:
+                with _timed(result, f"lead_ops.{source.name}"):
+                    self._lead_ops(store, source, ops, result)
             self._refresh_lock(store)
         if not result.dry_run:
             store.set_state(EVALUATED_THROUGH, result.run_id)
@@ -200,6 +228,18 @@ class SyncJob:
             if warning:
                 result.warnings.append(warning)
 
+    def _lead_ops(self, store: Store, source: Source, ops: LeadOps, result: RunResult) -> None:
+        if not result.dry_run:  # a dry run must not advance the round-robin position
+            save_routing_state(store, ops)
+        summary, warnings = run_lead_ops(store, source, ops, dry_run=result.dry_run)
+        result.tasks_created += summary.tasks_created
+        result.alerts_open += summary.open_total
+        result.alerts_opened += summary.opened
+        result.alerts_resolved += summary.resolved
+        result.errors += summary.errors
+        result.planned_tasks += summary.planned_tasks
+        result.warnings += warnings
+
     def _refresh_lock(self, store: Store) -> None:
         store.refresh_lock(self.holder, self.clock(), self.config.state.lock_ttl_seconds)
 
@@ -209,6 +249,20 @@ class SyncJob:
             usage = usage_of(source)
             result.api_calls[source.name] = usage["api_calls"]
             result.retries[source.name] = usage["retries"]
+
+
+def holder_is_dead(holder: str | None) -> bool:
+    """True when ``holder`` ("host:pid:tag") names a process on this host that has ended."""
+    parts = (holder or "").split(":")
+    if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return False
+    try:
+        os.kill(int(parts[1]), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def _quiet(source: str, stream: str, count: int) -> None:

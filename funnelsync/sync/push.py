@@ -46,7 +46,8 @@ def _push_chunk(store: Store, source: Source, kind: Kind, chunk: list[FieldDiff]
     summary.changes += len(updates)
     if not updates:
         return
-    results = source.connector.push_updates(updates)
+    updates = _clear_first(store, source, kind, updates, run_id, summary)
+    results = source.connector.push_updates(updates) if updates else []
     rows = []
     for update, result in zip(updates, results, strict=True):
         rows.append(PushRow(kind, update.record_id, update.fields, result.ok,
@@ -59,6 +60,31 @@ def _push_chunk(store: Store, source: Source, kind: Kind, chunk: list[FieldDiff]
                                    "record_id": update.record_id, "code": result.error_code,
                                    "message": result.message})
     store.record_push_results(run_id, source.name, rows)
+
+
+def _clear_first(store: Store, source: Source, kind: Kind, updates: list[RecordUpdate],
+                 run_id: int, summary: PushSummary) -> list[RecordUpdate]:
+    """Send the blanking updates some fields need first (HubSpot lifecyclestage moves back only
+    from empty); a row whose blanking failed is not sent further, its error is stored."""
+    clears = [RecordUpdate(kind, u.record_id, source.clear_first(kind, u.fields))
+              for u in updates]
+    clears = [c for c in clears if c.fields]
+    if not clears:
+        return updates
+    failed: set[str] = set()
+    rows = []
+    for clear, result in zip(clears, source.connector.push_updates(clears), strict=True):
+        if not result.ok:
+            failed.add(clear.record_id)
+            rows.append(PushRow(kind, clear.record_id, clear.fields, False, result.error_code,
+                                result.message))
+            summary.failed += 1
+            summary.errors.append({"source": source.name, "kind": kind,
+                                   "record_id": clear.record_id, "code": result.error_code,
+                                   "message": result.message})
+    if rows:
+        store.record_push_results(run_id, source.name, rows)
+    return [u for u in updates if u.record_id not in failed]
 
 
 def new_values(found: FieldDiff) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from funnelsync.mapping import hubspot as hs_map
 from funnelsync.mapping import salesforce as sf_map
 from funnelsync.mapping.funnel import StageMaps
 from funnelsync.mapping.hubspot_catalog import HubSpotCatalog
+from funnelsync.mapping.owners import CrmOwner
 from funnelsync.mapping.result import MapResult
 from funnelsync.mapping.schema import CatalogStage, FunnelDeal, StageChange
 
@@ -84,7 +85,18 @@ class Source:
         """Normalised write-back values → CRM field/property names and formats."""
         module = sf_map if self.name == "salesforce" else hs_map
         return module.writeback_fields(kind, values.get("stage"), values.get("score"),
-                                       self.config.writeback)
+                                       self.config.writeback, owner_id=values.get("owner_id"),
+                                       status=values.get("status"))
+
+    def clear_first(self, kind: Kind, fields: dict[str, Any]) -> dict[str, Any]:
+        """Fields to blank in an update before ``fields`` (HubSpot's lifecyclestage)."""
+        return hs_map.clear_first(fields) if self.name == "hubspot" and kind == "leads" else {}
+
+    def owners(self) -> list[CrmOwner]:
+        """Everyone who can own records in this CRM (active or not; queues included)."""
+        if self.name == "salesforce":
+            return sf_map.map_owners(self.connector.users())  # type: ignore[attr-defined]
+        return hs_map.map_owners(self.connector.owners())  # type: ignore[attr-defined]
 
 
 def _sobject(raw: dict[str, Any]) -> str:
@@ -92,8 +104,12 @@ def _sobject(raw: dict[str, Any]) -> str:
     return str(attributes.get("type", ""))
 
 
-def default_connector(name: str, config: AppConfig) -> Connector:
-    """Build the real connector for a CRM from its config section."""
+def default_connector(name: str, config: AppConfig, **options: Any) -> Connector:
+    """Build the real connector for a CRM from its config section.
+
+    ``options`` go to the connector (e.g. ``retry=RetryPolicy(...)``; HubSpot also takes
+    ``clock`` and ``sleep``), so tests and embedders can inject waiting and time.
+    """
     wb = config.writeback
     if name == "salesforce":
         from funnelsync.connectors.salesforce import SalesforceConnector
@@ -102,13 +118,15 @@ def default_connector(name: str, config: AppConfig) -> Connector:
         fields = {"Lead": sf_map.lead_fields(wb),
                   "Opportunity": sf_map.opportunity_fields(
                       wb, optional=sf_map.OPTIONAL_OPPORTUNITY_FIELDS)}
-        return SalesforceConnector(config.salesforce, config.limits, fields=fields)
+        sf_options = {k: v for k, v in options.items() if k == "retry"}
+        return SalesforceConnector(config.salesforce, config.limits, fields=fields,
+                                   **sf_options)
     from funnelsync.connectors.hubspot import HubSpotConnector
 
     assert config.hubspot is not None
     properties = {"contacts": hs_map.contact_properties(wb),
                   "deals": hs_map.deal_properties(wb)}
-    return HubSpotConnector(config.hubspot, config.limits, properties=properties)
+    return HubSpotConnector(config.hubspot, config.limits, properties=properties, **options)
 
 
 def open_sources(config: AppConfig, only: list[str] | None = None,

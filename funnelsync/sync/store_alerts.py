@@ -83,6 +83,47 @@ class AlertsMixin(StoreBase):
             row = conn.execute(sa.select(alerts).where(*where)).one()
         return _alert(row), created
 
+    def open_alerts_bulk(self, source: str,
+                         items: Sequence[tuple[str, str, dict[str, Any]]],
+                         now: datetime | None = None) -> dict[tuple[str, str], Alert]:
+        """``open_alert`` for many (record_id, reason, evidence) at once, in one transaction.
+
+        New alerts are inserted; unresolved ones whose evidence changed are updated. Returns
+        every unresolved alert of ``source`` keyed by (record_id, reason).
+        """
+        at = self._now(now)
+        with self._write() as conn:
+            current = {(r.record_id, r.reason): r for r in conn.execute(
+                sa.select(alerts).where(alerts.c.source == source, ALERT_UNRESOLVED_WHERE))}
+            new = [{"source": source, "record_id": rid, "reason": reason, "status": "open",
+                    "task_id": None, "evidence": dict(ev), "opened_at": at, "updated_at": at}
+                   for rid, reason, ev in items if (rid, reason) not in current]
+            changed = [{"b_id": current[(rid, reason)].alert_id, "b_evidence": dict(ev),
+                        "b_at": at} for rid, reason, ev in items
+                       if (rid, reason) in current and current[(rid, reason)].evidence != ev]
+            if new:
+                conn.execute(alerts.insert(), new)
+            if changed:
+                conn.execute(alerts.update().where(alerts.c.alert_id == sa.bindparam("b_id"))
+                             .values(evidence=sa.bindparam("b_evidence"),
+                                     updated_at=sa.bindparam("b_at")), changed)
+            rows = conn.execute(sa.select(alerts).where(alerts.c.source == source,
+                                                        ALERT_UNRESOLVED_WHERE))
+            return {(r.record_id, r.reason): _alert(r) for r in rows}
+
+    def update_alerts_bulk(self, changes: Sequence[tuple[int, dict[str, Any]]],
+                           now: datetime | None = None) -> int:
+        """Set ``status`` / ``task_id`` / ``resolved_at`` on many unresolved alerts at once."""
+        at = self._now(now)
+        done = 0
+        with self._write() as conn:
+            for alert_id, values in changes:
+                extra = {"resolved_at": at} if values.get("status") == "resolved" else {}
+                done += conn.execute(alerts.update().where(
+                    alerts.c.alert_id == alert_id, alerts.c.status != "resolved")
+                    .values(updated_at=at, **values, **extra)).rowcount
+        return done
+
     def mark_alert_pending(self, alert_id: int, now: datetime | None = None) -> Alert:
         """Note that a task for this alert is being created (call before the CRM call)."""
         return self._change_alert(alert_id, {"status": "pending"}, now)

@@ -1,0 +1,133 @@
+"""`funnelsync sync` / `pull` as a scheduler runs them: exit codes, JSON, kill -9 and restart."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from click.testing import CliRunner
+from syncsupport import crm_snapshot, sandbox_config, tasks, written
+
+from funnelsync.cli import main
+from funnelsync.sandbox import Sandbox
+from funnelsync.sync.store import Store
+
+SIZE = {"seed": 5, "leads": 150, "deals": 120}
+
+
+def write_config(sb: Sandbox, path: Path, extra: str = "") -> Path:
+    config = path / "funnelsync.toml"
+    config.write_text(f'''
+[salesforce]
+username = "demo@funnelsync.local"
+password = "demo"
+security_token = "demo"
+login_url = "{sb.url}"
+
+[hubspot]
+access_token = "pat-demo"
+host = "{sb.url}"
+
+[state]
+url = "sqlite:///{path / 'fs.db'}"
+{extra}
+''')
+    return config
+
+
+def test_sync_json_then_a_rerun_writes_nothing(tmp_path: Path) -> None:
+    with Sandbox(**SIZE) as sb:
+        config = write_config(sb, tmp_path)
+        first = CliRunner().invoke(main, ["sync", "-c", str(config), "--json"])
+        assert first.exit_code == 0, first.output
+        data = json.loads(first.stdout)
+        assert set(data) >= {"run_id", "dry_run", "pulled", "changes", "records_written",
+                             "tasks_created", "alerts_open", "alerts_resolved", "errors",
+                             "api_calls"}
+        assert data["records_written"] == written(sb) > 0
+        assert data["tasks_created"] == tasks(sb) > 0
+        assert set(data["pulled"]["salesforce"]) == {"leads", "deals", "stage_changes"}
+        second = CliRunner().invoke(main, ["sync", "-c", str(config), "--json"])
+        again = json.loads(second.stdout)
+        assert (second.exit_code, again["records_written"], again["tasks_created"]) == (0, 0, 0)
+
+
+def test_pull_json_counts_every_record_received(tmp_path: Path) -> None:
+    with Sandbox(**SIZE) as sb:
+        config = write_config(sb, tmp_path)
+        result = CliRunner().invoke(main, ["pull", "-c", str(config), "--json"])
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.stdout)
+        stats = sb.stats()
+        sf, hs = stats["salesforce"], stats["hubspot"]
+        assert data["pulled"]["salesforce"]["leads"] == sf["counts"]["Lead"] + sf["deleted"]["Lead"]
+        assert data["pulled"]["hubspot"]["deals"] == (hs["counts"]["deals"]
+                                                      + hs["archived"]["deals"])
+        assert data["deleted"]["salesforce"]["leads"] == sf["deleted"]["Lead"]
+        assert data["api_calls"]["salesforce"] > 0 and data["api_calls"]["hubspot"] > 0
+        assert written(sb) == 0
+
+
+def test_a_concurrent_run_exits_3_naming_the_holder(tmp_path: Path) -> None:
+    with Sandbox(**SIZE) as sb:
+        config = write_config(sb, tmp_path)
+        with Store.open(f"sqlite:///{tmp_path / 'fs.db'}") as store:
+            store.acquire_lock("scheduler-2:777:run", datetime.now(UTC), 600)
+        result = CliRunner().invoke(main, ["sync", "-c", str(config)])
+        assert result.exit_code == 3
+        assert "scheduler-2:777:run" in result.stderr
+        assert written(sb) == 0
+
+
+def test_bad_credentials_exit_4_without_echoing_the_secret(tmp_path: Path) -> None:
+    with Sandbox(**SIZE) as sb:
+        config = write_config(sb, tmp_path)
+        text = config.read_text().replace('access_token = "pat-demo"',
+                                          'access_token = "pat-wrong-secret-123"')
+        config.write_text(text)
+        result = CliRunner().invoke(main, ["sync", "-c", str(config), "--source", "hubspot"])
+        assert result.exit_code == 4
+        assert "pat-wrong-secret-123" not in result.output + result.stderr
+        assert result.stderr.startswith("error: ")
+
+
+def test_kill_9_mid_run_then_rerun_converges(tmp_path: Path) -> None:
+    with Sandbox(**SIZE) as clean:
+        config = sandbox_config(clean, f"sqlite:///{tmp_path / 'clean.db'}")
+        CliRunner().invoke(main, ["sync", "-c", str(write_config(clean, tmp_path / "c"))]) \
+            if (tmp_path / "c").mkdir() is None else None
+        expected = crm_snapshot(clean, config)
+    with Sandbox(**SIZE, latency_ms=15) as sb:
+        (tmp_path / "k").mkdir()
+        config_path = write_config(sb, tmp_path / "k")
+        proc = subprocess.Popen([sys.executable, "-m", "funnelsync.cli", "sync", "-c",
+                                 str(config_path), "--json"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env={**os.environ})
+        killed = False
+        for _ in range(2400):  # poll the sandbox while the child works, at most ~2 minutes
+            try:
+                proc.wait(timeout=0.05)
+                break
+            except subprocess.TimeoutExpired:
+                if written(sb) > 0:  # the push has begun: kill it mid-write
+                    proc.send_signal(signal.SIGKILL)
+                    proc.wait(timeout=30)
+                    killed = True
+                    break
+        assert killed, "the sync finished before it could be killed mid-push"
+        written_before = written(sb)
+        rerun = CliRunner().invoke(main, ["sync", "-c", str(config_path), "--json"])
+        assert rerun.exit_code == 0, rerun.output
+        final = CliRunner().invoke(main, ["sync", "-c", str(config_path), "--json"])
+        assert json.loads(final.stdout)["records_written"] == 0
+        assert written(sb) > written_before
+        assert crm_snapshot(sb, sandbox_config(sb, f"sqlite:///{tmp_path / 'k' / 'fs.db'}")) \
+            == expected
+        with Store.open(f"sqlite:///{tmp_path / 'k' / 'fs.db'}") as store:
+            statuses = [run.status for run in store.list_runs()]
+        assert statuses == ["ok", "ok", "crashed"]
