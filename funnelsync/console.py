@@ -29,13 +29,35 @@ class JsonLogFormatter(logging.Formatter):
         return json.dumps(data, default=str)
 
 
+class TextLogFormatter(logging.Formatter):
+    """``LEVEL logger: message key=value ...`` with the record's extra fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = getattr(record, "fields", {}) or {}
+        tail = "".join(f" {k}={v}" for k, v in fields.items())
+        return f"{record.levelname} {record.name}: {record.getMessage()}{tail}"
+
+
+class RunIdFilter(logging.Filter):
+    """Adds the id of the run in progress to every record's fields."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from funnelsync.sync.job import current_run_id
+
+        run_id = current_run_id.get()
+        if run_id is not None:
+            record.fields = {"run_id": run_id, **(getattr(record, "fields", {}) or {})}
+        return True
+
+
 def setup_logging(log_format: str, verbose: bool = False, stream: TextIO | None = None) -> None:
     """Configure the funnelsync logger: ``text`` or ``json`` lines on stderr."""
     handler = logging.StreamHandler(stream or sys.stderr)
+    handler.addFilter(RunIdFilter())
     if log_format == "json":
         handler.setFormatter(JsonLogFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(TextLogFormatter())
     logger = logging.getLogger("funnelsync")
     logger.handlers[:] = [handler]
     logger.setLevel(logging.DEBUG if verbose else logging.INFO)

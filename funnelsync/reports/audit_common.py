@@ -107,7 +107,23 @@ def suggest_stage(stage: CatalogStage, siblings: list[CatalogStage],
         if target is not None and resolver.order(target) is not None \
                 and target != resolver.won and not candidate.is_closed:
             return target
-    return resolver.stage_ids[0]
+    return _by_position(stage, siblings, resolver)
+
+
+def _by_position(stage: CatalogStage, siblings: list[CatalogStage],
+                 resolver: StageResolver) -> str:
+    """No mapped neighbour (e.g. a whole custom pipeline): spread the open stages of the
+    pipeline evenly over the funnel stages open deals occupy (consideration → decision)."""
+    ids = resolver.stage_ids
+    if stage.kind != "deal" or len(ids) < 3:
+        return ids[0]
+    start = resolver.order("consideration")
+    targets = ids[start if start is not None else 1:-1] or ids[:1]
+    open_stages = sorted((s for s in [*siblings, stage] if not s.is_closed),
+                         key=lambda s: s.order)
+    ordered = list(dict.fromkeys(s.stage for s in open_stages))
+    position = ordered.index(stage.stage) if stage.stage in ordered else 0
+    return targets[min(len(targets) - 1, position * len(targets) // max(1, len(ordered)))]
 
 
 def sort_findings(findings: list[Finding]) -> list[Finding]:

@@ -19,29 +19,51 @@ _OWNER_FIX = ("give the person one owner in both CRMs, or hand over explicitly; 
               "identity.owner_conflicts = \"off\" when different owners are intended")
 
 
+EXAMPLES = 20  # people named in a finding's evidence; the rest are counted
+
+
 def identity_findings(leads: Iterable[FunnelLead], config: AppConfig,
                       directory: dict[str, dict[str, str]] | None = None) -> list[Finding]:
-    """Stage and owner disagreements between the CRMs, one finding per person and kind."""
+    """Stage and owner disagreements between the CRMs: one finding per kind, counting the
+    people affected, with the widest disagreements first among the examples."""
     if not config.identity.enabled or len(config.sources()) < 2:
         return []
     linking = link((lead_identity(x) for x in leads if not x.is_deleted), config)
-    return [_finding(c, config) for c in conflicts(linking.people(), config, directory)]
+    found = conflicts(linking.people(), config, directory)
+    stage = sorted((c for c in found if c.kind == "stage"), key=lambda c: -(c.distance or 0))
+    owner = [c for c in found if c.kind != "stage"]
+    findings = []
+    if stage:
+        findings.append(_stage_finding(stage, config))
+    if owner:
+        findings.append(_owner_finding(owner))
+    return findings
 
 
-def _finding(conflict: Conflict, config: AppConfig) -> Finding:
-    evidence = {"person_id": conflict.person_id, "records": conflict.keys,
-                **({"stages": conflict.values, "distance": conflict.distance}
-                   if conflict.kind == "stage" else {"owners": conflict.values})}
+def _example(conflict: Conflict) -> dict[str, object]:
+    example: dict[str, object] = {"person_id": conflict.person_id, "records": conflict.keys}
     if conflict.kind == "stage":
-        return Finding("identity_stage_conflict", "warning", "both", "",
-                       f"person {conflict.person_id} is {conflict.distance} stages apart "
-                       f"between the CRMs ({_spread(conflict)}); threshold "
-                       f"identity.conflict_distance = {config.identity.conflict_distance}",
-                       evidence, _STAGE_FIX)
+        example.update(stages=conflict.values, distance=conflict.distance)
+    else:
+        example["owners"] = conflict.values
+    return example
+
+
+def _stage_finding(stage: list[Conflict], config: AppConfig) -> Finding:
+    widest = stage[0]
+    evidence = {"people": len(stage), "distance": widest.distance,
+                "examples": [_example(c) for c in stage[:EXAMPLES]]}
+    return Finding("identity_stage_conflict", "warning", "both", "",
+                   f"{len(stage)} people are at least {config.identity.conflict_distance} "
+                   f"funnel stages apart between the CRMs (widest: {widest.distance}, "
+                   f"{_spread(widest)})", evidence, _STAGE_FIX)
+
+
+def _owner_finding(owner: list[Conflict]) -> Finding:
+    evidence = {"people": len(owner), "examples": [_example(c) for c in owner[:EXAMPLES]]}
     return Finding("identity_owner_conflict", "info", "both", "",
-                   f"person {conflict.person_id} has different owners in the CRMs "
-                   f"({_spread(conflict)})",
-                   evidence, _OWNER_FIX)
+                   f"{len(owner)} people have different owners in the two CRMs "
+                   f"(e.g. {_spread(owner[0])})", evidence, _OWNER_FIX)
 
 
 def _spread(conflict: Conflict) -> str:

@@ -16,6 +16,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +35,7 @@ from funnelsync.sync.sources import ConnectorFactory, Source, default_connector,
 from funnelsync.sync.store import Store
 
 log = logging.getLogger(__name__)
+current_run_id: ContextVar[int | None] = ContextVar("funnelsync_run_id", default=None)
 
 
 def utc_now() -> datetime:
@@ -131,6 +133,7 @@ class SyncJob:
     def _run_locked(self, store: Store, dry_run: bool, full: bool,
                     pull_only: bool) -> RunResult:
         run_id = store.start_run(self.holder, dry_run=dry_run)
+        current_run_id.set(run_id)
         result = RunResult(run_id=run_id, dry_run=dry_run)
         sources = open_sources(self.config, self.only, self.factory)
         try:

@@ -40,11 +40,32 @@ class SourcePull:
     stage_changes: int = 0
     deleted: dict[str, int] = field(default_factory=lambda: {"leads": 0, "deals": 0})
     rejected: int = 0
-    warnings: list[str] = field(default_factory=list)
+    _seen: dict[str, list[Any]] = field(default_factory=dict)
 
     def add_warning(self, text: str) -> None:
-        if len(self.warnings) < MAX_WARNINGS:
-            self.warnings.append(text)
+        """Collect a warning; the same problem on many records is reported once, counted.
+
+        Mapping warnings read "<crm> <object> <id>: <problem>"; the problem is the key.
+        """
+        label, sep, problem = text.partition(": ")
+        key = problem if sep else text
+        entry = self._seen.get(key)
+        if entry is not None:
+            entry[0] += 1
+        elif len(self._seen) < MAX_WARNINGS:
+            self._seen[key] = [1, label if sep else ""]
+
+    @property
+    def warnings(self) -> list[str]:
+        out = []
+        for problem, (count, label) in self._seen.items():
+            if not label:
+                out.append(problem)
+            elif count == 1:
+                out.append(f"{label}: {problem}")
+            else:
+                out.append(f"{label} and {count - 1} more: {problem}")
+        return out
 
     def counts(self) -> dict[str, int]:
         return {"leads": self.leads, "deals": self.deals, "stage_changes": self.stage_changes}

@@ -131,8 +131,9 @@ def test_combined_report_counts_each_person_once_and_audit_finds_the_conflict(
                 report.merge.merged_records) == (True, 6, 4, 2)
         findings = [f for f in audit_from_store(store, config, T0 + timedelta(days=5)).findings
                     if f.check.startswith("identity_")]
-        assert [(f.check, f.severity, f.evidence["distance"]) for f in findings] == [
-            ("identity_stage_conflict", "warning", 3)]
+        assert [(f.check, f.severity, f.evidence["distance"], f.evidence["people"])
+                for f in findings] == [("identity_stage_conflict", "warning", 3, 1)]
+        assert [e["distance"] for e in findings[0].evidence["examples"]] == [3]
         assert identity_summary(store, config) == {
             "people": 4, "linked": 2, "by_rule": {"email": 2}, "conflicts": 1}
 

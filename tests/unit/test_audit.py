@@ -280,3 +280,19 @@ def test_to_dict_shape():
     assert list(data["findings"][0]) == ["check", "severity", "source", "stage", "message",
                                          "evidence", "fix"]
     assert result.has_errors is True
+
+
+def test_a_wholly_unmapped_pipeline_gets_fixes_spread_over_the_deal_stages():
+    custom = [stage("hubspot", sid, order, prob, pipeline="777")
+              for sid, order, prob in (("91", 0, 10), ("92", 1, 30), ("93", 2, 60), ("94", 3, 80))]
+    custom += [stage("hubspot", "95", 4, 100, won=True, closed=True, pipeline="777"),
+               stage("hubspot", "96", 5, 0, closed=True, pipeline="777")]
+    findings = [f for f in audit(catalog=[*clean_catalog(), *custom])
+                if f.check == "unmapped_stage"]
+    assert [(f.stage, f.fix) for f in findings] == [
+        ("91", 'add 91 = "consideration" under [mapping.hubspot.deal_stages.777]'),
+        ("92", 'add 92 = "consideration" under [mapping.hubspot.deal_stages.777]'),
+        ("93", 'add 93 = "intent" under [mapping.hubspot.deal_stages.777]'),
+        ("94", 'add 94 = "decision" under [mapping.hubspot.deal_stages.777]'),
+        ("95", 'add 95 = "purchase" under [mapping.hubspot.deal_stages.777]'),
+        ("96", 'add 96 = "lost" under [mapping.hubspot.deal_stages.777]')]
