@@ -16,6 +16,22 @@ from funnelsync.errors import (  # noqa: E402
 )
 from funnelsync.mapping.schema import CatalogStage, FunnelDeal, FunnelLead, StageChange  # noqa: E402
 
+_LAZY = {  # heavier parts load on first use, so `import funnelsync` stays light
+    "SyncJob": "funnelsync.sync.job",
+    "RunResult": "funnelsync.sync.job",
+    "Store": "funnelsync.sync.store",
+    "Sandbox": "funnelsync.sandbox",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'funnelsync' has no attribute {name!r}")
+
+
 __all__ = [
     "AppConfig",
     "AuthError",
@@ -28,7 +44,11 @@ __all__ = [
     "LockHeld",
     "RateLimited",
     "RemoteError",
+    "RunResult",
+    "Sandbox",
     "StageChange",
+    "Store",
+    "SyncJob",
     "__version__",
     "load_config",
     "parse_config",

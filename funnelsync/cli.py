@@ -2,48 +2,19 @@
 
 from __future__ import annotations
 
-import functools
-import json
 import sys
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from funnelsync import __version__
+from funnelsync.cli_common import config_option, echo_json, handle_errors
 from funnelsync.config import AppConfig, load_config
-from funnelsync.errors import ConfigError, FunnelsyncError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-CONFIG_HELP = "Config file (default: $FUNNELSYNC_CONFIG or ./funnelsync.toml)."
-
-
-def handle_errors(func: F) -> F:
-    """Turn a FunnelsyncError into one clear line on stderr and its exit code."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except FunnelsyncError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(exc.exit_code)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def config_option(required: bool = False) -> Callable[[F], F]:
-    return click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
-                        default=None, help=CONFIG_HELP)
+from funnelsync.errors import ConfigError
 
 
 def open_config(config_path: str | None, required: bool = True) -> AppConfig:
     return load_config(config_path, required=required)
-
-
-def echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, default=str, sort_keys=False))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -64,7 +35,7 @@ def config_group() -> None:
 
 
 @config_group.command("check")
-@config_option()
+@config_option
 @handle_errors
 def config_check(config_path: str | None) -> None:
     """Validate a config file and list every problem with its TOML path.
@@ -108,7 +79,7 @@ def schema_cmd(as_json: bool) -> None:
               help="Normalise a bundled sample instead of INPUT (sets --source/--object).")
 @click.option("--pipelines", type=click.File("r", encoding="utf-8"),
               help="Saved /crm/v3/pipelines/deals answer (HubSpot deal labels, probability).")
-@config_option()
+@config_option
 @click.argument("input_file", metavar="[INPUT|-]", type=click.File("r", encoding="utf-8"),
                 default="-")
 @handle_errors
@@ -167,7 +138,7 @@ def _job(config_path: str | None, sources: tuple[str, ...], log_format: str) -> 
 
 
 @main.command("pull")
-@config_option()
+@config_option
 @click.option("--full", is_flag=True, help="Ignore watermarks and read everything again.")
 @click.option("--source", "sources", multiple=True, type=SOURCE_CHOICE,
               help="Only this CRM (repeatable).")
@@ -211,7 +182,7 @@ def _print_pull(result: Any) -> None:
 
 
 @main.command("sync")
-@config_option()
+@config_option
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing to a CRM.")
 @click.option("--full", is_flag=True, help="Re-read everything and re-evaluate every record.")
 @click.option("--source", "sources", multiple=True, type=SOURCE_CHOICE,
@@ -282,20 +253,30 @@ def _print_sync(result: Any) -> None:
 @click.option("--token-ttl", type=click.FloatRange(0), default=0, help="Session lifetime, s.")
 @click.option("--config-out", type=click.Path(dir_okay=False), default=None,
               help="Write a funnelsync config pointing at this sandbox.")
+@click.option("--scenario", default="default", show_default=True,
+              help="Deals and stage catalogs: 'default' (messy demo data), 'clean' (the audit "
+                   "finds nothing), 'defects' (every defect), or audit check ids joined by "
+                   "commas, e.g. stage_skipped,backward_moves. --config-out adds its mapping.")
 def sandbox_cmd(port: int, seed: int, leads: int, deals: int, latency_ms: float,
                 fail_rate: float, rate_limit: int, token_ttl: float,
-                config_out: str | None) -> None:
+                config_out: str | None, scenario: str) -> None:
     """Serve a local Salesforce + HubSpot stand-in until Ctrl-C.
 
     \b
     Example:
       funnelsync sandbox --deals 20000 --config-out sandbox.toml
+      funnelsync sandbox --scenario stage_skipped --leads 0 --config-out audit.toml
     """
+    from funnelsync.sandbox.scenarios import parse
     from funnelsync.sandbox.server import serve
 
+    try:
+        parse(scenario)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--scenario") from exc
     serve(seed=seed, leads=leads, deals=deals, latency_ms=latency_ms, fail_rate=fail_rate,
           rate_limit=rate_limit, token_ttl=token_ttl, port=port, config_out=config_out,
-          echo=click.echo)
+          echo=click.echo, scenario=scenario)
 
 
 from funnelsync import cli_admin  # noqa: E402  (demo, init, doctor, audit, report, export, runs)

@@ -8,7 +8,6 @@ reports and sync.
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import shutil
@@ -16,35 +15,13 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
+from funnelsync.cli_common import config_option, handle_errors, json_option
 from funnelsync.config import AppConfig, load_config
-from funnelsync.errors import EXIT_USAGE, ConfigError, FunnelsyncError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-CONFIG_HELP = "Config file (default: $FUNNELSYNC_CONFIG or ./funnelsync.toml)."
-
-
-def handle_errors(func: F) -> F:
-    """A FunnelsyncError becomes one line on stderr and its exit code (as in cli.py)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except FunnelsyncError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(exc.exit_code)
-
-    return wrapper  # type: ignore[return-value]
-
-
-config_option = click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
-                             default=None, help=CONFIG_HELP)
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
+from funnelsync.errors import EXIT_USAGE, ConfigError
 
 
 def echo_json(data: Any) -> None:

@@ -7,35 +7,19 @@ own module so the shared cli.py gains one registration line; it does not import 
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
+from funnelsync.cli_common import config_option, handle_errors, json_option
 from funnelsync.config import load_config
-from funnelsync.errors import FunnelsyncError
 
-F = TypeVar("F", bound=Callable[..., Any])
-_CONFIG = click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
-                       default=None, help="Config file (default: $FUNNELSYNC_CONFIG or "
-                                          "./funnelsync.toml).")
-_JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-
-
-def _errors(func: F) -> F:
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except FunnelsyncError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(exc.exit_code)
-
-    return wrapper  # type: ignore[return-value]
+_CONFIG = config_option
+_JSON = json_option
+_errors = handle_errors
 
 
 def _open(config_path: str | None) -> tuple[Any, Any]:

@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -292,21 +292,16 @@ class SalesforceConnector(SalesforceWrites):
 
     def stage_catalog(self) -> list[dict[str, Any]]:
         """OpportunityStage and LeadStatus rows, raw (each has ``attributes.type``)."""
-        rows: list[dict[str, Any]] = []
-        for soql in CATALOG_QUERIES:
-            name = soql.split(" FROM ")[1].split()[0]
-            result = self._call(lambda soql=soql: self._sf().query(soql), f"query {name}")
-            while True:
-                rows += result["records"]
-                if result.get("done", True):
-                    break
-                result = self._query_more(result["nextRecordsUrl"], name)
-        return rows
+        return self._query_rows(CATALOG_QUERIES)
 
     def users(self) -> list[dict[str, Any]]:
         """Every User (active or not, with its manager) and every lead queue, raw."""
+        return self._query_rows(OWNER_QUERIES)
+
+    def _query_rows(self, queries: Sequence[str]) -> list[dict[str, Any]]:
+        """Every row of a few small queries (catalogs, users), following pagination."""
         rows: list[dict[str, Any]] = []
-        for soql in OWNER_QUERIES:
+        for soql in queries:
             name = soql.split(" FROM ")[1].split()[0]
             result = self._call(lambda soql=soql: self._sf().query(soql), f"query {name}")
             while True:

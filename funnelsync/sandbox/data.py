@@ -13,9 +13,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from funnelsync.sandbox import data_hubspot, data_people
+from funnelsync.sandbox import data_hubspot, data_people, scenarios
 from funnelsync.sandbox.common import DAY_MS, rint, sf_date, sf_datetime, sf_id
 from funnelsync.sandbox.data_people import Person
+from funnelsync.sandbox.hs_schema import PIPELINES
 from funnelsync.sandbox.sf_schema import LEAD_STATUSES, OPPORTUNITY_STAGES, STAGE_INFO
 
 SF_OPEN_PATH = tuple(row[0] for row in OPPORTUNITY_STAGES if not row[2])
@@ -53,18 +54,25 @@ class Dataset:
     hs_assoc: dict[str, set[str]] = field(default_factory=dict)  # task id -> deal ids
     hs_contact_assoc: dict[str, set[str]] = field(default_factory=dict)  # task -> contact ids
     counters: dict[str, int] = field(default_factory=dict)  # next id number per prefix/object
+    hs_pipelines: tuple = PIPELINES  # deal pipelines as hs_schema.PIPELINES (scenarios change)
 
 
-def generate(seed: int, leads: int, deals: int, now_ms: int) -> Dataset:
-    """Build the whole dataset for both CRMs."""
+def generate(seed: int, leads: int, deals: int, now_ms: int,
+             scenario: str = "default") -> Dataset:
+    """Build the whole dataset for both CRMs; a scenario other than "default" replaces the deals
+    and stage catalogs with its plan (scenarios.py)."""
     rng = random.Random(seed)
     ds = Dataset(now_ms=now_ms)
+    plan = scenarios.build(scenario, deals)
     owners = data_people.owners()
     _add_org(ds, owners)
     people = data_people.people(rng, leads)
     _add_leads(ds, rng, people)
-    _add_opportunities(ds, rng, deals)
-    data_hubspot.add_all(ds, rng, people, owners, leads, deals)
+    _add_opportunities(ds, rng, deals, plan.salesforce if plan else None)
+    data_hubspot.add_all(ds, rng, people, owners, leads, deals, plan.hubspot if plan else None)
+    if plan is not None:
+        scenarios.apply_catalogs(ds.sf["OpportunityStage"], plan)
+        ds.hs_pipelines = plan.hs_pipelines()
     return ds
 
 
@@ -203,17 +211,24 @@ def stage_times(rng: random.Random, count: int, now_ms: int, stale: bool) -> lis
     return times
 
 
-def _add_opportunities(ds: Dataset, rng: random.Random, count: int) -> None:
+def _add_opportunities(ds: Dataset, rng: random.Random, count: int,
+                       plan: list[scenarios.Journey] | None = None) -> None:
     now = ds.now_ms
     ties = tie_times(rng, now)
+    count = count if plan is None else len(plan)
     accounts = _add_accounts(ds, rng, max(10, count // 4))
     opps: dict[str, dict] = {}
     for i in range(1, count + 1):
         oid = sf_id("006", i)
-        path = stage_path(rng, SF_OPEN_PATH, "Closed Won", "Closed Lost", CUSTOM_SF_STAGE)
-        stale = rng.random() < 0.15
-        times = stage_times(rng, len(path), now, stale)
+        if plan is None:
+            path = stage_path(rng, SF_OPEN_PATH, "Closed Won", "Closed Lost", CUSTOM_SF_STAGE)
+            stale = rng.random() < 0.15
+            times = stage_times(rng, len(path), now, stale)
+        else:
+            path, times, stale = plan[i - 1].path, plan[i - 1].times(now), False
         row = _opportunity(ds, rng, oid, path, times, accounts, stale)
+        if plan is not None:
+            row["IsDeleted"] = False  # a scenario's counts are exact
         row["SystemModstamp"] = row["LastModifiedDate"] = sf_datetime(
             modstamp(rng, times[-1], now, ties))
         opps[oid] = row

@@ -17,6 +17,7 @@ from funnelsync.sandbox.hs_schema import (
 
 if TYPE_CHECKING:
     from funnelsync.sandbox.data import Dataset
+    from funnelsync.sandbox.scenarios import Journey
 
 CONTACT_ID_BASE = 1000
 DEAL_ID_BASE = 5_000_000
@@ -26,10 +27,14 @@ _LIFECYCLE_WEIGHTS = (15, 30, 20, 12, 10, 8, 2, 3)
 
 
 def add_all(ds: Dataset, rng: random.Random, people: list[data_people.Person],
-            owners: list[data_people.Owner], leads: int, deals: int) -> None:
+            owners: list[data_people.Owner], leads: int, deals: int,
+            plan: list[Journey] | None = None) -> None:
     ds.hs_owners = _owners(owners, ds.now_ms)
     ds.hs["contacts"] = _contacts(ds, rng, people, leads)
-    ds.hs["deals"] = _deals(ds, rng, deals)
+    if plan is None:
+        ds.hs["deals"] = _deals(ds, rng, deals)
+    else:
+        ds.hs["deals"], deals = _planned_deals(ds, rng, plan), len(plan)
     ds.hs["tasks"] = _tasks(ds, rng, deals // 10)
     ds.counters.update({"contacts": CONTACT_ID_BASE + leads + 1,
                         "deals": DEAL_ID_BASE + deals + 1,
@@ -157,6 +162,19 @@ def _deals(ds: Dataset, rng: random.Random, count: int) -> dict[str, dict]:
         modified = block_ms if i < block else _modified(rng, times[-1], now, ties)
         props = _deal_props(ds, rng, rid, path, times, custom, modified)
         out[str(rid)] = _record(rid, props, i >= block and rng.random() < 0.03, rng)
+    return out
+
+
+def _planned_deals(ds: Dataset, rng: random.Random, plan: list[Journey]) -> dict[str, dict]:
+    """A scenario's deals: every path and time from its plan, none archived."""
+    out: dict[str, dict] = {}
+    for i, journey in enumerate(plan):
+        rid = DEAL_ID_BASE + 1 + i
+        times = journey.times(ds.now_ms)
+        modified = _modified(rng, times[-1], ds.now_ms, [])
+        props = _deal_props(ds, rng, rid, journey.path, times,
+                            journey.pipeline == CUSTOM_PIPELINE_ID, modified)
+        out[str(rid)] = _record(rid, props, False, rng)
     return out
 
 

@@ -35,7 +35,7 @@ def oauth_token(state: SandboxState, req: Request, m: re.Match) -> Response:
 def pipelines(state: SandboxState, req: Request, m: re.Match) -> Response:
     if OBJECT_ALIASES.get(m["obj"]) != "deals":
         return json_response(200, {"results": []})
-    found = pipelines_json(state.data.now_ms)
+    found = pipelines_json(state.data.now_ms, state.data.hs_pipelines)
     if m["pid"]:
         one = next((p for p in found if p["id"] == m["pid"]), None)
         if one is None:

@@ -97,7 +97,7 @@ def property_json(obj: str, name: str, ptype: str, now_ms: int,
     }
 
 
-def pipelines_json(now_ms: int) -> list[dict[str, object]]:
+def pipelines_json(now_ms: int, pipelines: tuple = PIPELINES) -> list[dict[str, object]]:
     stamp = hs_datetime(now_ms)
     return [{
         "id": pid, "label": label, "displayOrder": order, "archived": False,
@@ -108,4 +108,4 @@ def pipelines_json(now_ms: int) -> list[dict[str, object]]:
             "writePermissions": "CRM_PERMISSIONS_ENFORCEMENT",
             "metadata": {"isClosed": "true" if closed else "false", "probability": prob},
         } for sorder, (sid, slabel, prob, closed) in enumerate(stages)],
-    } for order, (pid, label, stages) in enumerate(PIPELINES)]
+    } for order, (pid, label, stages) in enumerate(pipelines)]

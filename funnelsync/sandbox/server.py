@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from funnelsync.sandbox import control, salesforce
+from funnelsync.sandbox import control, salesforce, scenarios
 from funnelsync.sandbox.common import Request, Response, json_response
 from funnelsync.sandbox.hs_records import hs_error
 from funnelsync.sandbox.routes import ROUTES, Route
@@ -183,7 +183,8 @@ class _Handler(BaseHTTPRequestHandler):
         req = Request(self.command, parts.path, parse_qs(parts.query, keep_blank_values=True),
                       headers, body, target_length=len(self.path))
         resp, crm = self.server.app.dispatch(req)
-        self._send(resp)
+        # counted before the answer goes out: a client reading /__sandbox/stats right after its
+        # response must see its own request
         if crm is not None:
             state = self.server.app.state
             with state.lock:
@@ -192,6 +193,7 @@ class _Handler(BaseHTTPRequestHandler):
                 counters.server_seconds += time.perf_counter() - started
                 key = str(resp.status)
                 counters.status_counts[key] = counters.status_counts.get(key, 0) + 1
+        self._send(resp)
 
     def _send(self, resp: Response) -> None:
         phrase = http.HTTPStatus(resp.status).phrase
@@ -234,10 +236,10 @@ class Sandbox:
     def __init__(self, seed: int = 7, leads: int = 2000, deals: int = 1500,
                  latency_ms: float = 0, fail_rate: float = 0, rate_limit: int = 0,
                  token_ttl: float = 0, port: int = 0,
-                 clock: Callable[[], float] | None = None) -> None:
+                 clock: Callable[[], float] | None = None, scenario: str = "default") -> None:
         faults = Faults(fail_rate=fail_rate, latency_ms=latency_ms, token_ttl=token_ttl,
                         rate_limit=rate_limit)
-        self.state = SandboxState(seed, leads, deals, clock, faults)
+        self.state = SandboxState(seed, leads, deals, clock, faults, scenario)
         self._port = port
         self._server: SandboxHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -287,15 +289,18 @@ class Sandbox:
 
 def serve(seed: int = 7, leads: int = 2000, deals: int = 1500, latency_ms: float = 0,
           fail_rate: float = 0, rate_limit: int = 0, token_ttl: float = 0, port: int = 0,
-          config_out: str | None = None, echo: Callable[[str], None] = print) -> None:
+          config_out: str | None = None, echo: Callable[[str], None] = print,
+          scenario: str = "default") -> None:
     """Run a sandbox until SIGINT/SIGTERM; announce it with exactly one flushed line."""
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    with Sandbox(seed, leads, deals, latency_ms, fail_rate, rate_limit, token_ttl, port) as sb:
+    with Sandbox(seed, leads, deals, latency_ms, fail_rate, rate_limit, token_ttl, port,
+                 scenario=scenario) as sb:
         if config_out:
             path = Path(config_out)
-            path.write_text(control.config_toml(sb.url, path), encoding="utf-8")
+            text = control.config_toml(sb.url, path) + scenarios.mapping_toml(scenario)
+            path.write_text(text, encoding="utf-8")
         echo(f"sandbox listening on {sb.url}")
         sys.stdout.flush()
         while not stop.wait(0.5):

@@ -56,9 +56,11 @@ class SandboxState:
     """Everything a request handler may look at or change."""
 
     def __init__(self, seed: int = 7, leads: int = 2000, deals: int = 1500,
-                 clock: Callable[[], float] | None = None, faults: Faults | None = None) -> None:
+                 clock: Callable[[], float] | None = None, faults: Faults | None = None,
+                 scenario: str = "default") -> None:
         self.lock = threading.RLock()
         self.seed, self.leads, self.deals = seed, leads, deals
+        self.scenario = scenario  # scenarios.SCENARIOS: seeded stage-definition defects
         self.clock = clock or time.time
         self.faults = Faults()
         self.set_faults(**vars(faults or Faults()))
@@ -73,7 +75,8 @@ class SandboxState:
         """Back to the seed data with every counter at zero (sessions stay valid)."""
         with self.lock:
             anchor = int(self.clock() * 1000) // DAY_MS * DAY_MS
-            self.data: Dataset = generate(self.seed, self.leads, self.deals, anchor)
+            self.data: Dataset = generate(self.seed, self.leads, self.deals, anchor,
+                                          self.scenario)
             self.by_id = {rid: row for obj, rows in self.data.sf.items()
                           if obj != "OpportunityHistory" for rid, row in rows.items()}
             for obj in ("Group", "User"):  # polymorphic owners: tells SOQL which object it is

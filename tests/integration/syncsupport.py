@@ -33,7 +33,12 @@ class FakeClock:
 
 def sandbox_config(sb: Sandbox, db_url: str, extra: str = "") -> AppConfig:
     """Both CRMs pointed at the sandbox, state in ``db_url``."""
-    return parse_config(f'''
+    return parse_config(config_text(sb, db_url, extra))
+
+
+def config_text(sb: Sandbox, db_url: str, extra: str = "") -> str:
+    """The TOML of ``sandbox_config``, for tests that need a file."""
+    return f'''
 [salesforce]
 username = "demo@funnelsync.local"
 password = "demo"
@@ -47,7 +52,7 @@ host = "{sb.url}"
 [state]
 url = "{db_url}"
 {extra}
-''')
+'''
 
 
 def no_wait_factory(clock: FakeClock | None = None):  # type: ignore[no-untyped-def]

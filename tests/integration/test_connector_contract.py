@@ -59,6 +59,8 @@ class Crm:
     stage_field: str  # write-back field/property present on leads and deals
     unknown_deal: str  # a well-formed id no record has
     unknown_code: str
+    deleted_code: str
+    write_batch: int  # max rows per write call
     owner: str  # an active owner / user id
     gone_owner: str  # a deactivated owner / archived user id
     gone_owner_code: str
@@ -75,6 +77,7 @@ CRMS = {
         list_page=2000, search_page=2000, id_key="Id", deleted_key="IsDeleted",
         stamp=_sf_stamp, history_deal_key="OpportunityId", stage_field="Funnel_Stage__c",
         unknown_deal="0065g0000000ZZZAAA", unknown_code="INVALID_CROSS_REFERENCE_KEY",
+        deleted_code="ENTITY_IS_DELETED", write_batch=200,
         owner="0055g0000000002AAA", gone_owner="0055g000000000BAAQ",
         gone_owner_code="INACTIVE_OWNER_OR_USER"),
     "hubspot": Crm(
@@ -82,6 +85,7 @@ CRMS = {
         list_page=100, search_page=200, id_key="id", deleted_key="archived",
         stamp=_hs_stamp, history_deal_key="dealId", stage_field="funnel_stage",
         unknown_deal="5999999", unknown_code="OBJECT_NOT_FOUND",
+        deleted_code="OBJECT_NOT_FOUND", write_batch=100,
         owner="102", gone_owner="111", gone_owner_code="INVALID_OWNER_ID"),
 }
 # seed 7, leads=2100, deals=120: (live, deleted) per kind, the same in both CRMs' totals
@@ -263,6 +267,35 @@ def test_push_updates_one_result_per_row_in_order_with_partial_failure(crm: Crm,
     assert crm.value(after_deals[deals[2]], crm.stage_field) is None
 
 
+def test_push_updates_keeps_rows_in_order_across_batches(crm: Crm) -> None:
+    """250 rows (more than one write call) with a deleted record and an unknown id placed
+    around the batch boundaries: every row gets its own result, at its own position."""
+    with _world(10, 260) as world:
+        connector = world.connect(crm)
+        deals = pull(connector, crm, "deals")
+        live = [rid for rid, r in deals.items() if not r[crm.deleted_key]]
+        gone = next(rid for rid, r in deals.items() if r[crm.deleted_key])
+        ids = live[:248]
+        ids.insert(99, crm.unknown_deal)
+        ids.insert(200, gone)
+        changes = [RecordUpdate("deals", rid, {crm.stage_field: f"s{n}"})
+                   for n, rid in enumerate(ids)]
+        before = connector.usage.api_calls
+
+        results = connector.push_updates(changes)
+
+        calls = connector.usage.api_calls - before
+        after = pull(connector, crm, "deals")
+    assert len(ids) == 250 and len(live) == {"salesforce": 256, "hubspot": 255}[crm.name]
+    assert calls == -(-250 // crm.write_batch)  # ceil: 2 for Salesforce, 3 for HubSpot
+    assert [r.record_id for r in results] == ids
+    assert [n for n, r in enumerate(results) if not r.ok] == [99, 200]
+    assert (results[99].error_code, results[200].error_code) == (crm.unknown_code,
+                                                                 crm.deleted_code)
+    assert all(crm.value(after[rid], crm.stage_field) == f"s{n}"
+               for n, rid in enumerate(ids) if n not in (99, 200))
+
+
 def test_create_tasks_isolates_a_bad_owner_and_find_tasks_sees_the_rest(crm: Crm,
                                                                         small: World) -> None:
     connector = small.connect(crm)
@@ -296,10 +329,10 @@ def test_lead_tasks_are_found_on_their_lead(crm: Crm, small: World) -> None:
     assert (result.record_id, result.ok, result.error_code) == (leads[0], True, None)
     found = [t for t in connector.find_tasks([leads[0]], target="lead")
              if t["id"] == result.created_id]
-    assert [(t["deal_id"], t["subject"]) for t in found] == [(leads[0],
-                                                               "contract: lead follow-up")]
-    assert connector.find_tasks([leads[1]], target="lead") == [] or all(
-        t["deal_id"] == leads[1] for t in connector.find_tasks([leads[1]], target="lead"))
+    assert [(t["deal_id"], t["subject"], t["owner_id"]) for t in found] == [
+        (leads[0], "contract: lead follow-up", crm.owner)]
+    on_deals = connector.find_tasks([leads[0]])  # the same id as a deal: a lead task is no deal's
+    assert result.created_id not in {t["id"] for t in on_deals}
 
 
 def test_empty_writes_cost_nothing(crm: Crm, small: World) -> None:
@@ -313,9 +346,10 @@ def test_empty_writes_cost_nothing(crm: Crm, small: World) -> None:
 # -- usage --------------------------------------------------------------------------------------
 
 def test_usage_counts_every_call_like_the_sandbox(crm: Crm, small: World) -> None:
-    """HubSpot (private-app token): usage.api_calls == the sandbox's api_calls. Salesforce:
-    usage also counts the SOAP login, which the sandbox (like Salesforce's quota) does not:
-    usage.api_calls == sandbox api_calls + usage.by_kind["login"]."""
+    """usage.api_calls counts every HTTP request the connector sends (== the sandbox's
+    ``requests``). The sandbox's ``api_calls`` (like the vendors' quotas) leaves out logins:
+    HubSpot with a private-app token has none, so the two are equal; Salesforce's SOAP login is
+    the difference: usage.api_calls == sandbox api_calls + usage.by_kind["login"]."""
     connector = small.connect(crm)
     pull(connector, crm, "deals")
     after_deals = connector.usage.api_calls
@@ -326,7 +360,8 @@ def test_usage_counts_every_call_like_the_sandbox(crm: Crm, small: World) -> Non
     connector.push_updates([RecordUpdate("deals", crm.unknown_deal, {crm.stage_field: "x"})])
     logins = connector.usage.by_kind.get("login", 0)
     assert logins == (1 if crm.name == "salesforce" else 0)
-    assert connector.usage.api_calls == small.stats(crm)["api_calls"] + logins
+    stats = small.stats(crm)
+    assert connector.usage.api_calls == stats["api_calls"] + logins == stats["requests"]
     assert connector.usage.retries == 0
 
 
@@ -352,8 +387,9 @@ def test_faults_and_expiring_tokens_yield_exactly_the_same_ids(crm: Crm) -> None
         if crm.name == "hubspot":
             config = parse_config(HUBSPOT_OAUTH.format(url=world.sandbox.url))
         connector = world.connect(crm, config)
+        before = world.stats(crm)
         noisy = {kind: _flags(crm, _slow_pull(world, connector, crm, kind)) for kind in KINDS}
-        stats = world.stats(crm)
+        stats = _grown(before, world.stats(crm))
 
     assert noisy == clean
     assert {k: len(v) for k, v in noisy.items()} == {"leads": 2100, "deals": 120}
@@ -361,6 +397,20 @@ def test_faults_and_expiring_tokens_yield_exactly_the_same_ids(crm: Crm) -> None
     assert connector.usage.retries >= stats["faults_injected"]
     renewals = connector.usage.by_kind.get("login" if crm.name == "salesforce" else "auth", 0)
     assert renewals >= 2
+    # every HTTP request is counted, failed ones too; the sandbox's quota count leaves out
+    # logins / token refreshes and the 401s answered before a call is accepted
+    assert connector.usage.api_calls == stats["requests"]
+    assert stats["api_calls"] == (connector.usage.api_calls - renewals
+                                  - stats["status_counts"].get("401", 0))
+
+
+def _grown(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Sandbox counters of one CRM accrued between two stats snapshots."""
+    keys = ("requests", "api_calls", "faults_injected")
+    grown: dict[str, Any] = {k: after[k] - before[k] for k in keys}
+    grown["status_counts"] = {code: n - before["status_counts"].get(code, 0)
+                              for code, n in after["status_counts"].items()}
+    return grown
 
 
 def _flags(crm: Crm, records: dict[str, Raw]) -> dict[str, bool]:

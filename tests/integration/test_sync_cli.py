@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from click.testing import CliRunner
-from syncsupport import crm_snapshot, sandbox_config, tasks, written
+from syncsupport import config_text, crm_snapshot, sandbox_config, tasks, written
 
 from funnelsync.cli import main
 from funnelsync.sandbox import Sandbox
@@ -22,21 +22,7 @@ SIZE = {"seed": 5, "leads": 150, "deals": 120}
 
 def write_config(sb: Sandbox, path: Path, extra: str = "") -> Path:
     config = path / "funnelsync.toml"
-    config.write_text(f'''
-[salesforce]
-username = "demo@funnelsync.local"
-password = "demo"
-security_token = "demo"
-login_url = "{sb.url}"
-
-[hubspot]
-access_token = "pat-demo"
-host = "{sb.url}"
-
-[state]
-url = "sqlite:///{path / 'fs.db'}"
-{extra}
-''')
+    config.write_text(config_text(sb, f"sqlite:///{path / 'fs.db'}", extra))
     return config
 
 
@@ -97,11 +83,11 @@ def test_bad_credentials_exit_4_without_echoing_the_secret(tmp_path: Path) -> No
 
 
 def test_kill_9_mid_run_then_rerun_converges(tmp_path: Path) -> None:
+    (tmp_path / "c").mkdir()
     with Sandbox(**SIZE) as clean:
-        config = sandbox_config(clean, f"sqlite:///{tmp_path / 'clean.db'}")
-        CliRunner().invoke(main, ["sync", "-c", str(write_config(clean, tmp_path / "c"))]) \
-            if (tmp_path / "c").mkdir() is None else None
-        expected = crm_snapshot(clean, config)
+        done = CliRunner().invoke(main, ["sync", "-c", str(write_config(clean, tmp_path / "c"))])
+        assert done.exit_code == 0, done.output
+        expected = crm_snapshot(clean, sandbox_config(clean, f"sqlite:///{tmp_path / 'c.db'}"))
     with Sandbox(**SIZE, latency_ms=15) as sb:
         (tmp_path / "k").mkdir()
         config_path = write_config(sb, tmp_path / "k")

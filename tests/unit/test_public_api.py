@@ -10,8 +10,8 @@ import funnelsync
 
 INTENDED = [
     "AppConfig", "AuthError", "CatalogStage", "ConfigError", "DataError", "FunnelDeal",
-    "FunnelLead", "FunnelsyncError", "LockHeld", "RateLimited", "RemoteError", "StageChange",
-    "__version__", "load_config", "parse_config",
+    "FunnelLead", "FunnelsyncError", "LockHeld", "RateLimited", "RemoteError", "RunResult",
+    "Sandbox", "StageChange", "Store", "SyncJob", "__version__", "load_config", "parse_config",
 ]
 
 
