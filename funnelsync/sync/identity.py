@@ -47,11 +47,12 @@ def normalise_email(email: str | None, fold_plus: bool = False) -> str | None:
     """Trimmed and lower-cased; ``local+tag@domain`` → ``local@domain`` when ``fold_plus``."""
     if not email:
         return None
-    email = email.strip().lower()
-    if fold_plus and "+" in email and "@" in email:
-        local, _, domain = email.rpartition("@")
-        email = f"{local.split('+', 1)[0]}@{domain}"
-    return email or None
+    cleaned = email.strip().lower()
+    if fold_plus and "+" in cleaned and "@" in cleaned:
+        local, _, domain = cleaned.rpartition("@")
+        cleaned = f"{local.split('+', 1)[0]}@{domain}"
+    # An already-normal address keeps its object: one string per record, not two, in memory.
+    return email if cleaned == email else cleaned or None
 
 
 @functools.lru_cache(maxsize=65_536)  # names repeat a lot: most look-ups are cache hits

@@ -11,6 +11,7 @@ overrides file; the table keeps first/last seen and serves the write-back of the
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any, Protocol
@@ -80,6 +81,25 @@ def stored_identities(store: Store, config: AppConfig) -> Iterator[IdentityRecor
             yield identity_record(stored)
 
 
+def linking_identities(store: Store, config: AppConfig) -> Iterator[IdentityRecord]:
+    """Like ``stored_identities`` but with only what linking and the people table need.
+
+    The sync step links every stored lead at once; stage, owner and times (needed only by
+    views) are left out and repeated strings shared, which keeps its peak memory a fraction of
+    the full records'.
+    """
+    names = config.identity.name_domain_rule
+    intern = sys.intern
+    for source in config.sources():
+        for stored in store.iter_records(source, "leads"):
+            d = stored.data
+            email = stored.email if stored.email is not None else d.get("email")
+            first, last = (d.get("first_name"), d.get("last_name")) if names else (None, None)
+            yield IdentityRecord(intern(stored.source), intern(stored.kind), stored.id, email,
+                                 intern(first) if first else first,
+                                 intern(last) if last else last)
+
+
 def link(records: Iterable[IdentityRecord], config: AppConfig) -> Linking:
     """Link with the configured rules and overrides file."""
     return Linker(config.identity, load_overrides(config.identity.overrides_file)
@@ -121,7 +141,7 @@ def refresh_identity(store: Store, config: AppConfig, now: datetime,
             warning = _save_owners(store, source)
             if warning and result is not None:
                 result.warnings.append(warning)
-    stats = save_people(store, compute_identity(store, config), now)
+    stats = save_people(store, link(linking_identities(store, config), config), now)
     log.info("identity refreshed", extra={"fields": stats.__dict__})
     return stats
 
@@ -215,6 +235,7 @@ __all__ = [
     "identity_summary",
     "lead_identity",
     "link",
+    "linking_identities",
     "people_for_leads",
     "person_timeline",
     "person_view",

@@ -117,3 +117,24 @@ def test_kill_9_mid_run_then_rerun_converges(tmp_path: Path) -> None:
         with Store.open(f"sqlite:///{tmp_path / 'k' / 'fs.db'}") as store:
             statuses = [run.status for run in store.list_runs()]
         assert statuses == ["ok", "ok", "crashed"]
+
+
+def test_salesforce_quota_headroom_stops_the_run_with_exit_4_and_keeps_progress(
+        tmp_path: Path) -> None:
+    with Sandbox(seed=5, leads=12_000, deals=100) as sb:
+        sb.set_faults(daily_limit=10)  # 80% of what is left allows only a handful of calls
+        config = write_config(sb, tmp_path)
+        stopped = CliRunner().invoke(main, ["sync", "-c", str(config), "--source", "salesforce"])
+        assert stopped.exit_code == 4
+        assert "quota" in stopped.stderr.lower()
+        assert sb.stats()["salesforce"]["api_calls"] <= 10
+        with Store.open(f"sqlite:///{tmp_path / 'fs.db'}") as store:
+            kept = store.count_records("salesforce", "leads", include_deleted=True)
+            assert [run.status for run in store.list_runs()] == ["failed"]
+        assert 0 < kept < 12_000  # pages stored before the stop are kept
+        sb.set_faults(daily_limit=100_000)
+        done = CliRunner().invoke(main, ["sync", "-c", str(config), "--source", "salesforce",
+                                         "--json"])
+        assert done.exit_code == 0, done.output
+        with Store.open(f"sqlite:///{tmp_path / 'fs.db'}") as store:
+            assert store.count_records("salesforce", "leads", include_deleted=True) == 12_000
