@@ -8,9 +8,12 @@ changes one thing: the catalog, the history, or (``closed_flag_conflict`` only, 
 *is* a wrong map) the mapping.
 
 Sizes: a scenario builds ``max(1, deals // TEMPLATE_DEALS)`` copies of its template (28
-Salesforce and 33 HubSpot deals a copy). Clean stays clean at any size (its probabilities are
-the template's exact win rates). The defect switches are tuned for one copy: with many copies
-the calibration check may also flag the stages whose probability a switch changed.
+Salesforce and 33 HubSpot deals a copy); catalog probabilities are the template's exact win
+rates, so the counts scale without new findings (checked at 30, 300 and 1,500 deals: clean has
+none, each switch exactly its own). "defects" needs two copies (deals >= 60) for
+max_days_vs_p90: with every switch on, one copy leaves nine decision stays, under the check's
+ten. Leads are the default generator's: with leads, the identity checks (people in both CRMs,
+not stage definitions) report their conflicts.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from funnelsync.sandbox.common import DAY_MS
 from funnelsync.sandbox.hs_schema import CUSTOM_PIPELINE_ID, PIPELINES
@@ -118,7 +122,7 @@ class Plan:
 
     salesforce: list[Journey]
     hubspot: list[Journey]
-    sf_stages: dict[str, dict[str, object]]  # ApiName -> OpportunityStage field overrides
+    sf_stages: dict[str, dict[str, Any]]  # ApiName -> OpportunityStage field overrides
     hs_probabilities: dict[str, float]  # stage id -> percent
     hs_removed: set[str] = field(default_factory=set)  # stage ids the portal deleted
     defects: tuple[str, ...] = ()
@@ -246,7 +250,10 @@ def _next_is_open(stage: str, funnel: Funnel) -> Callable[[Journey], bool]:
 def _unmapped_stage(plan: Plan) -> None:
     """The org activates its custom stage "Technical Validation" (between Value Proposition
     and Id. Decision Makers) and deals go through it; the map does not know it."""
-    plan.sf_stages["Technical Validation"] = {"IsActive": True, "DefaultProbability": 50.0}
+    # Its deals are those of the next stage: the same win rate (switches run in DEFECTS
+    # order, so probability_order has not moved that one yet).
+    won = plan.sf_stages["Id. Decision Makers"]["DefaultProbability"]
+    plan.sf_stages["Technical Validation"] = {"IsActive": True, "DefaultProbability": won}
     through = ("Value Proposition", "Technical Validation")
     plan.salesforce = _on(plan.salesforce, None, _split(
         "Value Proposition", through, when=_next_is_open("Value Proposition", SF)))
@@ -263,7 +270,7 @@ def _probability_order(plan: Plan) -> None:
     """Id. Decision Makers says 2 points more than it wins, Perception Analysis after it 2
     points less (both win 50%: close enough for the calibration check up to ~1,500 deals)."""
     stages = plan.sf_stages
-    won = float(stages["Id. Decision Makers"]["DefaultProbability"])  # type: ignore[arg-type]
+    won = stages["Id. Decision Makers"]["DefaultProbability"]
     stages["Id. Decision Makers"]["DefaultProbability"] = won + 2
     stages["Perception Analysis"]["DefaultProbability"] = won - 2
 
@@ -328,7 +335,7 @@ SWITCHES: dict[str, Callable[[Plan], None]] = {
 }
 
 
-def apply_catalogs(sf_stages: dict[str, dict], plan: Plan) -> None:
+def apply_catalogs(sf_stages: dict[str, dict[str, Any]], plan: Plan) -> None:
     """Apply the plan's OpportunityStage overrides to the generated catalog rows."""
     for row in sf_stages.values():
         row.update(plan.sf_stages.get(row["ApiName"], {}))

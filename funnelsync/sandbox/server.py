@@ -231,6 +231,9 @@ class Sandbox:
 
         with Sandbox(seed=7, deals=1500) as sb:
             sb.url  # "http://127.0.0.1:PORT"
+
+    ``scenario`` (scenarios.SCENARIOS) swaps the messy default deals and stage catalogs for a
+    clean set or seeded stage-definition defects; ``scenarios.mapping_toml`` gives the map.
     """
 
     def __init__(self, seed: int = 7, leads: int = 2000, deals: int = 1500,

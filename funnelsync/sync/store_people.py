@@ -82,19 +82,34 @@ def save_people(store: Store, linking: Linking, now: datetime) -> RefreshStats:
     vanished ones deleted, and every row's last_seen moves to ``now``."""
     wanted = {rec.key: (p.person_id, rec.rule, rec.confidence)
               for p in linking.people() for rec in p.records}
+    total, persons = len(wanted), len({v[0] for v in wanted.values()})
     with store._write() as conn:  # noqa: SLF001 - the table lives beside the store
         _ensure(conn)
-        before = {_key(r.source, r.kind, r.record_id): (r.person_id, r.rule, r.confidence)
-                  for r in conn.execute(sa.select(people.c.source, people.c.kind,
-                                                  people.c.record_id, *_cols()))}
-        gone = [k for k in before if k not in wanted]
-        writes = [k for k, v in wanted.items() if before.get(k) != v]
+        gone, changed = _drop_unchanged(conn, wanted)  # what is left in wanted gets written
         _delete_keys(conn, gone)
-        _upsert(store, conn, [(k, wanted[k]) for k in writes], now)
+        _upsert(store, conn, list(wanted.items()), now)
         conn.execute(people.update().values(last_seen=now))
-    new = sum(1 for k in writes if k not in before)
-    return RefreshStats(len({v[0] for v in wanted.values()}), len(wanted), new,
-                        len(writes) - new, len(gone))
+    return RefreshStats(persons, total, len(wanted) - changed, changed, len(gone))
+
+
+def _drop_unchanged(conn: Connection, wanted: dict[str, tuple]) -> tuple[list[str], int]:
+    """Stream the stored rows (never all in memory at once): remove the unchanged ones from
+    ``wanted``; return the stored keys not wanted any more and how many rows changed."""
+    gone: list[str] = []
+    changed = 0
+    query = sa.select(people.c.source, people.c.kind, people.c.record_id, *_cols())
+    # On the statement: Connection.execution_options would make later executemany calls on
+    # this connection use server-side cursors too (psycopg refuses that).
+    for r in conn.execute(query.execution_options(yield_per=1000)):
+        key = _key(r.source, r.kind, r.record_id)
+        value = wanted.get(key)
+        if value is None:
+            gone.append(key)
+        elif value == (r.person_id, r.rule, r.confidence):
+            del wanted[key]
+        else:
+            changed += 1
+    return gone, changed
 
 
 def _cols() -> list[Any]:
