@@ -212,8 +212,8 @@ def _probability_gap(stage: str, sf: list[CatalogStage], hs: list[CatalogStage],
         return []
     return [Finding(
         "cross_crm_mismatch", "warning", "combined", stage,
-        f"funnel stage {stage!r}: Salesforce stages average {a:g}% but HubSpot stages "
-        f"average {b:g}%", {"salesforce_stages": [s.stage for s in sf],
+        f"funnel stage {stage!r}: Salesforce stages average {round(a, 2):g}% but HubSpot stages "
+        f"average {round(b, 2):g}%", {"salesforce_stages": [s.stage for s in sf],
                             "hubspot_stages": [s.stage for s in hs],
                             "salesforce_probability": round(a, 2),
                             "hubspot_probability": round(b, 2)},
