@@ -126,16 +126,22 @@ def _create_with_owner_fallback(source: Source, specs: list[TaskSpec]) -> list[R
     with a note in its body, rather than being lost."""
     if not specs:
         return []
+    inactive = source.inactive_owner_ids()
+    specs = [_unowned(spec) if spec.owner_id in inactive else spec for spec in specs]
     results = source.connector.create_tasks(specs)
     again = [i for i, r in enumerate(results)
              if not r.ok and r.error_code in INACTIVE_OWNER_CODES and specs[i].owner_id]
     if again:
-        retry = [replace(specs[i], owner_id=None,
-                         body=specs[i].body + f"\nThe deal owner {specs[i].owner_id} is "
-                                              "inactive; please reassign.") for i in again]
+        retry = [_unowned(specs[i]) for i in again]
         for index, result in zip(again, source.connector.create_tasks(retry), strict=True):
             results[index] = result
     return results
+
+
+def _unowned(spec: TaskSpec) -> TaskSpec:
+    """A task for an inactive owner goes to the integration user, saying so."""
+    return replace(spec, owner_id=None, body=spec.body + f"\nThe deal owner {spec.owner_id} is "
+                                                         "inactive; please reassign.")
 
 
 def _adopt_existing_tasks(store: Store, source: Source,

@@ -33,6 +33,7 @@ class Source:
     config: AppConfig
     maps: StageMaps
     hubspot_catalog: HubSpotCatalog | None = field(default=None)
+    _owners: list[CrmOwner] | None = field(default=None, repr=False)
 
     def load_catalog(self) -> list[CatalogStage]:
         """Read the CRM's stage catalog; HubSpot also learns which stage-entry
@@ -93,10 +94,21 @@ class Source:
         return hs_map.clear_first(fields) if self.name == "hubspot" and kind == "leads" else {}
 
     def owners(self) -> list[CrmOwner]:
-        """Everyone who can own records in this CRM (active or not; queues included)."""
-        if self.name == "salesforce":
-            return sf_map.map_owners(self.connector.users())  # type: ignore[attr-defined]
-        return hs_map.map_owners(self.connector.owners())  # type: ignore[attr-defined]
+        """Everyone who can own records in this CRM (active or not; queues included).
+
+        Read once per Source (one run) and kept: routing, SLA, identity and alerts all ask.
+        """
+        if self._owners is None:
+            if self.name == "salesforce":
+                raw = self.connector.users()  # type: ignore[attr-defined]
+                self._owners = sf_map.map_owners(raw)
+            else:
+                self._owners = hs_map.map_owners(self.connector.owners())  # type: ignore[attr-defined]
+        return self._owners
+
+    def inactive_owner_ids(self) -> set[str]:
+        """Owners that cannot be given new work (deactivated users, archived owners)."""
+        return {o.id for o in self.owners() if not o.active}
 
 
 def _sobject(raw: dict[str, Any]) -> str:
