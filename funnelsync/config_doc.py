@@ -308,7 +308,8 @@ def sandbox_values(url: str, state_url: str) -> dict[str, Any]:
     return {"salesforce": {**SANDBOX_SALESFORCE, "login_url": url},
             "hubspot": {"access_token": SANDBOX_HUBSPOT_TOKEN, "host": url},
             "state": {"url": state_url},
-            "limits": {"hubspot_requests_per_10s": 10_000, "hubspot_search_per_second": 100}}
+            # search stays at the default: the sandbox, like HubSpot, allows 5 searches/s
+            "limits": {"hubspot_requests_per_10s": 10_000}}
 
 
 def init_config(sandbox_url: str | None = None,

@@ -103,6 +103,10 @@ def config_toml(url: str, config_path: Path) -> str:
         f'host = "{url}"\n'
         "\n[state]\n"
         f'url = "sqlite:///{db}"\n'
+        "\n# The sandbox is local: no need for HubSpot's 100-per-10-seconds pace. Searches\n"
+        "# keep the default (the sandbox allows 5 per second, as HubSpot does).\n"
+        "[limits]\n"
+        "hubspot_requests_per_10s = 10000\n"
         + _routing_example()
     )
 
