@@ -197,6 +197,10 @@ class RecordReader:
     def raw(self, name: str, *, quiet: bool = False) -> Any:
         """The raw value at ``name``; ``Owner.Name`` follows a relationship (null-safe)."""
         value: Any = self.values
+        if "." not in name and isinstance(value, dict):
+            # The common case kept cheap (every field of every record): no split, no ABC check.
+            found = value.get(name, _MISSING)
+            return None if found is _MISSING and not quiet else found
         for part in name.split("."):
             if value is None:
                 return None

@@ -152,12 +152,19 @@ class Linking:
 
     def people(self) -> Iterator[Person]:
         """Every person (single-record ones too), in order of first record."""
-        groups: dict[int, list[int]] = defaultdict(list)
+        # Member lists only for linked roots: most people have one record, and a list per
+        # person would cost more memory than the linking itself.
+        groups: dict[int, list[int]] = {r: [] for i, r in enumerate(self.root) if r != i}
         for i, r in enumerate(self.root):
-            groups[r].append(i)
+            if r in groups:
+                groups[r].append(i)
         best = self._record_rules()
-        for members in groups.values():
-            yield self._person(members, best)
+        for i, r in enumerate(self.root):
+            members = groups.get(r)
+            if members is None:
+                yield self._single(i)
+            elif members[0] == i:
+                yield self._person(members, best)
 
     def mapping(self) -> dict[str, str]:
         """Record key → person id, for reports' combined view."""

@@ -12,7 +12,7 @@ only) and ``forget_person``, the privacy deletion that follows the links.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -79,37 +79,75 @@ def _key(source: str, kind: str, record_id: str) -> str:
 
 def save_people(store: Store, linking: Linking, now: datetime) -> RefreshStats:
     """Make the table match ``linking``: new and changed links are written (first_seen = now),
-    vanished ones deleted, and every row's last_seen moves to ``now``."""
-    wanted = {rec.key: (p.person_id, rec.rule, rec.confidence)
-              for p in linking.people() for rec in p.records}
-    total, persons = len(wanted), len({v[0] for v in wanted.values()})
+    vanished ones deleted, and every row's last_seen moves to ``now``.
+
+    Compared a chunk of people at a time against the stored rows, so memory stays that of
+    the linking itself (the sync runs this over every lead of both CRMs).
+    """
+    new = changed = 0
     with store._write() as conn:  # noqa: SLF001 - the table lives beside the store
         _ensure(conn)
-        gone, changed = _drop_unchanged(conn, wanted)  # what is left in wanted gets written
+        gone = _gone_keys(conn, _linked_ids(linking))
         _delete_keys(conn, gone)
-        _upsert(store, conn, list(wanted.items()), now)
+        for batch in _batches(linking, _CHUNK):
+            stored = _stored_values(conn, [key for key, _ in batch])
+            writes = [(key, value) for key, value in batch if stored.get(key) != value]
+            fresh = sum(1 for key, _ in writes if key not in stored)
+            new, changed = new + fresh, changed + len(writes) - fresh
+            _upsert(store, conn, writes, now)
         conn.execute(people.update().values(last_seen=now))
-    return RefreshStats(persons, total, len(wanted) - changed, changed, len(gone))
+        persons, total = conn.execute(sa.select(sa.func.count(sa.distinct(people.c.person_id)),
+                                                sa.func.count())).one()
+    return RefreshStats(int(persons), int(total), new, changed, len(gone))
 
 
-def _drop_unchanged(conn: Connection, wanted: dict[str, tuple]) -> tuple[list[str], int]:
-    """Stream the stored rows (never all in memory at once): remove the unchanged ones from
-    ``wanted``; return the stored keys not wanted any more and how many rows changed."""
-    gone: list[str] = []
-    changed = 0
-    query = sa.select(people.c.source, people.c.kind, people.c.record_id, *_cols())
+_CHUNK = 1000
+
+
+def _batches(linking: Linking, size: int) -> Iterator[list[tuple[str, tuple]]]:
+    """(record key, (person_id, rule, confidence)) of every linked record, ``size`` a list."""
+    batch: list[tuple[str, tuple]] = []
+    for person in linking.people():
+        batch += [(rec.key, (person.person_id, rec.rule, rec.confidence))
+                  for rec in person.records]
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _linked_ids(linking: Linking) -> dict[tuple[str, str], set[str]]:
+    """(source, singular kind) → ids of the linked records (the linking's own id strings)."""
+    ids: dict[tuple[str, str], set[str]] = {}
+    for rec in linking.records:
+        ids.setdefault((rec.source, rec.kind.removesuffix("s")), set()).add(rec.id)
+    return ids
+
+
+def _gone_keys(conn: Connection, linked: dict[tuple[str, str], set[str]]) -> list[str]:
+    """Stored keys no longer in the linking, streaming the table."""
+    query = sa.select(people.c.source, people.c.kind, people.c.record_id)
     # On the statement: Connection.execution_options would make later executemany calls on
     # this connection use server-side cursors too (psycopg refuses that).
-    for r in conn.execute(query.execution_options(yield_per=1000)):
-        key = _key(r.source, r.kind, r.record_id)
-        value = wanted.get(key)
-        if value is None:
-            gone.append(key)
-        elif value == (r.person_id, r.rule, r.confidence):
-            del wanted[key]
-        else:
-            changed += 1
-    return gone, changed
+    return [_key(r.source, r.kind, r.record_id)
+            for r in conn.execute(query.execution_options(yield_per=1000))
+            if r.record_id not in linked.get((r.source, r.kind.removesuffix("s")), ())]
+
+
+def _stored_values(conn: Connection, keys: list[str]) -> dict[str, tuple]:
+    """The stored (person_id, rule, confidence) of these keys (absent keys left out)."""
+    by_stream: dict[tuple[str, str], list[str]] = {}
+    for key in keys:
+        source, kind, record_id = _split(key)
+        by_stream.setdefault((source, kind), []).append(record_id)
+    found: dict[str, tuple] = {}
+    for (source, kind), ids in by_stream.items():
+        query = sa.select(people.c.source, people.c.kind, people.c.record_id, *_cols()).where(
+            people.c.source == source, people.c.kind == kind, people.c.record_id.in_(ids))
+        found.update((_key(r.source, r.kind, r.record_id), (r.person_id, r.rule, r.confidence))
+                     for r in conn.execute(query))
+    return found
 
 
 def _cols() -> list[Any]:
