@@ -116,12 +116,16 @@ def parse_datetime(value: Any) -> datetime | None:
     if not isinstance(value, str):
         raise ValueError("is not a date-time")
     try:
-        parsed = datetime.fromisoformat(value.strip())
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
-        return parsed.astimezone(UTC)
+        return _utc(datetime.fromisoformat(value.strip()))
     except (ValueError, OverflowError):
         raise ValueError("is not a valid date-time") from None
+
+
+def _utc(parsed: datetime) -> datetime:
+    """Naive times are UTC; aware ones are converted to UTC."""
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
 
 
 def _from_epoch_millis(value: int | float | str) -> datetime:
@@ -222,6 +226,11 @@ class RecordReader:
             return None
 
     def text(self, name: str) -> str | None:
+        value = self.values.get(name) if "." not in name and type(self.values) is dict else 0
+        if type(value) is str:  # the common case, without the general parser's checks
+            return value.strip() or None
+        if value is None:
+            return None
         return self.parsed(name, parse_text)
 
     def email(self, name: str) -> str | None:
@@ -241,6 +250,15 @@ class RecordReader:
         return default if result is None else result
 
     def timestamp(self, name: str) -> datetime | None:
+        value = self.values.get(name) if "." not in name and type(self.values) is dict else 0
+        if value is None:
+            return None
+        if type(value) is str and len(value) >= 20 and value[10] == "T":
+            # The usual API form ("…T08:00:00.000+0000" / "…Z"): straight to fromisoformat.
+            try:
+                return _utc(datetime.fromisoformat(value))
+            except (ValueError, OverflowError):
+                pass  # the general parser reports it
         return self.parsed(name, parse_datetime)
 
     def day(self, name: str) -> date | None:
