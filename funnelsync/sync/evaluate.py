@@ -36,6 +36,27 @@ class Desired:
     explain: dict[str, str]
 
 
+class Explain(dict[str, str]):
+    """Why each desired value is what it is. The score's line is joined from its breakdown
+    only when read (most records need no explanation: nothing of theirs changes)."""
+
+    def __init__(self, reasons: dict[str, str], breakdown: list[tuple[str, int]]) -> None:
+        super().__init__(reasons)
+        self._breakdown = breakdown
+
+    def __missing__(self, key: str) -> str:
+        if key != "score":
+            raise KeyError(key)
+        self["score"] = ", ".join(f"{r} {p:+d}" for r, p in self._breakdown)
+        return self["score"]
+
+    def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+
 class Evaluator:
     """Desired values per record; pure apart from the scorer's caches."""
 
@@ -52,9 +73,8 @@ class Evaluator:
         if isinstance(record, FunnelLead):
             score = self.scorer.score(record, self.now)
             stage = self.rules.lead(record, score)
-            why = ", ".join(f"{r} {p:+d}" for r, p in score.breakdown)
             values = {"stage": stage.stage, "score": score.value}
-            explain = {"stage": stage.reason, "score": why}
+            explain = Explain({"stage": stage.reason}, score.breakdown)
             ops = self.ops.get(record.source)
             if ops is not None:
                 more, more_why = ops.decide(record, stage.stage, score.value)

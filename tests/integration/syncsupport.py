@@ -56,12 +56,20 @@ url = "{db_url}"
 
 
 def no_wait_factory(clock: FakeClock | None = None):  # type: ignore[no-untyped-def]
-    """Connectors whose retries and rate limiter wait on a fake clock, never for real."""
+    """Connectors whose retry back-off waits on a fake clock, never for real.
+
+    With ``clock`` (shared with a ``Sandbox(clock=clock)``) the HubSpot rate limiter runs on it
+    too. Without one, the sandbox keeps real time, so the limiter must pace on real time as
+    well: a limiter on a clock the server does not share would send searches faster than the
+    server's per-second limit allows and draw 429s.
+    """
     fake = clock or FakeClock()
 
     def factory(name: str, config: AppConfig) -> Connector:
         policy = RetryPolicy(config.limits.max_retry_seconds, sleep=fake.sleep, clock=fake)
         if name == "salesforce":
+            return default_connector(name, config, retry=policy)
+        if clock is None:
             return default_connector(name, config, retry=policy)
         return default_connector(name, config, retry=policy, clock=fake, sleep=fake.sleep)
 
