@@ -88,11 +88,13 @@ def main() -> None:
                   f"{differing:,}; written: {first.records_written:,} (CRM counted {writes:,}); "
                   f"tasks planned {planned_tasks:,}, created {first.tasks_created:,} "
                   f"(CRM counted {tasks:,}); errors {len(first.errors)}")
-            sf_w = sum(1 for c in dry.planned_changes if c["source"] == "salesforce")
-            hs_w = differing - sf_w
-            print(f"  API calls: {first.api_calls} (write calls at minimum: salesforce "
-                  f"{pages(sf_w, 200)}, hubspot {pages(hs_w, 100)}; the rest is the pull "
-                  "and task creation)")
+            for crm, batch in (("salesforce", 200), ("hubspot", 100)):
+                writes_n = sum(1 for c in dry.planned_changes if c["source"] == crm)
+                tasks_n = sum(1 for t in dry.planned_tasks if t["source"] == crm)
+                pulled = first.api_calls[crm]
+                print(f"  {crm}: {pulled} API calls in all; {writes_n:,} writes and "
+                      f"{tasks_n:,} tasks need at least {pages(writes_n, batch)} + "
+                      f"{pages(tasks_n, batch)} calls; the rest is the pull")
             again = SyncJob(config).run()
             after = written(url)
             print(f"no-change re-run: wrote {again.records_written} records, created "

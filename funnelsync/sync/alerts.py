@@ -89,30 +89,34 @@ def run_alerts(store: Store, source: Source, config: AppConfig, now: datetime, *
         source.name, [(deal.source_id, reason.code, reason.evidence)
                       for reason, deal in wanted.values()], now)
     if config.alerts.create_tasks:
-        need = [(current[key], reason, deal) for key, (reason, deal) in wanted.items()
-                if not current[key].task_id]
-        _ensure_tasks(store, source, config, now, need, summary)
+        need = [(current[key], reason.code, _task_spec(source.name, deal, reason, config, now))
+                for key, (reason, deal) in wanted.items() if not current[key].task_id]
+        ensure_tasks(store, source, now, need, summary)
     return summary
 
 
-def _ensure_tasks(store: Store, source: Source, config: AppConfig, now: datetime,
-                  need: Sequence[tuple[Alert, StaleReason, FunnelDeal]],
-                  summary: AlertSummary) -> None:
+def ensure_tasks(store: Store, source: Source, now: datetime,
+                 need: Sequence[tuple[Alert, str, TaskSpec]], summary: AlertSummary) -> None:
+    """Create the task of each (alert, reason, spec) that has none, exactly once.
+
+    Alerts left pending by a crashed run first look for their task by marker; the rest are
+    marked pending before the CRM call and get their task id after it. ``spec.deal_id`` is
+    the record the task is about (a deal, or a lead when ``spec.target == "lead"``).
+    """
     if not need:
         return
-    was_pending = [(a, r, d) for a, r, d in need if a.status == "pending"]
-    adopted = _adopt_existing_tasks(store, source, was_pending, now)
-    todo = [(a, r, d) for a, r, d in need if a.alert_id not in adopted]
+    adopted = _adopt_existing_tasks(store, source, [n for n in need if n[0].status == "pending"],
+                                    now)
+    todo = [n for n in need if n[0].alert_id not in adopted]
     store.update_alerts_bulk([(a.alert_id, {"status": "pending"}) for a, _, _ in todo], now)
-    specs = [_task_spec(source.name, deal, reason, config, now) for _, reason, deal in todo]
-    results = _create_with_owner_fallback(source, specs)
+    results = _create_with_owner_fallback(source, [spec for _, _, spec in todo])
     done = []
-    for (alert, _, deal), result in zip(todo, results, strict=True):
+    for (alert, _, spec), result in zip(todo, results, strict=True):
         if result.ok and result.created_id:
             done.append((alert.alert_id, {"status": "open", "task_id": result.created_id}))
         else:
             summary.errors.append({"source": source.name, "kind": "task",
-                                   "record_id": deal.source_id, "code": result.error_code,
+                                   "record_id": spec.deal_id, "code": result.error_code,
                                    "message": result.message})
     store.update_alerts_bulk(done, now)
     summary.tasks_created += len(done)
@@ -145,20 +149,19 @@ def _unowned(spec: TaskSpec) -> TaskSpec:
 
 
 def _adopt_existing_tasks(store: Store, source: Source,
-                          pending: Sequence[tuple[Alert, StaleReason, FunnelDeal]],
+                          pending: Sequence[tuple[Alert, str, TaskSpec]],
                           now: datetime) -> set[int]:
     """Tasks a crashed run created but did not record: find them by marker."""
-    if not pending:
-        return set()
-    tasks = source.connector.find_tasks(sorted({d.source_id for _, _, d in pending}))
-    by_marker = {}
-    for task in tasks:
-        subject = str(task.get("subject") or "")
-        if "[fs:" in subject:
-            by_marker[subject[subject.index("[fs:"):].split("]")[0] + "]"] = task
+    by_marker: dict[str, dict[str, Any]] = {}
+    for target in sorted({spec.target for _, _, spec in pending}):
+        ids = sorted({spec.deal_id for _, _, spec in pending if spec.target == target})
+        for task in source.connector.find_tasks(ids, target=target):
+            subject = str(task.get("subject") or "")
+            if "[fs:" in subject:
+                by_marker[subject[subject.index("[fs:"):].split("]")[0] + "]"] = task
     found = []
-    for alert, reason, deal in pending:
-        task = by_marker.get(marker(source.name, deal.source_id, reason.code))
+    for alert, reason, spec in pending:
+        task = by_marker.get(marker(source.name, spec.deal_id, reason))
         if task is not None:
             found.append((alert.alert_id, {"status": "open", "task_id": str(task["id"])}))
     store.update_alerts_bulk(found, now)

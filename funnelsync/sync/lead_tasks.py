@@ -10,7 +10,6 @@ with the contact, type 204). Escalations may also go to a webhook.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,7 +18,7 @@ from funnelsync.config import AppConfig
 from funnelsync.config_ops import SlaConfig
 from funnelsync.connectors.base import TaskSpec
 from funnelsync.mapping.schema import FunnelLead
-from funnelsync.sync.alerts import AlertSummary, marker, post_webhook
+from funnelsync.sync.alerts import AlertSummary, ensure_tasks, marker, post_webhook
 from funnelsync.sync.routing import OwnerDirectory
 from funnelsync.sync.sla import ESCALATION
 from funnelsync.sync.sources import Source
@@ -85,7 +84,9 @@ def reconcile_lead_alerts(store: Store, source: Source, config: AppConfig,
     if dry_run:
         summary.planned_tasks = [_task_json(source.name, item) for _, item in need]
         return summary, []
-    _ensure_tasks(store, source, config, now, need, summary)
+    ensure_tasks(store, source, now,
+                 [(a, i.reason, _task_spec(source.name, i, config, now))
+                  for a, i in need if a is not None], summary)
     return summary, _escalate(config, fresh)
 
 
@@ -105,48 +106,6 @@ def _escalate(config: AppConfig, fresh: list[LeadAlert]) -> list[str]:
         return []
     warning = post_webhook(url, items, title="SLA escalation(s)")
     return [warning] if warning else []
-
-
-def _ensure_tasks(store: Store, source: Source, config: AppConfig, now: datetime,
-                  need: Sequence[tuple[Alert | None, LeadAlert]], summary: AlertSummary) -> None:
-    todo = [(a, i) for a, i in need if a is not None]
-    if not todo:
-        return
-    adopted = _adopt(store, source, [(a, i) for a, i in todo if a.status == "pending"], now)
-    todo = [(a, i) for a, i in todo if a.alert_id not in adopted]
-    for alert, _ in todo:
-        store.mark_alert_pending(alert.alert_id, now)
-    specs = [_task_spec(source.name, item, config, now) for _, item in todo]
-    results = source.connector.create_tasks(specs) if specs else []
-    for (alert, item), result in zip(todo, results, strict=True):
-        if result.ok and result.created_id:
-            store.set_alert_task(alert.alert_id, result.created_id, now)
-            summary.tasks_created += 1
-        else:
-            summary.errors.append({"source": source.name, "kind": "task",
-                                   "record_id": item.lead.source_id, "code": result.error_code,
-                                   "message": result.message})
-
-
-def _adopt(store: Store, source: Source, pending: Sequence[tuple[Alert, LeadAlert]],
-           now: datetime) -> set[int]:
-    """Tasks a crashed run created but did not record: found by their marker."""
-    if not pending:
-        return set()
-    tasks = source.connector.find_tasks(sorted({i.lead.source_id for _, i in pending}),
-                                        target="lead")
-    by_marker = {}
-    for task in tasks:
-        subject = str(task.get("subject") or "")
-        if "[fs:" in subject:
-            by_marker[subject[subject.index("[fs:"):].split("]")[0] + "]"] = task
-    adopted: set[int] = set()
-    for alert, item in pending:
-        task = by_marker.get(marker(source.name, item.lead.source_id, item.reason))
-        if task is not None:
-            store.set_alert_task(alert.alert_id, str(task["id"]), now)
-            adopted.add(alert.alert_id)
-    return adopted
 
 
 def _subject(source: str, item: LeadAlert) -> str:
