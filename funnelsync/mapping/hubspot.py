@@ -56,6 +56,7 @@ from funnelsync.mapping.parse import (
     parse_int,
     require_id,
     require_record,
+    with_names,
 )
 from funnelsync.mapping.result import MapResult, build_model, unmapped_warning
 from funnelsync.mapping.schema import CatalogStage, FunnelDeal, FunnelLead, StageChange
@@ -99,12 +100,10 @@ def deal_properties(writeback: WritebackConfig | None = None,
 
 def _with_writeback(props: tuple[str, ...], writeback: WritebackConfig | None,
                     with_score: bool) -> list[str]:
-    names = list(props)
-    if writeback is not None:
-        wb = writeback.hubspot
-        extra = [wb.stage_property, wb.score_property if with_score else ""]
-        names += [n for n in extra if n and n not in names]
-    return names
+    if writeback is None:
+        return list(props)
+    wb = writeback.hubspot
+    return with_names(props, [wb.stage_property, wb.score_property if with_score else ""])
 
 
 def _reader(raw: Any, kind: str) -> tuple[RecordReader, Mapping[str, Any]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -177,6 +177,13 @@ def parse_fraction_percent(value: Any) -> float | None:
 def _shorten(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def with_names(names: Sequence[str], extra: Sequence[str]) -> list[str]:
+    """``names`` plus each non-empty name of ``extra`` not already there, in order."""
+    out = list(names)
+    out += [n for n in extra if n and n not in out]
+    return out
 
 
 class RecordReader:

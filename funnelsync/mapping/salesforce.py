@@ -50,6 +50,7 @@ from funnelsync.mapping.parse import (
     parse_text,
     require_id,
     require_record,
+    with_names,
 )
 from funnelsync.mapping.result import MapResult, build_model, unmapped_warning
 from funnelsync.mapping.schema import CatalogStage, FunnelDeal, FunnelLead, StageChange
@@ -94,12 +95,10 @@ def opportunity_fields(writeback: WritebackConfig | None = None,
 
 def _with_writeback(fields: tuple[str, ...], writeback: WritebackConfig | None,
                     with_score: bool) -> list[str]:
-    names = list(fields)
-    if writeback is not None:
-        wb = writeback.salesforce
-        extra = [wb.stage_field, wb.score_field if with_score else ""]
-        names += [n for n in extra if n and n not in names]
-    return names
+    if writeback is None:
+        return list(fields)
+    wb = writeback.salesforce
+    return with_names(fields, [wb.stage_field, wb.score_field if with_score else ""])
 
 
 def _reader(raw: Any, kind: str, sobject: str) -> RecordReader:
