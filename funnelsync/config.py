@@ -302,6 +302,10 @@ class WritebackConfig(_Strict):
     enabled: bool = Field(True, description="Write computed values back to the CRMs.")
     score_tolerance: float = Field(1.0, ge=0, description="Score changes up to this are not "
                                                           "written.")
+    rescore_interval_hours: float = Field(
+        24.0, ge=0, description="Re-evaluate every record at least this often, so changes that "
+                                "come with time alone (score decay, the idle penalty) reach the "
+                                "CRM; 0 re-evaluates only records that changed.")
     salesforce: SalesforceWriteback = Field(default_factory=SalesforceWriteback)
     hubspot: HubSpotWriteback = Field(default_factory=HubSpotWriteback)
 

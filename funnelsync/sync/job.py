@@ -96,6 +96,7 @@ class SyncJob:
         self.clock = clock
         self.progress = progress
         self.reevaluate_all = reevaluate_all
+        self._everything = reevaluate_all
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     def run(self, dry_run: bool = False, full: bool = False) -> RunResult:
@@ -169,6 +170,7 @@ class SyncJob:
 
     def _write_back(self, store: Store, sources: list[Source], result: RunResult) -> None:
         now = self.clock()
+        self._everything = self.reevaluate_all or rescore_due(store, self.config, now)
         evaluator = Evaluator(self.config, now)
         evaluator.identity = furthest_stage_plan(store, self.config)  # None unless opted in
         for source in sources:
@@ -185,6 +187,8 @@ class SyncJob:
             self._refresh_lock(store)
         if not result.dry_run:
             store.set_state(EVALUATED_THROUGH, result.run_id)
+            if self._everything:
+                store.set_state(RESCORED_AT, now.isoformat())
 
     def _keep_pull(self, name: str, pulled: SourcePull, result: RunResult) -> None:
         result.pulled[name] = pulled.counts()
@@ -199,8 +203,7 @@ class SyncJob:
               result: RunResult) -> None:
         summary = PushSummary()
         for kind in KINDS:
-            diffs = diffs_for(store, evaluator, source.name, kind,
-                              everything=self.reevaluate_all)
+            diffs = diffs_for(store, evaluator, source.name, kind, everything=self._everything)
             if result.dry_run:
                 for found in diffs:
                     fields = source.writeback_fields(kind, new_values(found))
@@ -252,6 +255,20 @@ class SyncJob:
             usage = usage_of(source)
             result.api_calls[source.name] = usage["api_calls"]
             result.retries[source.name] = usage["retries"]
+
+
+RESCORED_AT = "rescored_at"
+
+
+def rescore_due(store: Store, config: AppConfig, now: datetime) -> bool:
+    """Whether this run re-evaluates every record (``writeback.rescore_interval_hours``)."""
+    hours = config.writeback.rescore_interval_hours
+    if hours <= 0:
+        return False
+    last = store.get_state(RESCORED_AT)
+    if last is None:
+        return True
+    return (now - datetime.fromisoformat(last)).total_seconds() >= hours * 3600
 
 
 def holder_is_dead(holder: str | None) -> bool:

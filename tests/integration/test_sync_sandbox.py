@@ -162,3 +162,24 @@ def test_a_second_concurrent_run_is_refused_naming_the_holder(sandbox: Sandbox,
     assert "ops-box:4242:abcd" in str(caught.value)
     assert caught.value.exit_code == 3
     assert (written(sandbox), tasks(sandbox)) == (0, 0)
+
+
+def test_scores_that_decay_with_time_alone_reach_the_crm_once_a_day(tmp_path) -> None:
+    clock = FakeClock()
+    with Sandbox(**SIZE, clock=clock) as sb:
+        config = sandbox_config(sb, f"sqlite:///{tmp_path / 'fs.db'}")
+        job(config, **on(clock)).run()
+        clock.tick(3600)  # an hour later nothing is due: only changed records are evaluated
+        assert job(config, **on(clock)).run().records_written == 0
+        clock.tick(24 * 3600)  # a day later every record is re-scored; decay has moved some
+        daily = job(config, **on(clock)).run()
+        assert daily.records_written > 0
+        with Store.open(config.state.url) as store:
+            rows = list(store.iter_push_results(daily.run_id))
+        assert {r.kind for r in rows} == {"leads"}
+        assert all(set(r.fields) <= {"Funnel_Score__c", "funnel_score", "Funnel_Stage__c",
+                                     "funnel_stage"} for r in rows)
+        assert job(config, **on(clock)).run().records_written == 0
+        off = sandbox_config(sb, config.state.url, "[writeback]\nrescore_interval_hours = 0\n")
+        clock.tick(30 * 24 * 3600)
+        assert job(off, **on(clock)).run().records_written == 0
