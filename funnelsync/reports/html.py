@@ -123,7 +123,7 @@ def _funnel_rows(section: FunnelSection) -> list[tuple[str, int, float | None]]:
 
 
 def _next(rate: float | None) -> str:
-    return "" if rate is None else f" · {_pct(rate)} on"
+    return "" if rate is None else f" · {_pct(rate)} go on"
 
 
 def funnel_svg(view: FunnelView, svg_id: str) -> str:
