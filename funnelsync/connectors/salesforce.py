@@ -170,26 +170,28 @@ class SalesforceConnector(SalesforceWrites):
             yield from self._bulk_pages(sobject, fields, resume)
         elif resume:
             yield from self._rest_pages(sobject, fields, since, resume)
-        elif since is None and self._count(sobject) > self.config.bulk_threshold:
-            yield from self._bulk_pages(sobject, fields, None)
         else:
-            yield from self._rest_pages(sobject, fields, since, None)
+            # The first REST page says how many rows there are: a large full load switches to
+            # Bulk 2.0 (that page is the only call spent, as a COUNT() would be); otherwise the
+            # pull simply goes on from it.
+            first = self._query(build_select(split_for_url(fields, sobject, since)[0], sobject,
+                                             since), sobject)
+            if since is None and int(first.get("totalSize") or 0) > self.config.bulk_threshold:
+                yield from self._bulk_pages(sobject, fields, None)
+            else:
+                yield from self._rest_pages(sobject, fields, since, None, first)
 
     def iter_records(self, kind: Kind, since: datetime | None = None) -> Iterator[dict[str, Any]]:
         for page in self.iter_pages(kind, since):
             yield from page.records
 
-    def _count(self, sobject: str) -> int:
-        return int(self._query(f"SELECT COUNT() FROM {sobject}", f"count {sobject}")
-                   ["totalSize"])
-
     def _rest_pages(self, sobject: str, fields: list[str], since: datetime | None,
-                    resume: str | None) -> Iterator[Page]:
+                    resume: str | None, first: dict[str, Any] | None = None) -> Iterator[Page]:
         selected, overflow = split_for_url(fields, sobject, since)
         boundary = self._boundaries.setdefault(sobject, Boundary())
         dedup = boundary.applies_to(since)
-        result = (self._query_more(resume, sobject) if resume else
-                  self._query(build_select(selected, sobject, since), sobject))
+        result = first or (self._query_more(resume, sobject) if resume else
+                           self._query(build_select(selected, sobject, since), sobject))
         while True:
             raw = result["records"]
             records = [r for r in raw if not (dedup and boundary.already(r))]

@@ -77,7 +77,7 @@ def test_full_load_is_ordered_without_where_and_resume_continues_the_page() -> N
     with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
         add_soap_login(rsps)
         add_describe(rsps, "Lead", LEAD_FIELDS)
-        add_query(rsps, "SELECT COUNT() FROM Lead", query_page([], total=3))
+        # no COUNT(): the first page's totalSize (3, under the threshold) decides REST
         add_query(rsps, FULL, query_page([lead(1, "2026-11-20T08:00:00.000+0000")], NEXT, 3))
         add_more(rsps, NEXT2, query_page([lead(3, "2026-11-20T09:00:00.000+0000")], total=3))
         sf = connector(config)
@@ -181,13 +181,12 @@ def test_query_too_long_for_a_url_fetches_the_other_fields_by_id() -> None:
     with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
         add_soap_login(rsps)
         add_describe(rsps, "Lead", fields)
-        add_query(rsps, "SELECT COUNT() FROM Lead", query_page([], total=2))
         add_query(rsps, soql, query_page([live, gone]))
         rsps.add(responses.POST, f"{API}/composite/sobjects/Lead", json=retrieved,
                  headers=LIMIT, match=[matchers.json_params_matcher(
                      {"ids": [live["Id"]], "fields": by_id})])
         records = list(connector(fields=wanted).iter_records("leads"))
-        assert len(rsps.calls[3].request.url) == 15_899  # under the 16,384 limit
+        assert len(rsps.calls[2].request.url) == 15_899  # under the 16,384 limit
     assert records[0]["Custom_Field_With_A_Long_Descriptive_Name_399__c"] == "v399"
     assert records[1]["IsDeleted"] is True
     assert records[1]["Custom_Field_With_A_Long_Descriptive_Name_399__c"] is None
@@ -211,7 +210,8 @@ def test_full_load_above_threshold_uses_bulk_2() -> None:
     with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
         add_soap_login(rsps)
         add_describe(rsps, "Lead", LEAD_FIELDS)
-        add_query(rsps, "SELECT COUNT() FROM Lead", query_page([], total=3))
+        # the first REST page says 3 rows, above the threshold of 2: Bulk 2.0 takes over
+        add_query(rsps, FULL, query_page([lead(1, "2026-11-20T08:00:00.000+0000")], NEXT, 3))
         rsps.add(responses.POST, jobs, json={"id": job, "state": "UploadComplete"},
                  match=[matchers.json_params_matcher({
                      "operation": "queryAll", "columnDelimiter": "COMMA", "lineEnding": "LF",
@@ -250,7 +250,7 @@ def test_failed_bulk_job_is_an_error_not_an_empty_result() -> None:
     with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
         add_soap_login(rsps)
         add_describe(rsps, "Lead", LEAD_FIELDS)
-        add_query(rsps, "SELECT COUNT() FROM Lead", query_page([], total=3))
+        add_query(rsps, FULL, query_page([lead(1, "2026-11-20T08:00:00.000+0000")], NEXT, 3))
         rsps.add(responses.POST, f"{API}/jobs/query", json={"id": job, "state": "UploadComplete"})
         rsps.add(responses.GET, f"{API}/jobs/query/{job}",
                  json={"id": job, "state": "Failed", "errorMessage": "INVALID_FIELD: Foo"})
