@@ -233,6 +233,9 @@ def _print_sync(result: Any) -> None:
             click.echo(f"would create task for {task['source']} deal {task['deal_id']}: "
                        f"{task['subject']}")
     verb = "would write" if result.dry_run else "wrote"
+    if result.tasks_deferred:
+        click.echo(f"{result.tasks_deferred} follow-up tasks deferred to later runs "
+                   "(alerts.max_new_tasks_per_run)")
     click.echo(f"run {result.run_id}: {result.changes} changes, {verb} "
                f"{result.records_written} records, {result.tasks_created} tasks created, "
                f"{result.alerts_open} alerts open ({result.alerts_opened} new, "

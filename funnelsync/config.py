@@ -278,6 +278,10 @@ class AlertsConfig(_Strict):
     skipped_stages: bool = Field(True, description="Alert when a deal skipped stages.")
     create_tasks: bool = Field(True, description="Create a follow-up task per alert.")
     task_due_days: int = Field(2, ge=0, description="Tasks are due this many days out.")
+    max_new_tasks_per_run: int | None = Field(
+        None, ge=1, description="At most this many new stale-deal tasks per CRM in one run; "
+                                "the rest follow in later runs, oldest alerts first (useful "
+                                "for a first run on a large org). No limit when absent.")
     webhook_url: str | None = Field(None, description="POST alerts here (Slack-compatible JSON).")
 
 

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 
@@ -36,6 +36,7 @@ class AlertSummary:
     opened: int = 0
     resolved: int = 0
     tasks_created: int = 0
+    tasks_deferred: int = 0
     open_total: int = 0
     planned_tasks: list[dict[str, Any]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
@@ -80,9 +81,10 @@ def run_alerts(store: Store, source: Source, config: AppConfig, now: datetime, *
     summary.open_total = len(wanted)
     if dry_run:
         if config.alerts.create_tasks:
-            summary.planned_tasks = [
-                _task_json(source.name, deal, reason) for key, (reason, deal) in wanted.items()
-                if key not in existing or not existing[key].task_id]
+            planned = [_task_json(source.name, deal, reason)
+                       for key, (reason, deal) in wanted.items()
+                       if key not in existing or not existing[key].task_id]
+            summary.planned_tasks = _capped(planned, config, summary)
         return summary
     store.update_alerts_bulk([(a.alert_id, {"status": "resolved"}) for a in gone], now)
     current = store.open_alerts_bulk(
@@ -91,8 +93,22 @@ def run_alerts(store: Store, source: Source, config: AppConfig, now: datetime, *
     if config.alerts.create_tasks:
         need = [(current[key], reason.code, _task_spec(source.name, deal, reason, config, now))
                 for key, (reason, deal) in wanted.items() if not current[key].task_id]
-        ensure_tasks(store, source, now, need, summary)
+        need.sort(key=lambda item: (item[0].opened_at, item[0].alert_id))  # oldest first
+        ensure_tasks(store, source, now, _capped(need, config, summary), summary)
     return summary
+
+
+T = TypeVar("T")
+
+
+def _capped(items: list[T], config: AppConfig, summary: AlertSummary) -> list[T]:
+    """At most ``alerts.max_new_tasks_per_run`` items; the rest are counted as deferred (their
+    alerts stay open without a task, so a later run creates them)."""
+    cap = config.alerts.max_new_tasks_per_run
+    if cap is None or len(items) <= cap:
+        return items
+    summary.tasks_deferred += len(items) - cap
+    return items[:cap]
 
 
 def ensure_tasks(store: Store, source: Source, now: datetime,

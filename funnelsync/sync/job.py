@@ -53,6 +53,7 @@ class RunResult:
     changes: int = 0
     records_written: int = 0
     tasks_created: int = 0
+    tasks_deferred: int = 0
     alerts_open: int = 0
     alerts_opened: int = 0
     alerts_resolved: int = 0
@@ -73,6 +74,7 @@ class RunResult:
         data = {"run_id": self.run_id, "dry_run": self.dry_run, "pulled": self.pulled,
                 "deleted": self.deleted, "changes": self.changes,
                 "records_written": self.records_written, "tasks_created": self.tasks_created,
+                "tasks_deferred": self.tasks_deferred,
                 "alerts_open": self.alerts_open, "alerts_opened": self.alerts_opened,
                 "alerts_resolved": self.alerts_resolved, "errors": self.errors,
                 "warnings": self.warnings, "api_calls": self.api_calls,
@@ -223,6 +225,7 @@ class SyncJob:
         summary: AlertSummary = run_alerts(store, source, self.config, now,
                                            dry_run=result.dry_run)
         result.tasks_created += summary.tasks_created
+        result.tasks_deferred += summary.tasks_deferred
         result.alerts_open += summary.open_total
         result.alerts_opened += summary.opened
         result.alerts_resolved += summary.resolved

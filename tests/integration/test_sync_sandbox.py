@@ -183,3 +183,23 @@ def test_scores_that_decay_with_time_alone_reach_the_crm_once_a_day(tmp_path) ->
         off = sandbox_config(sb, config.state.url, "[writeback]\nrescore_interval_hours = 0\n")
         clock.tick(30 * 24 * 3600)
         assert job(off, **on(clock)).run().records_written == 0
+
+
+def test_a_task_cap_spreads_new_tasks_over_runs_without_duplicates(sandbox: Sandbox,
+                                                                   tmp_path) -> None:
+    config = sandbox_config(sandbox, f"sqlite:///{tmp_path / 'fs.db'}",
+                            "[alerts]\nmax_new_tasks_per_run = 10\n")
+    dry = job(config).run(dry_run=True)
+    assert len(dry.planned_tasks) == 20  # 10 per CRM
+    wanted = dry.tasks_deferred + 20
+    first = job(config).run()
+    assert (first.tasks_created, first.tasks_deferred) == (20, wanted - 20)
+    assert first.to_json()["tasks_deferred"] == wanted - 20
+    created = first.tasks_created
+    while created < wanted:  # each run adds at most 10 per CRM until every alert has its task
+        later = job(config).run()
+        assert 0 < later.tasks_created <= 20
+        assert later.tasks_deferred == wanted - created - later.tasks_created
+        created += later.tasks_created
+    assert created == wanted == tasks(sandbox)
+    assert job(config).run().tasks_created == 0
