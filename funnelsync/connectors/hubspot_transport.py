@@ -99,6 +99,7 @@ class HubSpotTransport:
                                                        sleep=sleep or time.sleep)
         self.limiter = HubSpotLimiter(limits, clock=clock, sleep=sleep or self.policy.sleep)
         self.usage = usage
+        self.host = config.host
         self._client = HubSpot(host=config.host, retry=False)
         self._apis: dict[str, Any] = {}
         self.auth = TokenManager(config, clock=clock, refresh_call=self._refresh,
@@ -141,7 +142,9 @@ class HubSpotTransport:
                            retry_after=parse_retry_after(headers.get("Retry-After")),
                            message=self.scrub(message)[:500])
         if isinstance(exc, TRANSIENT_EXCEPTIONS):
-            return Failure(exc=exc)
+            # e.g. "cannot reach http://127.0.0.1:9 (Connection refused)": names the host
+            return Failure(exc=exc, message=self.scrub(f"cannot reach {self.host} "
+                                                       f"({_reason(exc)})")[:300])
         return None
 
     def scrub(self, text: str) -> str:
@@ -187,6 +190,12 @@ class HubSpotTransport:
 
         return self.policy.call(attempt, describe="HubSpot OAuth token refresh",
                                 failure_of=failure_of, on_retry=self._on_retry)
+
+
+def _reason(exc: BaseException) -> str:
+    """The last, most specific part of a connection error ("[Errno 111] Connection refused")."""
+    text = str(getattr(exc, "reason", None) or exc)
+    return text.rsplit(": ", 1)[-1].strip(" )'\"") or type(exc).__name__
 
 
 def decode(response: Any) -> tuple[int, dict[str, Any]]:

@@ -238,3 +238,21 @@ def test_connector_implements_the_protocol(site):
     assert isinstance(hs, Connector)
     assert hs.source == "hubspot"
     hs.close()
+
+
+def test_an_unreachable_host_gives_up_with_a_message_naming_it() -> None:
+    import socket
+
+    from funnelsync.errors import RemoteError
+
+    with socket.socket() as probe:  # a port nobody listens on: bound, never accepting
+        probe.bind(("127.0.0.1", 0))
+        host = f"http://127.0.0.1:{probe.getsockname()[1]}"
+        clock = FakeClock()
+        hs = make_connector(host, clock)
+        with pytest.raises(RemoteError) as caught:
+            hs.stage_catalog()
+    assert caught.value.retryable is True
+    assert f"cannot reach {host} (" in caught.value.message
+    assert "pat-na1" not in caught.value.message
+    assert clock.sleeps and sum(clock.sleeps) <= 60.0
