@@ -50,6 +50,7 @@ from funnelsync.mapping.hubspot_catalog import HubSpotCatalog, map_pipelines
 from funnelsync.mapping.owners import CrmOwner
 from funnelsync.mapping.parse import (
     RecordReader,
+    live_writeback,
     parse_bool,
     parse_datetime,
     parse_fraction_percent,
@@ -135,9 +136,7 @@ def _live(r: RecordReader, writeback: WritebackConfig | None,
     if writeback is None:
         return {}
     wb = writeback.hubspot
-    stage = r.text(wb.stage_property) if wb.stage_property else None
-    score = r.number(wb.score_property) if with_score and wb.score_property else None
-    return {"live": {"stage": stage, "score": score}}
+    return live_writeback(r, wb.stage_property, wb.score_property, with_score)
 
 
 def parse_employees(value: Any) -> int | None:

@@ -186,6 +186,15 @@ def with_names(names: Sequence[str], extra: Sequence[str]) -> list[str]:
     return out
 
 
+def live_writeback(reader: RecordReader, stage_name: str, score_name: str,
+                   with_score: bool) -> dict[str, Any]:
+    """``{"live": {"stage", "score"}}``: the record's current write-back values, so the sync
+    diffs against them. A name configured as "" is not read."""
+    stage = reader.text(stage_name) if stage_name else None
+    score = reader.number(score_name) if with_score and score_name else None
+    return {"live": {"stage": stage, "score": score}}
+
+
 class RecordReader:
     """Reads the fields of one raw record, collecting a warning for every unusable value."""
 

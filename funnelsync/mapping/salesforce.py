@@ -45,6 +45,7 @@ from funnelsync.mapping.owners import CrmOwner
 from funnelsync.mapping.parse import (
     RecordReader,
     date_to_datetime,
+    live_writeback,
     parse_datetime,
     parse_percent,
     parse_text,
@@ -129,9 +130,7 @@ def _live(r: RecordReader, writeback: WritebackConfig | None,
     if writeback is None:
         return {}
     wb = writeback.salesforce
-    stage = r.text(wb.stage_field) if wb.stage_field else None
-    score = r.number(wb.score_field) if with_score and wb.score_field else None
-    return {"live": {"stage": stage, "score": score}}
+    return live_writeback(r, wb.stage_field, wb.score_field, with_score)
 
 
 def _bant(r: RecordReader) -> dict[str, Any]:

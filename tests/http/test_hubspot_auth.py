@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 import pytest
 from hubspot_portal import BASE_MS, TOKEN, FakeClock, Portal, PortalServer, make_connector
@@ -12,13 +11,6 @@ from funnelsync.errors import AuthError
 
 OAUTH = {"client_id": "client-abc", "client_secret": "csecret-XYZ-987",
          "refresh_token": "rtoken-QQQ-123"}
-
-
-@pytest.fixture(scope="module")
-def portal_server() -> Iterator[PortalServer]:
-    server = PortalServer()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

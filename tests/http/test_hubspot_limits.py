@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -17,13 +16,6 @@ SINCE = datetime.fromtimestamp(BASE_MS / 1000, tz=UTC)
 RATE_429 = {"status": "error", "message": "You have reached your ten_secondly_rolling limit.",
             "errorType": "RATE_LIMIT", "policyName": "TEN_SECONDLY_ROLLING",
             "correlationId": "c-1"}
-
-
-@pytest.fixture(scope="module")
-def portal_server() -> Iterator[PortalServer]:
-    server = PortalServer()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,13 +14,6 @@ SINCE = datetime.fromtimestamp(BASE_MS / 1000, tz=UTC)
 STAGE_PROPS = ["hs_v2_date_entered_appointmentscheduled", "hs_v2_date_entered_contractsent",
                "hs_v2_date_entered_closedwon", "hs_v2_date_entered_1190341",
                "hs_v2_date_entered_1190345"]
-
-
-@pytest.fixture(scope="module")
-def portal_server() -> Iterator[PortalServer]:
-    server = PortalServer()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
@@ -10,13 +9,6 @@ from hubspot_portal import BASE_MS, FakeClock, Portal, PortalServer, make_connec
 
 from funnelsync.connectors.base import RecordUpdate, RowResult, TaskSpec
 from funnelsync.connectors.hubspot_writes import chunk_updates
-
-
-@pytest.fixture(scope="module")
-def portal_server() -> Iterator[PortalServer]:
-    server = PortalServer()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
