@@ -18,7 +18,7 @@ def start_sandbox(leads: int, deals: int, workdir: Path, seed: int = 7
     """`funnelsync sandbox` in a subprocess; returns (process, url, config path)."""
     config = workdir / "funnelsync.toml"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "funnelsync.cli", "sandbox", "--leads", str(leads),
+        [sys.executable, "-m", "funnelsync.cli.main", "sandbox", "--leads", str(leads),
          "--deals", str(deals), "--seed", str(seed), "--config-out", str(config)],
         stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline().strip()  # type: ignore[union-attr]

@@ -20,9 +20,9 @@ import sys
 import time
 from collections.abc import Iterator
 
-from funnelsync.config_identity import IdentityConfig
-from funnelsync.sync.identity import IdentityRecord, Linker
-from funnelsync.sync.identity_views import summary
+from funnelsync.config.identity import IdentityConfig
+from funnelsync.rules.linking import IdentityRecord, Linker
+from funnelsync.rules.people import summary
 
 FIRST = ("Ana", "Ben", "Chloe", "Dana", "Eli", "Farah", "Gus", "Hana", "Ivan", "Jia")
 LAST = ("Adler", "Bauer", "Chen", "Diaz", "Evans", "Fischer", "Garcia", "Haddad", "Ito")

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchsupport import pages, peak_rss_mb, sandbox_post, sandbox_stats, start_sandbox  # noqa: E402
 
-from funnelsync.config import load_config  # noqa: E402
+from funnelsync.config.loading import load_config  # noqa: E402
 from funnelsync.sync.job import SyncJob  # noqa: E402
 
 SF_FIXED = 1 + 2 + 2  # login, describe Lead and Opportunity, OpportunityStage + LeadStatus

@@ -44,7 +44,7 @@ class _ToSandbox(HTTPAdapter):
 
 def start_sandbox(leads: int) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from funnelsync.cli import main; main()", "sandbox",
+        [sys.executable, "-c", "from funnelsync.cli.main import main; main()", "sandbox",
          "--leads", str(leads), "--deals", "100"], stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline().strip()  # type: ignore[union-attr]
     if not line.startswith("sandbox listening on "):

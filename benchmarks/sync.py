@@ -19,14 +19,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchsupport import pages, peak_rss_mb, sandbox_stats, start_sandbox  # noqa: E402
 
-from funnelsync.config import AppConfig, load_config  # noqa: E402
+from funnelsync.config.loading import load_config
+from funnelsync.config.models import AppConfig  # noqa: E402
+from funnelsync.crm.source import default_connector  # noqa: E402
 from funnelsync.mapping import hubspot as hs_map  # noqa: E402
 from funnelsync.mapping import salesforce as sf_map  # noqa: E402
 from funnelsync.mapping.funnel import StageMaps  # noqa: E402
 from funnelsync.mapping.schema import FunnelLead  # noqa: E402
 from funnelsync.sync.evaluate import Evaluator  # noqa: E402
 from funnelsync.sync.job import SyncJob  # noqa: E402
-from funnelsync.sync.sources import default_connector  # noqa: E402
 
 
 def written(url: str) -> tuple[int, int]:

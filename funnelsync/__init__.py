@@ -4,7 +4,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from funnelsync.config import AppConfig, load_config, parse_config  # noqa: E402
+from funnelsync.config.loading import load_config, parse_config
+from funnelsync.config.models import AppConfig  # noqa: E402
 from funnelsync.errors import (  # noqa: E402
     AuthError,
     ConfigError,
@@ -19,7 +20,7 @@ from funnelsync.mapping.schema import CatalogStage, FunnelDeal, FunnelLead, Stag
 _LAZY = {  # heavier parts load on first use, so `import funnelsync` stays light
     "SyncJob": "funnelsync.sync.job",
     "RunResult": "funnelsync.sync.job",
-    "Store": "funnelsync.sync.store",
+    "Store": "funnelsync.store.api",
     "Sandbox": "funnelsync.sandbox",
 }
 

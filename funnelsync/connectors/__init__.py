@@ -1,1 +1,1 @@
-"""funnelsync.connectors."""
+"""HTTP to the CRMs and nothing else: auth, paging, retries, rate limits, budgets, writes."""

@@ -59,7 +59,7 @@ import requests
 import tenacity
 import urllib3.exceptions
 
-from funnelsync.config import LimitsConfig
+from funnelsync.config.models import LimitsConfig
 from funnelsync.errors import AuthError, FunnelsyncError, RateLimited, RemoteError
 
 log = logging.getLogger(__name__)

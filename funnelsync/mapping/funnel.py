@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from funnelsync.config import AppConfig
+from funnelsync.config.models import AppConfig
 
 SALESFORCE_LEAD_STATUS: dict[str, str] = {
     "Open - Not Contacted": "awareness",

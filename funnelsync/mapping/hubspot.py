@@ -43,7 +43,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from funnelsync.config import WritebackConfig
+from funnelsync.config.models import WritebackConfig
 from funnelsync.errors import DataError
 from funnelsync.mapping.funnel import StageMaps
 from funnelsync.mapping.hubspot_catalog import HubSpotCatalog, map_pipelines

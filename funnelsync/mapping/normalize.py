@@ -15,7 +15,7 @@ from importlib import resources
 from itertools import chain
 from typing import Any, Literal, TextIO
 
-from funnelsync.config import AppConfig
+from funnelsync.config.models import AppConfig
 from funnelsync.errors import ConfigError, DataError
 from funnelsync.mapping import hubspot, salesforce
 from funnelsync.mapping.funnel import StageMaps

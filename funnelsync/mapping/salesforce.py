@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from funnelsync.config import WritebackConfig
+from funnelsync.config.models import WritebackConfig
 from funnelsync.errors import DataError
 from funnelsync.mapping.funnel import StageMaps
 from funnelsync.mapping.owners import CrmOwner

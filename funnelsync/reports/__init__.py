@@ -5,7 +5,13 @@ Pure functions over in-memory records (``build_report``, ``run_audit``), thin st
 ``render_audit``: table, json, csv, html).
 """
 
-from funnelsync.reports.audit import AuditOptions, AuditResult, Finding, has_errors, run_audit
+from funnelsync.reports.audit.definitions import (
+    AuditOptions,
+    AuditResult,
+    Finding,
+    has_errors,
+    run_audit,
+)
 from funnelsync.reports.history import record_key
 from funnelsync.reports.metrics import build_report
 from funnelsync.reports.model import FunnelReport, FunnelView

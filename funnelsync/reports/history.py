@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from funnelsync.config import FunnelConfig
+from funnelsync.config.models import FunnelConfig
 from funnelsync.mapping.funnel import StageMaps
 from funnelsync.mapping.schema import FunnelDeal, FunnelLead, StageChange
 from funnelsync.reports.stats import as_utc_datetime

@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from funnelsync.reports.audit_common import Finding
+from funnelsync.reports.audit.common import Finding
 from funnelsync.reports.model import FunnelReport, FunnelSection, FunnelView
 from funnelsync.reports.sla import sla_html
 

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from funnelsync.config import AppConfig
+from funnelsync.config.models import AppConfig
 from funnelsync.mapping.funnel import StageMaps
 from funnelsync.mapping.schema import CatalogStage, FunnelDeal, FunnelLead, StageChange
 from funnelsync.reports.history import Journey, StageResolver, build_journeys, stage_stints

@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from funnelsync.reports.audit_common import Finding
+from funnelsync.reports.audit.common import Finding
 from funnelsync.reports.html import render_audit_html, render_report_html
 from funnelsync.reports.model import FunnelReport, FunnelSection, FunnelView
 

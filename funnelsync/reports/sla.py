@@ -15,9 +15,9 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from funnelsync.config_ops import SlaConfig
+from funnelsync.config.operations import SlaConfig
 from funnelsync.reports.stats import median, quantile
-from funnelsync.sync.sla import LeadTimer, hours, sla_elapsed
+from funnelsync.rules.sla import LeadTimer, hours, sla_elapsed
 
 UNKNOWN = "(none)"
 
@@ -76,7 +76,7 @@ def sla_compliance(timers: Iterable[tuple[str, LeadTimer]], config: SlaConfig,
 
 def sla_from_store(store: Any, config: SlaConfig, now: datetime) -> dict[str, Any]:
     """``sla_compliance`` over the timers a state store holds."""
-    from funnelsync.sync.store_sla import iter_timer_rows
+    from funnelsync.store.timers import iter_timer_rows
 
     return sla_compliance(iter_timer_rows(store), config, now)
 

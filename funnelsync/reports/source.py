@@ -1,6 +1,6 @@
 """Thin glue from a state store to the pure report and audit functions.
 
-The store is described by a Protocol (funnelsync.sync.store.Store satisfies it), so reports do
+The store is described by a Protocol (funnelsync.store.api.Store satisfies it), so reports do
 not import sync: imports stay one-way (cli → sync/reports → mapping).
 """
 
@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from funnelsync.config import AppConfig
+from funnelsync.config.models import AppConfig
 from funnelsync.mapping.funnel import StageMaps
 from funnelsync.mapping.schema import CatalogStage, FunnelDeal, FunnelLead, StageChange
-from funnelsync.reports.audit import AuditOptions, AuditResult, run_audit
-from funnelsync.reports.audit_routing import ops_findings_from_store
+from funnelsync.reports.audit.definitions import AuditOptions, AuditResult, run_audit
+from funnelsync.reports.audit.routing import ops_findings_from_store
 from funnelsync.reports.metrics import build_report
 from funnelsync.reports.model import FunnelReport
 from funnelsync.reports.sla import sla_from_store
@@ -70,7 +70,7 @@ def report_from_store(store: ReportStore, config: AppConfig, now: datetime, *,
     """The funnel report over what the store holds for the configured CRMs."""
     data = load_inputs(store, config.sources())
     if people is None:  # each person once in the combined view (sync/identity; issue 9)
-        from funnelsync.sync.identity_service import people_for_leads
+        from funnelsync.sync.identity.service import people_for_leads
         people = people_for_leads(data.leads, config)
     report = build_report(data.deals, data.leads, data.changes, config, now,
                           catalog=data.catalog, since=since, by=by, people=people)
@@ -86,7 +86,7 @@ def audit_from_store(store: ReportStore, config: AppConfig, now: datetime,
     result = run_audit(data.catalog, StageMaps(config), config.funnel, data.deals, data.changes,
                        now, options)
     result.findings += ops_findings_from_store(store, config, now)  # routing and SLA
-    from funnelsync.reports.audit_identity import identity_findings  # people in both CRMs
-    from funnelsync.sync.identity_service import directory_of
+    from funnelsync.reports.audit.identity import identity_findings  # people in both CRMs
+    from funnelsync.sync.identity.service import directory_of
     result.findings += identity_findings(data.leads, config, directory_of(store))
     return result

@@ -9,10 +9,10 @@ import re
 from pathlib import Path
 
 from funnelsync.sandbox.common import Request, Response, hs_datetime, json_response
-from funnelsync.sandbox.data_people import owners
-from funnelsync.sandbox.hs_records import apply as apply_hs
-from funnelsync.sandbox.hs_schema import LEAD_STATUS, LIFECYCLE, PIPELINES, STAGE_META
-from funnelsync.sandbox.sf_collections import touch as touch_salesforce
+from funnelsync.sandbox.data.people import owners
+from funnelsync.sandbox.hubspot.records import apply as apply_hs
+from funnelsync.sandbox.hubspot.schema import LEAD_STATUS, LIFECYCLE, PIPELINES, STAGE_META
+from funnelsync.sandbox.salesforce.collections import touch as touch_salesforce
 from funnelsync.sandbox.state import SandboxState
 
 _SF_OBJECTS = {"lead": "Lead", "leads": "Lead", "opportunity": "Opportunity",

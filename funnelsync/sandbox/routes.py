@@ -6,9 +6,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from funnelsync.sandbox import hs_meta, hs_search, hubspot, salesforce, sf_bulk, sf_collections
-from funnelsync.sandbox import sf_write as sfw
 from funnelsync.sandbox.common import Request, Response
+from funnelsync.sandbox.hubspot import meta as hs_meta
+from funnelsync.sandbox.hubspot import objects as hubspot
+from funnelsync.sandbox.hubspot import search as hs_search
+from funnelsync.sandbox.salesforce import api as salesforce
+from funnelsync.sandbox.salesforce import bulk as sf_bulk
+from funnelsync.sandbox.salesforce import collections as sf_collections
+from funnelsync.sandbox.salesforce import write as sfw
 from funnelsync.sandbox.state import SandboxState
 
 Handler = Callable[[SandboxState, Request, re.Match], Response]

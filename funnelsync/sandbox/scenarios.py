@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from funnelsync.sandbox.common import DAY_MS
-from funnelsync.sandbox.hs_schema import CUSTOM_PIPELINE_ID, PIPELINES
+from funnelsync.sandbox.hubspot.schema import CUSTOM_PIPELINE_ID, PIPELINES
 
 DEFECTS = ("unmapped_stage", "missing_stage", "probability_order", "probability_calibration",
            "stage_unused", "stage_skipped", "backward_moves", "closed_flag_conflict",

@@ -24,10 +24,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from funnelsync.sandbox import control, salesforce, scenarios
+from funnelsync.sandbox import control, scenarios
 from funnelsync.sandbox.common import Request, Response, json_response
-from funnelsync.sandbox.hs_records import hs_error
+from funnelsync.sandbox.hubspot.records import hs_error
 from funnelsync.sandbox.routes import ROUTES, Route
+from funnelsync.sandbox.salesforce import api as salesforce
 from funnelsync.sandbox.state import Faults, SandboxState
 
 MAX_SF_URI = 16_384

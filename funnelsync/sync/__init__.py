@@ -1,1 +1,1 @@
-"""funnelsync.sync."""
+"""The run: pull, evaluate, push, alerts, lead operations, identity; the job puts them in order."""

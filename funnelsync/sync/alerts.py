@@ -17,13 +17,13 @@ from typing import Any, TypeVar
 
 import requests
 
-from funnelsync.config import AppConfig
+from funnelsync.config.models import AppConfig
 from funnelsync.connectors.base import RowResult, TaskSpec
+from funnelsync.crm.source import Source
 from funnelsync.mapping.schema import FunnelDeal, StageChange
-from funnelsync.sync.sources import Source
-from funnelsync.sync.stale import StaleReason, stale_reasons
-from funnelsync.sync.store import Store
-from funnelsync.sync.store_models import Alert
+from funnelsync.rules.stale import StaleReason, stale_reasons
+from funnelsync.store.api import Store
+from funnelsync.store.models import Alert
 
 Sleep = Callable[[float], None]
 LEAD_REASONS = frozenset({"sla_first_touch", "sla_escalation", "nurture_reentry"})

@@ -12,18 +12,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from funnelsync.config import AppConfig
+from funnelsync.config.models import AppConfig
 from funnelsync.connectors.base import Kind
 from funnelsync.mapping.schema import FunnelDeal, FunnelLead
-from funnelsync.sync.compute_stage import StageRules
-from funnelsync.sync.diff import FieldDiff, allowed_keys, diff_record, live_values
-from funnelsync.sync.score import Scorer
-from funnelsync.sync.store import Store
-from funnelsync.sync.store_models import StoredRecord
+from funnelsync.rules.diff import FieldDiff, allowed_keys, diff_record, live_values
+from funnelsync.rules.score import Scorer
+from funnelsync.rules.stage import StageRules
+from funnelsync.store.api import Store
+from funnelsync.store.models import StoredRecord
 
 if TYPE_CHECKING:
-    from funnelsync.sync.identity_writeback import FurthestStagePlan
-    from funnelsync.sync.lead_ops import LeadOps
+    from funnelsync.sync.identity.writeback import FurthestStagePlan
+    from funnelsync.sync.leads.operations import LeadOps
 
 EVALUATED_THROUGH = "evaluated_through_run"
 

@@ -21,18 +21,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from funnelsync.config import AppConfig
+from funnelsync.config.models import AppConfig
 from funnelsync.connectors.base import KINDS
+from funnelsync.crm.source import ConnectorFactory, Source, default_connector, open_sources
 from funnelsync.errors import EXIT_OK, EXIT_PARTIAL, FunnelsyncError, LockHeld
+from funnelsync.store.api import Store
 from funnelsync.sync.alerts import AlertSummary, post_webhook, run_alerts
 from funnelsync.sync.evaluate import EVALUATED_THROUGH, Evaluator, diffs_for
-from funnelsync.sync.identity_service import refresh_identity
-from funnelsync.sync.identity_writeback import furthest_stage_plan
-from funnelsync.sync.lead_ops import LeadOps, build_lead_ops, run_lead_ops, save_routing_state
+from funnelsync.sync.identity.service import refresh_identity
+from funnelsync.sync.identity.writeback import furthest_stage_plan
+from funnelsync.sync.leads.operations import (
+    LeadOps,
+    build_lead_ops,
+    run_lead_ops,
+    save_routing_state,
+)
 from funnelsync.sync.pull import Progress, SourcePull, pull_source, usage_of
 from funnelsync.sync.push import PushSummary, new_values, push_diffs
-from funnelsync.sync.sources import ConnectorFactory, Source, default_connector, open_sources
-from funnelsync.sync.store import Store
 
 log = logging.getLogger(__name__)
 current_run_id: ContextVar[int | None] = ContextVar("funnelsync_run_id", default=None)

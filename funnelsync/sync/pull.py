@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from funnelsync.connectors.base import KINDS, Kind, Page
+from funnelsync.crm.source import Source
 from funnelsync.errors import DataError
 from funnelsync.mapping.schema import FunnelDeal, FunnelLead, StageChange
-from funnelsync.sync.sources import Source
-from funnelsync.sync.store import Store
+from funnelsync.store.api import Store
 
 FULL_LOAD_LOOKBACK = timedelta(minutes=5)
 HISTORY_BATCH = 2000

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from funnelsync.connectors.base import Kind, RecordUpdate
-from funnelsync.sync.diff import FieldDiff
-from funnelsync.sync.sources import Source
-from funnelsync.sync.store import Store
-from funnelsync.sync.store_models import PushRow
+from funnelsync.crm.source import Source
+from funnelsync.rules.diff import FieldDiff
+from funnelsync.store.api import Store
+from funnelsync.store.models import PushRow
 
 PUSH_CHUNK = 1000  # diffs held in memory at once; connectors batch further (200 / 100)
 

@@ -489,9 +489,9 @@ class FakeClock:
 def make_connector(host: str, clock: FakeClock, *, config: dict[str, Any] | None = None,
                    limits: dict[str, Any] | None = None, **kwargs: Any) -> Any:
     """A HubSpotConnector on the fake portal with a fake clock and a sleeper that never sleeps."""
-    from funnelsync.config import HubSpotConfig, LimitsConfig
+    from funnelsync.config.models import HubSpotConfig, LimitsConfig
     from funnelsync.connectors.http import RetryPolicy
-    from funnelsync.connectors.hubspot import HubSpotConnector
+    from funnelsync.connectors.hubspot.connector import HubSpotConnector
 
     settings = {"access_token": TOKEN} if config is None else dict(config)
     policy = RetryPolicy(60.0, sleep=clock.sleep, clock=clock, rand=lambda: 0.0)

@@ -7,9 +7,9 @@ from typing import Any
 import responses
 from responses import matchers
 
-from funnelsync.config import LimitsConfig, SalesforceConfig
+from funnelsync.config.models import LimitsConfig, SalesforceConfig
 from funnelsync.connectors.http import RetryPolicy
-from funnelsync.connectors.salesforce import SalesforceConnector
+from funnelsync.connectors.salesforce.connector import SalesforceConnector
 
 LOGIN = "https://login.salesforce.com"
 INSTANCE = "https://acme.my.salesforce.com"

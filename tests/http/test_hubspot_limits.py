@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from hubspot_portal import BASE_MS, FakeClock, Portal, PortalServer, make_connector
 
-from funnelsync.config import LimitsConfig
-from funnelsync.connectors.hubspot_limits import HubSpotLimiter
+from funnelsync.config.models import LimitsConfig
+from funnelsync.connectors.hubspot.limits import HubSpotLimiter
 from funnelsync.errors import RateLimited, RemoteError
 
 SINCE = datetime.fromtimestamp(BASE_MS / 1000, tz=UTC)

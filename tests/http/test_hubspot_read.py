@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hubspot_portal import BASE_MS, FakeClock, Portal, PortalServer, make_connector
 
-from funnelsync.connectors.hubspot_search import SearchState
+from funnelsync.connectors.hubspot.search import SearchState
 
 SINCE = datetime.fromtimestamp(BASE_MS / 1000, tz=UTC)
 STAGE_PROPS = ["hs_v2_date_entered_appointmentscheduled", "hs_v2_date_entered_contractsent",
@@ -218,7 +218,7 @@ def test_catalog_filtered_by_config_and_stage_entries_from_deals(site):
 
 
 def test_since_minus_lookback_constant_is_ten_minutes():
-    from funnelsync.connectors.hubspot import ARCHIVE_LOOKBACK
+    from funnelsync.connectors.hubspot.connector import ARCHIVE_LOOKBACK
     assert timedelta(minutes=10) == ARCHIVE_LOOKBACK
 
 

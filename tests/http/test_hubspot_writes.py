@@ -8,7 +8,7 @@ import pytest
 from hubspot_portal import BASE_MS, FakeClock, Portal, PortalServer, make_connector
 
 from funnelsync.connectors.base import RecordUpdate, RowResult, TaskSpec
-from funnelsync.connectors.hubspot_writes import chunk_updates
+from funnelsync.connectors.hubspot.writes import chunk_updates
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from salesforce_fixtures import (
     password_config,
 )
 
-from funnelsync.config import SalesforceConfig
+from funnelsync.config.models import SalesforceConfig
 from funnelsync.errors import AuthError
 
 TOKEN_OK = {"access_token": SESSION, "instance_url": INSTANCE,

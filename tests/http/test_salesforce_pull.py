@@ -27,7 +27,7 @@ from salesforce_fixtures import (
     query_page,
 )
 
-from funnelsync.config import LimitsConfig, SalesforceConfig
+from funnelsync.config.models import LimitsConfig, SalesforceConfig
 from funnelsync.connectors.base import Page
 from funnelsync.errors import AuthError, RateLimited, RemoteError
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from funnelsync.config import AppConfig, parse_config
+from funnelsync.config.loading import parse_config
+from funnelsync.config.models import AppConfig
 from funnelsync.connectors.base import Connector
 from funnelsync.connectors.http import RetryPolicy
+from funnelsync.crm.source import default_connector
 from funnelsync.sandbox import Sandbox
-from funnelsync.sync.sources import default_connector
 
 
 class FakeClock:

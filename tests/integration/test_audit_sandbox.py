@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 from syncsupport import config_text, no_wait_factory
 
-from funnelsync.cli import main
-from funnelsync.config import load_config
+from funnelsync.cli.main import main
+from funnelsync.config.loading import load_config
 from funnelsync.sandbox import Sandbox
 from funnelsync.sandbox.scenarios import DEFECTS, mapping_toml
 from funnelsync.sync.job import SyncJob

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from funnelsync.cli import main
+from funnelsync.cli.main import main
 from funnelsync.sandbox import Sandbox
-from funnelsync.sync.store import Store
+from funnelsync.store.api import Store
 
 SIZE = {"seed": 11, "leads": 60, "deals": 40}
 

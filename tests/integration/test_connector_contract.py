@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 from syncsupport import FakeClock, no_wait_factory, sandbox_config
 
-from funnelsync.config import AppConfig, parse_config
+from funnelsync.config.loading import parse_config
+from funnelsync.config.models import AppConfig
 from funnelsync.connectors.base import KINDS, Connector, Page, RecordUpdate, TaskSpec
 from funnelsync.sandbox import Sandbox
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from funnelsync.config import HubSpotConfig, LimitsConfig
+from funnelsync.config.models import HubSpotConfig, LimitsConfig
 from funnelsync.connectors.http import RetryPolicy
-from funnelsync.connectors.hubspot import HubSpotConnector
-from funnelsync.connectors.hubspot_search import parse_stamp
+from funnelsync.connectors.hubspot.connector import HubSpotConnector
+from funnelsync.connectors.hubspot.search import parse_stamp
 from funnelsync.sandbox import Sandbox
 
 OAUTH = {"client_id": "funnelsync-demo", "client_secret": "demo-secret",

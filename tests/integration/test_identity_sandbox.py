@@ -12,15 +12,15 @@ from pathlib import Path
 from click.testing import CliRunner
 from syncsupport import crm_snapshot, no_wait_factory, sandbox_config
 
-from funnelsync.cli import main
-from funnelsync.config import AppConfig
+from funnelsync.cli.main import main
+from funnelsync.config.models import AppConfig
+from funnelsync.rules.people import StagePositions
 from funnelsync.sandbox import Sandbox
-from funnelsync.sync.identity_service import identity_summary
-from funnelsync.sync.identity_views import StagePositions
-from funnelsync.sync.identity_writeback import furthest_stage_plan
+from funnelsync.store.api import Store
+from funnelsync.store.people import owner_emails, stored_links
+from funnelsync.sync.identity.service import identity_summary
+from funnelsync.sync.identity.writeback import furthest_stage_plan
 from funnelsync.sync.job import SyncJob
-from funnelsync.sync.store import Store
-from funnelsync.sync.store_people import owner_emails, stored_links
 
 SIZE = {"seed": 11, "leads": 400, "deals": 150}
 SMALL = {"seed": 11, "leads": 200, "deals": 20}

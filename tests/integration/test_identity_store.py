@@ -9,18 +9,19 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from funnelsync.cli import main
-from funnelsync.config import AppConfig, parse_config
+from funnelsync.cli.main import main
+from funnelsync.config.loading import parse_config
+from funnelsync.config.models import AppConfig
 from funnelsync.mapping.schema import FunnelLead, StageChange
 from funnelsync.reports.source import audit_from_store, report_from_store
-from funnelsync.sync.identity_service import (
+from funnelsync.store.api import Store
+from funnelsync.store.people import stored_links
+from funnelsync.sync.identity.service import (
     forget_person,
     identity_summary,
     person_view,
     refresh_identity,
 )
-from funnelsync.sync.store import Store
-from funnelsync.sync.store_people import stored_links
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 

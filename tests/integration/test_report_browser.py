@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from funnelsync.config import AppConfig
+from funnelsync.config.models import AppConfig
 from funnelsync.mapping.funnel import StageMaps
-from funnelsync.reports.audit import run_audit
+from funnelsync.reports.audit.definitions import run_audit
 from funnelsync.reports.html import FUNNEL_FILL, MEDIAN_FILL, P90_FILL
 from funnelsync.reports.metrics import build_report
 from funnelsync.reports.render import render_report

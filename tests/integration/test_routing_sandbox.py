@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from syncsupport import no_wait_factory, sandbox_config, tasks, written
 
-from funnelsync.config import AppConfig
+from funnelsync.config.models import AppConfig
 from funnelsync.sandbox import Sandbox
-from funnelsync.sandbox.data_people import owners
+from funnelsync.sandbox.data.people import owners
+from funnelsync.store.api import Store
 from funnelsync.sync.job import SyncJob
-from funnelsync.sync.store import Store
 
 SIZE = {"seed": 7, "leads": 150, "deals": 40}
 TEAM = [o.email for o in owners()[1:]]  # everyone but the director; two have left

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from funnelsync.config import LimitsConfig, SalesforceConfig
+from funnelsync.config.models import LimitsConfig, SalesforceConfig
 from funnelsync.connectors.http import RetryPolicy
-from funnelsync.connectors.salesforce import SalesforceConnector, parse_sf_datetime
+from funnelsync.connectors.salesforce.connector import SalesforceConnector, parse_sf_datetime
 from funnelsync.sandbox import Sandbox
 
 

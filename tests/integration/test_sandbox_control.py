@@ -18,7 +18,7 @@ from hubspot.crm.deals import PublicObjectSearchRequest
 from sfclient import salesforce_client
 from simple_salesforce.exceptions import SalesforceGeneralError
 
-from funnelsync.cli import main
+from funnelsync.cli.main import main
 from funnelsync.sandbox import Sandbox
 from funnelsync.sandbox.control import config_toml
 
@@ -145,7 +145,7 @@ def test_config_out_passes_config_check(tmp_path: Path) -> None:
 def test_cli_prints_one_line_and_stops_on_sigterm(tmp_path: Path) -> None:
     out = tmp_path / "cfg.toml"
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from funnelsync.cli import main; main()", "sandbox",
+        [sys.executable, "-c", "from funnelsync.cli.main import main; main()", "sandbox",
          "--leads", "50", "--deals", "50", "--config-out", str(out)],
         stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:

@@ -191,12 +191,13 @@ def test_search_limits(sandbox: Sandbox, hs: HubSpot) -> None:
 
 
 def test_ten_thousand_result_cap() -> None:
-    with Sandbox(seed=3, leads=0, deals=20000) as sb:
+    # a fixed clock: the data (and so the shared 'bulk import' time) is anchored on its day
+    with Sandbox(seed=3, leads=0, deals=20000, clock=lambda: 1_790_000_000.0) as sb:
         url = f"{sb.url}/crm/v3/objects/deals/search"
         headers = {"Authorization": "Bearer pat-demo"}
         sb.set_faults(search_limit=0)
         block = {"filterGroups": [{"filters": [{"propertyName": "hs_lastmodifieddate",
-                                                "operator": "EQ", "value": "1795176000345"}]}]}
+                                                "operator": "EQ", "value": "1789732800345"}]}]}
         first = requests.post(url, json={**block, "limit": 200, "after": "9800"},
                               headers=headers, timeout=30).json()
         assert first["total"] == 11000

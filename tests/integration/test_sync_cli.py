@@ -13,9 +13,9 @@ from pathlib import Path
 from click.testing import CliRunner
 from syncsupport import config_text, crm_snapshot, sandbox_config, tasks, written
 
-from funnelsync.cli import main
+from funnelsync.cli.main import main
 from funnelsync.sandbox import Sandbox
-from funnelsync.sync.store import Store
+from funnelsync.store.api import Store
 
 SIZE = {"seed": 5, "leads": 150, "deals": 120}
 
@@ -91,7 +91,7 @@ def test_kill_9_mid_run_then_rerun_converges(tmp_path: Path) -> None:
     with Sandbox(**SIZE, latency_ms=15) as sb:
         (tmp_path / "k").mkdir()
         config_path = write_config(sb, tmp_path / "k")
-        proc = subprocess.Popen([sys.executable, "-m", "funnelsync.cli", "sync", "-c",
+        proc = subprocess.Popen([sys.executable, "-m", "funnelsync.cli.main", "sync", "-c",
                                  str(config_path), "--json"], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, env={**os.environ})
         killed = False

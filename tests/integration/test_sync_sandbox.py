@@ -18,8 +18,8 @@ from syncsupport import (
 from funnelsync.connectors.base import Connector, RecordUpdate, RowResult, TaskSpec
 from funnelsync.errors import LockHeld
 from funnelsync.sandbox import Sandbox
+from funnelsync.store.api import Store
 from funnelsync.sync.job import SyncJob
-from funnelsync.sync.store import Store
 
 SIZE = {"seed": 11, "leads": 120, "deals": 100}
 

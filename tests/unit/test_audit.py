@@ -8,11 +8,12 @@ from decimal import Decimal
 
 import pytest
 
-from funnelsync.config import AppConfig, parse_config
+from funnelsync.config.loading import parse_config
+from funnelsync.config.models import AppConfig
 from funnelsync.mapping.funnel import StageMaps
 from funnelsync.mapping.schema import CatalogStage, FunnelDeal, StageChange
-from funnelsync.reports.audit import has_errors, run_audit
-from funnelsync.reports.audit_common import Finding
+from funnelsync.reports.audit.common import Finding
+from funnelsync.reports.audit.definitions import has_errors, run_audit
 from funnelsync.reports.stats import wilson_interval
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)

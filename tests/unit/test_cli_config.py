@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from funnelsync.cli import main
+from funnelsync.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 

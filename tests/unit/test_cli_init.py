@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from funnelsync.cli import main
-from funnelsync.config_doc import init_config
+from funnelsync.cli.main import main
+from funnelsync.config.reference import init_config
 
 
 @pytest.fixture(autouse=True)

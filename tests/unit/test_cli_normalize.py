@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from funnelsync.cli import main
+from funnelsync.cli.main import main
 
 SF_WARNING = ("warning: records[3]: salesforce opportunity 0065g00000Ab004AAA: stage "
               "'Technical Validation' is not mapped; add it under "

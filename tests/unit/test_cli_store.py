@@ -12,9 +12,9 @@ import funnel_fixture as fx
 import pytest
 from click.testing import CliRunner
 
-from funnelsync.cli import main
+from funnelsync.cli.main import main
 from funnelsync.mapping.schema import CatalogStage
-from funnelsync.sync.store import Store
+from funnelsync.store.api import Store
 
 CONFIG = """
 [salesforce]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from funnelsync.config import ScoringConfig
+from funnelsync.config.models import ScoringConfig
 from funnelsync.mapping.schema import FunnelLead
-from funnelsync.sync.compute import CLAMP_REASON, Score, Scorer, score_lead
+from funnelsync.rules import CLAMP_REASON, Score, Scorer, score_lead
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 SCORER = Scorer(ScoringConfig())

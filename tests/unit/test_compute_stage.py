@@ -4,14 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from funnelsync.config import AppConfig, FunnelConfig, FunnelStage
+from funnelsync.config.models import AppConfig, FunnelConfig, FunnelStage
 from funnelsync.mapping.schema import FunnelDeal, FunnelLead
-from funnelsync.sync.compute import (
-    Score,
-    StageDecision,
-    funnel_stage_for_deal,
-    funnel_stage_for_lead,
-)
+from funnelsync.rules import Score, StageDecision, funnel_stage_for_deal, funnel_stage_for_lead
 
 CONFIG = AppConfig()
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
-from funnelsync.config import AlertsConfig, AppConfig
+from funnelsync.config.models import AlertsConfig, AppConfig
 from funnelsync.mapping.funnel import StageMaps
 from funnelsync.mapping.schema import FunnelDeal, StageChange
-from funnelsync.sync.compute import StaleReason, stage_entry, stale_reasons
+from funnelsync.rules import StaleReason, stage_entry, stale_reasons
 
 CONFIG = AppConfig()
 QUIET = AppConfig(alerts=AlertsConfig(idle_days=10_000, close_date_passed=False))

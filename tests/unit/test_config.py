@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from funnelsync.config import AppConfig, load_config, parse_config
+from funnelsync.config.loading import load_config, parse_config
+from funnelsync.config.models import AppConfig
 from funnelsync.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]

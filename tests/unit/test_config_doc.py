@@ -6,9 +6,10 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from funnelsync.cli import main
-from funnelsync.config import AppConfig, parse_config
-from funnelsync.config_doc import (
+from funnelsync.cli.main import main
+from funnelsync.config.loading import parse_config
+from funnelsync.config.models import AppConfig
+from funnelsync.config.reference import (
     REFERENCE_END,
     REFERENCE_START,
     init_config,

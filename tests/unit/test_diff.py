@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from funnelsync.config import HubSpotWriteback, SalesforceWriteback, WritebackConfig
-from funnelsync.sync.diff import (
+from funnelsync.config.models import HubSpotWriteback, SalesforceWriteback, WritebackConfig
+from funnelsync.rules.diff import (
     DiffInput,
     FieldDiff,
     allowed_keys,

@@ -7,12 +7,13 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from funnelsync.config import AppConfig, parse_config
-from funnelsync.config_identity import IdentityConfig
+from funnelsync.config.identity import IdentityConfig
+from funnelsync.config.loading import parse_config
+from funnelsync.config.models import AppConfig
 from funnelsync.errors import ConfigError
 from funnelsync.mapping.schema import FunnelLead
 from funnelsync.reports.history import record_key as reports_record_key
-from funnelsync.sync.identity import (
+from funnelsync.rules.linking import (
     IdentityRecord,
     Overrides,
     link_records,
@@ -20,8 +21,7 @@ from funnelsync.sync.identity import (
     normalise_name,
     record_key,
 )
-from funnelsync.sync.identity_overrides import parse_csv, parse_toml
-from funnelsync.sync.identity_views import (
+from funnelsync.rules.people import (
     StagePositions,
     TimelineEntry,
     conflicts,
@@ -29,7 +29,8 @@ from funnelsync.sync.identity_views import (
     merge_timeline,
     summary,
 )
-from funnelsync.sync.identity_writeback import FurthestStagePlan
+from funnelsync.sync.identity.overrides import parse_csv, parse_toml
+from funnelsync.sync.identity.writeback import FurthestStagePlan
 
 BOTH = '[salesforce]\nsession_id = "x"\ninstance_url = "http://127.0.0.1:9"\n' \
        '[hubspot]\naccess_token = "t"\n'

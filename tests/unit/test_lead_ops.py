@@ -11,16 +11,17 @@ from typing import Any
 
 import pytest
 
-from funnelsync.config import AppConfig, parse_config
+from funnelsync.config.loading import parse_config
+from funnelsync.config.models import AppConfig
 from funnelsync.connectors.base import RecordUpdate, RowResult, TaskSpec, Usage
+from funnelsync.crm.source import Source
 from funnelsync.mapping.funnel import StageMaps
 from funnelsync.mapping.schema import FunnelLead
+from funnelsync.store.api import Store
+from funnelsync.store.timers import load_timers
 from funnelsync.sync.evaluate import Evaluator, diffs_for
-from funnelsync.sync.lead_ops import build_lead_ops, run_lead_ops, save_routing_state
+from funnelsync.sync.leads.operations import build_lead_ops, run_lead_ops, save_routing_state
 from funnelsync.sync.push import PushSummary, push_diffs
-from funnelsync.sync.sources import Source
-from funnelsync.sync.store import Store
-from funnelsync.sync.store_sla import load_timers
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
 CONFIG = """

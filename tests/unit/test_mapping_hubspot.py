@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from funnelsync.config import HubSpotWriteback, WritebackConfig, parse_config
+from funnelsync.config.loading import parse_config
+from funnelsync.config.models import HubSpotWriteback, WritebackConfig
 from funnelsync.errors import DataError
 from funnelsync.mapping import hubspot as hs
 from funnelsync.mapping.funnel import StageMaps

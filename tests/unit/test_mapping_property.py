@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from funnelsync.config import WritebackConfig
+from funnelsync.config.models import WritebackConfig
 from funnelsync.errors import DataError
 from funnelsync.mapping import hubspot as hs
 from funnelsync.mapping import salesforce as sf

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from funnelsync.config import AppConfig, SalesforceWriteback, WritebackConfig, parse_config
+from funnelsync.config.loading import parse_config
+from funnelsync.config.models import AppConfig, SalesforceWriteback, WritebackConfig
 from funnelsync.errors import DataError
 from funnelsync.mapping import salesforce as sf
 from funnelsync.mapping.funnel import StageMaps

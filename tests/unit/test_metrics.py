@@ -23,7 +23,7 @@ from datetime import date
 import funnel_fixture as fx
 import pytest
 
-from funnelsync.config import AppConfig
+from funnelsync.config.models import AppConfig
 from funnelsync.reports.history import record_key
 from funnelsync.reports.metrics import build_report
 from funnelsync.reports.model import (
@@ -207,7 +207,7 @@ def test_stats_helpers():
 
 
 class FakeStore:
-    """The three store methods the report glue reads (funnelsync.sync.store.Store has them)."""
+    """The three store methods the report glue reads (funnelsync.store.api.Store has them)."""
 
     class Row:
         def __init__(self, model):
@@ -228,7 +228,7 @@ class FakeStore:
 
 
 def test_report_and_audit_from_a_store():
-    from funnelsync.config import parse_config
+    from funnelsync.config.loading import parse_config
     from funnelsync.reports.source import audit_from_store, report_from_store
 
     cfg = parse_config('[salesforce]\nsession_id = "x"\ninstance_url = "http://127.0.0.1:9"\n'

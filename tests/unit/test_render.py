@@ -10,10 +10,11 @@ import re
 import funnel_fixture as fx
 import pytest
 
-from funnelsync.config import AppConfig, parse_config
+from funnelsync.config.loading import parse_config
+from funnelsync.config.models import AppConfig
 from funnelsync.mapping.funnel import StageMaps
-from funnelsync.reports.audit import run_audit
-from funnelsync.reports.audit_common import Finding
+from funnelsync.reports.audit.common import Finding
+from funnelsync.reports.audit.definitions import run_audit
 from funnelsync.reports.metrics import build_report
 from funnelsync.reports.render import (
     AUDIT_CSV_COLUMNS,

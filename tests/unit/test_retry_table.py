@@ -6,7 +6,7 @@ import pytest
 import requests
 import urllib3.exceptions
 
-from funnelsync.config import LimitsConfig
+from funnelsync.config.models import LimitsConfig
 from funnelsync.connectors.http import Action, Failure, RetryPolicy, classify, parse_retry_after
 from funnelsync.errors import AuthError, RateLimited, RemoteError
 

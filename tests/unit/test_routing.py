@@ -7,10 +7,10 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from funnelsync.config_ops import RoutingConfig
+from funnelsync.config.operations import RoutingConfig
 from funnelsync.mapping.owners import CrmOwner
 from funnelsync.mapping.schema import FunnelLead
-from funnelsync.sync.routing import Assignment, OwnerDirectory, Router, rule_matches
+from funnelsync.rules.routing import Assignment, OwnerDirectory, Router, rule_matches
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 OWNERS = [CrmOwner("005A", "a@x.io", "A"), CrmOwner("005B", "b@x.io", "B"),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from funnelsync.sandbox.soql import (
+from funnelsync.sandbox.salesforce.soql import (
     Cond,
     Lit,
     OrderItem,
@@ -426,13 +426,13 @@ def test_compiled_query_runs_repeatedly_over_raw_records() -> None:
 
 
 def test_sandbox_soql_imports_nothing_else_from_funnelsync() -> None:
-    package = Path(__file__).resolve().parents[2] / "funnelsync" / "sandbox"
+    package = Path(__file__).resolve().parents[2] / "funnelsync" / "sandbox" / "salesforce" / "soql"
     imported = set()
-    for name in ("soql.py", "soql_parse.py", "soql_eval.py"):
+    for name in ("__init__.py", "parse.py", "evaluate.py"):
         for node in ast.walk(ast.parse((package / name).read_text())):
             if isinstance(node, ast.ImportFrom) and node.module:
                 imported.add(node.module)
             elif isinstance(node, ast.Import):
                 imported.update(alias.name for alias in node.names)
     assert {m for m in imported if m.startswith("funnelsync")} == {
-        "funnelsync.sandbox.soql_parse", "funnelsync.sandbox.soql_eval"}
+        "funnelsync.sandbox.salesforce.soql.parse", "funnelsync.sandbox.salesforce.soql.evaluate"}

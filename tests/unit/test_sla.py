@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from funnelsync.config_ops import SlaConfig
+from funnelsync.config.operations import SlaConfig
 from funnelsync.mapping.schema import FunnelLead
-from funnelsync.sync.sla import (
+from funnelsync.rules.sla import (
     ESCALATION,
     FIRST_TOUCH,
     LeadTimer,

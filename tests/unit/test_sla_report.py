@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from funnelsync.config_ops import RoutingConfig, SlaConfig
+from funnelsync.config.operations import RoutingConfig, SlaConfig
 from funnelsync.mapping.owners import CrmOwner
-from funnelsync.reports.audit_routing import OpsAuditOptions, routing_findings, sla_findings
+from funnelsync.reports.audit.routing import OpsAuditOptions, routing_findings, sla_findings
 from funnelsync.reports.sla import sla_compliance
-from funnelsync.sync.routing import OwnerDirectory
-from funnelsync.sync.sla import LeadTimer
+from funnelsync.rules.routing import OwnerDirectory
+from funnelsync.rules.sla import LeadTimer
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

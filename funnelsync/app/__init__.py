@@ -1,0 +1,1 @@
+"""The library side of the admin commands: demo, doctor, export."""

@@ -1,0 +1,172 @@
+"""`funnelsync export`: stream stored objects to JSON lines, CSV or Parquet.
+
+Rows come from the store's streaming iterators and are written as they arrive (Parquet in
+record batches), so memory does not grow with the number of records. Columns are the schema
+models' fields, in order; nested values (``extra``, alert evidence) are JSON text in CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, fields
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any
+
+from funnelsync.errors import ConfigError
+from funnelsync.mapping.schema import FunnelDeal, FunnelLead, StageChange
+from funnelsync.store.api import Store
+from funnelsync.store.models import Alert
+
+OBJECTS = ("leads", "deals", "stage_changes", "alerts")
+FORMATS = ("jsonl", "csv", "parquet")
+PARQUET_BATCH = 10_000
+
+_MODELS = {"leads": FunnelLead, "deals": FunnelDeal, "stage_changes": StageChange}
+
+
+def columns_of(obj: str) -> list[str]:
+    """Column names of an exported object, in schema order."""
+    if obj == "alerts":
+        return [f.name for f in fields(Alert)]
+    return list(_MODELS[obj].model_fields)
+
+
+def iter_rows(store: Store, obj: str) -> Iterator[dict[str, Any]]:
+    """Stored rows of ``obj`` as JSON-ready dicts (non-deleted leads and deals)."""
+    if obj in ("leads", "deals"):
+        for record in store.iter_records(kind=obj):  # type: ignore[arg-type]
+            yield record.data
+    elif obj == "stage_changes":
+        for change in store.iter_stage_changes():
+            yield change.model_dump(mode="json")
+    elif obj == "alerts":
+        for alert in store.iter_alerts():
+            yield json.loads(json.dumps(asdict(alert), default=_json_default))
+    else:
+        raise ConfigError(f"unknown object {obj!r}", hint=f"use one of {', '.join(OBJECTS)}")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(type(value).__name__)
+
+
+def write_jsonl(rows: Iterable[dict[str, Any]], out: IO[str]) -> int:
+    count = 0
+    for row in rows:
+        out.write(json.dumps(row, ensure_ascii=False, default=_json_default) + "\n")
+        count += 1
+    return count
+
+
+def write_csv(rows: Iterable[dict[str, Any]], out: IO[str], columns: list[str]) -> int:
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    count = 0
+    for row in rows:
+        writer.writerow({k: _csv_cell(row.get(k)) for k in columns})
+        count += 1
+    return count
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if value is None:
+        return ""
+    return value
+
+
+def write_parquet(rows: Iterable[dict[str, Any]], path: Path, obj: str,
+                  batch_size: int = PARQUET_BATCH) -> int:
+    """Parquet through pyarrow, ``batch_size`` rows in memory at a time."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise ConfigError("Parquet export needs pyarrow, which is not installed",
+                          hint="pip install 'funnelsync[parquet]', or use --format jsonl/csv"
+                          ) from None
+    schema = pa.schema([(name, _arrow_type(pa, obj, name)) for name in columns_of(obj)])
+    count = 0
+    with pq.ParquetWriter(str(path), schema) as writer:
+        for batch in _batches(rows, batch_size):
+            cols = {name: [_arrow_value(r.get(name), schema.field(name).type, pa)
+                           for r in batch] for name in schema.names}
+            writer.write_batch(pa.record_batch(cols, schema=schema))
+            count += len(batch)
+    return count
+
+
+def _batches(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+# Columns typed from the schema; anything nested is stored as JSON text.
+_ARROW_TYPES = {
+    "employees": "int64", "probability": "float64", "amount": "float64",
+    "is_deleted": "bool_", "is_closed": "bool_", "is_won": "bool_", "alert_id": "int64",
+    "close_date": "date32",
+    "created_at": "ts", "updated_at": "ts", "last_activity_at": "ts", "stage_entered_at": "ts",
+    "changed_at": "ts", "opened_at": "ts", "resolved_at": "ts",
+}
+
+
+def _arrow_type(pa: Any, obj: str, name: str) -> Any:
+    kind = _ARROW_TYPES.get(name, "string")
+    if kind == "ts":
+        return pa.timestamp("us", tz="UTC")
+    return getattr(pa, kind)()
+
+
+def _arrow_value(value: Any, arrow_type: Any, pa: Any) -> Any:
+    if value is None:
+        return None
+    if pa.types.is_timestamp(arrow_type):
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if pa.types.is_date32(arrow_type):
+        return date.fromisoformat(str(value))
+    if pa.types.is_floating(arrow_type):
+        return float(value)
+    if pa.types.is_string(arrow_type) and isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return value if not pa.types.is_string(arrow_type) else str(value)
+
+
+def export(store: Store, obj: str, fmt: str, path: Path | None, out: IO[str] | None = None
+           ) -> int:
+    """Write every stored ``obj`` row to ``path`` (or ``out`` for jsonl/csv); returns the count."""
+    if obj not in OBJECTS:
+        raise ConfigError(f"unknown object {obj!r}", hint=f"use one of {', '.join(OBJECTS)}")
+    rows = iter_rows(store, obj)
+    if fmt == "parquet":
+        if path is None:
+            raise ConfigError("Parquet cannot go to stdout", hint="give -o FILE.parquet")
+        return write_parquet(rows, path, obj)
+    if path is None:
+        assert out is not None
+        return _write_text(rows, out, fmt, obj)
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        return _write_text(rows, fh, fmt, obj)
+
+
+def _write_text(rows: Iterable[dict[str, Any]], out: IO[str], fmt: str, obj: str) -> int:
+    if fmt == "jsonl":
+        return write_jsonl(rows, out)
+    if fmt == "csv":
+        return write_csv(rows, out, columns_of(obj))
+    raise ConfigError(f"unknown format {fmt!r}", hint=f"use one of {', '.join(FORMATS)}")

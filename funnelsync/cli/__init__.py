@@ -1,0 +1,1 @@
+"""The admin's command line: click commands only; one group maps errors to exit codes."""

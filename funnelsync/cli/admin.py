@@ -1,0 +1,345 @@
+"""Admin and RevOps commands: demo, init, doctor, audit, report, export, runs, config reference.
+
+Registered on ``funnelsync.cli.main.main`` by cli.py (which stays the entry point). This module does
+not import cli (nothing may), so it carries its own two tiny helpers. Like cli.py it only parses
+arguments, calls the library and renders: the work is in demo, config_doc, doctor, export,
+reports and sync.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from funnelsync.cli.common import config_option, handle_errors, json_option
+from funnelsync.config.loading import load_config
+from funnelsync.config.models import AppConfig
+from funnelsync.errors import EXIT_USAGE, ConfigError
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _width() -> int:
+    return max(80, shutil.get_terminal_size((120, 24)).columns)
+
+
+def _open_store(config: AppConfig, *, need_data: bool = True) -> Any:
+    from funnelsync.store.api import Store
+
+    store = Store.open(config.state.url)
+    if need_data and store.count_records(include_deleted=True) == 0 and not store.catalog():
+        store.close()
+        raise ConfigError("the state store holds no records yet",
+                          hint="run `funnelsync sync -c FILE` (or `pull`) first")
+    return store
+
+
+# -- demo -----------------------------------------------------------------------------------
+@click.command("demo")
+@click.option("--leads", type=click.IntRange(1), default=2000, show_default=True,
+              help="Leads (and contacts) in each sandbox CRM.")
+@click.option("--deals", type=click.IntRange(1), default=1500, show_default=True,
+              help="Deals (and opportunities) in each sandbox CRM.")
+@click.option("--seed", type=int, default=7, show_default=True, help="Sandbox data seed.")
+@click.option("--state", "state_url", default=None, metavar="URL",
+              help="Keep the state here (SQLAlchemy URL); default: a temporary SQLite file.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default="funnelsync-report.html",
+              show_default=True, help="Where to write the HTML report.")
+@json_option
+@handle_errors
+def demo_cmd(leads: int, deals: int, seed: int, state_url: str | None, output: str,
+             as_json: bool) -> None:
+    """Sync a local Salesforce + HubSpot sandbox end to end, audit it and report on it.
+
+    Starts the sandbox in-process, writes a temporary config, runs a full sync, prints the
+    audit highlights and the combined funnel, writes the HTML report, and stops.
+
+    \b
+    Example:
+      funnelsync demo
+      funnelsync demo --deals 300 -o /tmp/report.html
+    """
+    from funnelsync.app.demo import DemoOptions, combined_only, highlights, run_demo
+    from funnelsync.cli.console import progress_reporter
+    from funnelsync.reports import render_report
+
+    options = DemoOptions(leads, deals, seed, state_url, Path(output))
+    step: Callable[[str], None] = (lambda _: None) if as_json else \
+        (lambda msg: click.echo(msg, err=True))
+    with progress_reporter(not as_json) as progress:
+        result = run_demo(options, progress=progress, step=step)
+    if as_json:
+        echo_json(_demo_json(result))
+        return
+    click.echo(render_report(combined_only(result.report), "table", width=_width()))
+    for line in highlights(result):
+        click.echo(line)
+    click.echo(f"report written to {result.report_path} ({result.seconds} s in all)")
+
+
+def _demo_json(result: Any) -> dict[str, Any]:
+    run = result.run
+    severities = [f.severity for f in result.audit.findings]
+    return {"seconds": result.seconds, "report_path": str(result.report_path),
+            "run": {"run_id": run.run_id, "pulled": run.pulled, "changes": run.changes,
+                    "records_written": run.records_written,
+                    "tasks_created": run.tasks_created, "alerts_open": run.alerts_open,
+                    "rejected": len(run.errors)},
+            "audit": {s: severities.count(s) for s in ("error", "warning", "info")}}
+
+
+# -- init -----------------------------------------------------------------------------------
+@click.command("init")
+@click.option("-o", "--output", default="funnelsync.toml", show_default=True,
+              type=click.Path(dir_okay=False, allow_dash=True), help="File to write ('-': stdout).")
+@click.option("--sandbox", "sandbox_url", metavar="URL", default=None,
+              help="Point both CRMs at a running `funnelsync sandbox` at URL.")
+@click.option("--state", "state_url", default="sqlite:///funnelsync.db", show_default=True,
+              metavar="URL", help="State store URL written into the file.")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init_cmd(output: str, sandbox_url: str | None, state_url: str, force: bool) -> None:
+    """Write a commented config: every key with its description and default.
+
+    \b
+    Example:
+      funnelsync init -o funnelsync.toml
+      funnelsync init --sandbox http://127.0.0.1:8765 -o sandbox.toml --force
+    """
+    from funnelsync.config.reference import init_config
+
+    if sandbox_url is not None and not re.fullmatch(r"https?://[^/\s]+/?", sandbox_url):
+        raise click.BadParameter("give the sandbox's base URL, e.g. http://127.0.0.1:8765",
+                                 param_hint="--sandbox")
+    text = init_config(sandbox_url.rstrip("/") if sandbox_url else None, state_url)
+    if output == "-":
+        click.echo(text, nl=False)
+        return
+    path = Path(output)
+    if path.exists() and not force:
+        click.echo(f"error: {path} already exists; pass --force to overwrite it", err=True)
+        sys.exit(EXIT_USAGE)
+    path.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {path}; next: funnelsync config check -c {path} && "
+               f"funnelsync doctor -c {path}")
+
+
+# -- doctor ---------------------------------------------------------------------------------
+@click.command("doctor")
+@config_option
+@click.option("--fix", is_flag=True, help="Create missing HubSpot properties.")
+@json_option
+@handle_errors
+def doctor_cmd(config_path: str | None, fix: bool, as_json: bool) -> None:
+    """Check credentials, API version, quota, write-back fields and stage mapping.
+
+    \b
+    Exit codes: 0 every check passed, 1 a check failed, 2 config error,
+    4 a CRM refused the credentials or could not be reached.
+    \b
+    Example:
+      funnelsync doctor -c funnelsync.toml
+      funnelsync doctor -c funnelsync.toml --fix --json
+    """
+    from funnelsync.app.doctor import checklist_lines, run_doctor
+
+    config = load_config(config_path)
+    if not config.sources():
+        raise ConfigError("the config names no CRM",
+                          hint="add a [salesforce] or [hubspot] section; "
+                               "`funnelsync init` shows every key")
+    report = run_doctor(config, fix=fix)
+    if as_json:
+        echo_json(report.to_dict())
+    else:
+        for line in checklist_lines(report):
+            click.echo(line)
+    sys.exit(report.exit_code)
+
+
+# -- audit and report -----------------------------------------------------------------------
+@click.command("audit")
+@config_option
+@json_option
+@handle_errors
+def audit_cmd(config_path: str | None, as_json: bool) -> None:
+    """Lint the stage definitions against the stored catalogs and deal history.
+
+    Run after a sync or pull. Exit 0 when no finding is an error, 1 otherwise.
+
+    \b
+    Example:
+      funnelsync audit -c funnelsync.toml --json
+    """
+    from funnelsync.reports import audit_from_store, render_audit
+
+    config = load_config(config_path)
+    with _open_store(config) as store:
+        result = audit_from_store(store, config, _now())
+    if as_json:
+        echo_json(result.to_dict())
+    else:
+        click.echo(render_audit(result.findings, "table", width=_width()))
+    sys.exit(1 if result.has_errors else 0)
+
+
+@click.command("report")
+@config_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "html"]),
+              default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write to this file instead of stdout.")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Only records created on or after this date (YYYY-MM-DD).")
+@click.option("--by", type=click.Choice(["month"]), default=None,
+              help="Add monthly deal cohorts.")
+@json_option
+@handle_errors
+def report_cmd(config_path: str | None, fmt: str, output: str | None, since: datetime | None,
+               by: str | None, as_json: bool) -> None:
+    """Funnel metrics per CRM and combined: conversion, time in stage, win rate, pipeline.
+
+    \b
+    Example:
+      funnelsync report -c funnelsync.toml
+      funnelsync report -c funnelsync.toml --format html -o funnel.html --by month
+      funnelsync report -c funnelsync.toml --since 2024-01-01 --json
+    """
+    from funnelsync.reports import audit_from_store, render_report, report_from_store
+
+    fmt = "json" if as_json else fmt
+    config = load_config(config_path)
+    since_day = since.date() if since else None
+    with _open_store(config) as store:
+        report = report_from_store(store, config, _now(), since=since_day, by=by)
+        findings = audit_from_store(store, config, _now()).findings if fmt == "html" else None
+    text = render_report(report, fmt, findings=findings, width=_width())
+    _emit(text, output)
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output is None:
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    Path(output).write_text(text, encoding="utf-8")
+    click.echo(f"wrote {output}", err=True)
+
+
+# -- export and runs ------------------------------------------------------------------------
+@click.command("export")
+@config_option
+@click.option("--object", "obj", required=True,
+              type=click.Choice(["leads", "deals", "stage_changes", "alerts"]))
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), default="jsonl",
+              show_default=True)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, allow_dash=True),
+              help="File to write ('-': stdout, jsonl and csv only).")
+@handle_errors
+def export_cmd(config_path: str | None, obj: str, fmt: str, output: str) -> None:
+    """Stream stored leads, deals, stage changes or alerts to a file.
+
+    Parquet needs the `parquet` extra (pyarrow).
+
+    \b
+    Example:
+      funnelsync export -c funnelsync.toml --object deals --format parquet -o deals.parquet
+      funnelsync export -c funnelsync.toml --object stage_changes --format csv -o -
+    """
+    from funnelsync.app.export import export
+
+    config = load_config(config_path)
+    path = None if output == "-" else Path(output)
+    with _open_store(config, need_data=False) as store:
+        count = export(store, obj, fmt, path, out=sys.stdout)
+    click.echo(f"exported {count} {obj} to {output if path else 'stdout'}", err=True)
+
+
+@click.command("runs")
+@config_option
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
+@json_option
+@handle_errors
+def runs_cmd(config_path: str | None, limit: int, as_json: bool) -> None:
+    """List past runs, newest first: status, duration, records pulled and written.
+
+    \b
+    Example:
+      funnelsync runs -c funnelsync.toml --limit 5 --json
+    """
+    config = load_config(config_path)
+    with _open_store(config, need_data=False) as store:
+        runs = store.list_runs(limit)
+    rows = [_run_row(r) for r in runs]
+    if as_json:
+        echo_json({"runs": rows})
+        return
+    if not rows:
+        click.echo("no runs yet")
+        return
+    click.echo(f"{'run':>5}  {'started (UTC)':<19}  {'status':<8} {'mode':<7} {'secs':>7} "
+               f"{'pulled':>8} {'written':>8} {'tasks':>6} {'errors':>6}")
+    for r in rows:
+        click.echo(f"{r['run_id']:>5}  {r['started_at'][:19]:<19}  {r['status']:<8} "
+                   f"{'dry-run' if r['dry_run'] else 'write':<7} {r['seconds'] or '':>7} "
+                   f"{r['pulled']:>8} {r['records_written']:>8} {r['tasks_created']:>6} "
+                   f"{r['errors']:>6}")
+
+
+def _run_row(run: Any) -> dict[str, Any]:
+    counts = run.counts or {}
+    pulled = sum(sum(c.values()) for c in (counts.get("pulled") or {}).values())
+    seconds = (round((run.finished_at - run.started_at).total_seconds(), 1)
+               if run.finished_at else None)
+    return {"run_id": run.run_id, "started_at": run.started_at.isoformat(),
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+            "status": run.status, "dry_run": run.dry_run, "seconds": seconds,
+            "pulled": pulled, "changes": counts.get("changes", 0),
+            "records_written": counts.get("records_written", 0),
+            "tasks_created": counts.get("tasks_created", 0), "errors": len(run.errors or [])}
+
+
+# -- config reference -------------------------------------------------------------------------
+@click.command("reference")
+@click.option("--write", "readme", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Replace the reference between the config-reference markers in this file.")
+def config_reference_cmd(readme: str | None) -> None:
+    """Print every config key (markdown, generated from the models).
+
+    \b
+    Example:
+      funnelsync config reference > CONFIG.md
+      funnelsync config reference --write README.md
+    """
+    from funnelsync.config.reference import render_reference, replace_between_markers
+
+    text = render_reference()
+    if readme is None:
+        click.echo(text, nl=False)
+        return
+    path = Path(readme)
+    path.write_text(replace_between_markers(path.read_text(encoding="utf-8"), text),
+                    encoding="utf-8")
+    click.echo(f"updated the configuration reference in {path}", err=True)
+
+
+COMMANDS = [demo_cmd, init_cmd, doctor_cmd, audit_cmd, report_cmd, export_cmd, runs_cmd]
+
+
+def register(main: click.Group, config_group: click.Group) -> None:
+    """Add these commands to the CLI (called by cli.py)."""
+    for command in COMMANDS:
+        main.add_command(command)
+    config_group.add_command(config_reference_cmd)

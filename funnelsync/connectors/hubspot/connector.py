@@ -1,0 +1,399 @@
+"""HubSpot connector: contacts (``leads``) and deals through hubspot-api-client.
+
+Reading
+    * Full load (``since=None``): the list endpoints, 100 a page, ``after`` paging, only the
+      needed properties; then the same list with ``archived=true``, yielded as deletions (the raw
+      dicts keep ``"archived": true``). Lists are unordered: ``Page.cursor`` is None.
+    * Incremental (``since`` given): search on the modification property (contacts:
+      ``lastmodifieddate``, deals: ``hs_lastmodifieddate``) ``>= since``, ascending, 200 a page,
+      keyset-paged so the 10,000-result cap is never reached (see ``hubspot_search``).
+      ``Page.cursor`` is the highest modification time in the page.
+      Then deletions: search cannot see archived records, so the archived list is read too and
+      only records with ``archivedAt >= since - 10 min`` are yielded. Cost: ceil(archived / 100)
+      calls per kind and run, where "archived" is what HubSpot still keeps (about 90 days).
+      ``archived_on_incremental=False`` skips this and leaves deletions to the next full load.
+    * ``Page.resume`` continues after the page: ``live:<after>``, ``archived:<after>``,
+      ``search:...`` or ``end`` (nothing left).
+Stage history
+    Deals carry ``hs_v2_date_entered_<stageId>`` for every stage they entered; the connector
+    requests it for every stage of the catalog, and :meth:`stage_changes_of` turns one deal into
+    ``{"dealId", "pipeline", "stageId", "enteredAt"}`` rows. A sync job derives these from the
+    deal pages it already has; :meth:`iter_stage_changes` (which reads the deals again) is there
+    for callers that want stage changes alone.
+Writing
+    Batch update (100 a call; 207 rows mapped from ``errors[].context.ids``); tasks one
+    ``POST /crm/v3/objects/tasks`` each with owner and deal association (a create is not
+    repeated after an ambiguous failure, only after 429 or a refused connection); open tasks of
+    deals via the v4 association batch read plus a task batch read (no search: it is rate
+    limited separately and its index lags behind fresh writes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any, Literal
+
+import urllib3.exceptions
+
+from funnelsync.config.models import HubSpotConfig, LimitsConfig
+from funnelsync.connectors.base import (
+    Kind,
+    Page,
+    RecordUpdate,
+    RowResult,
+    TaskSpec,
+    Usage,
+    flatten_pages,
+)
+from funnelsync.connectors.http import Action, RetryPolicy, classify
+from funnelsync.connectors.hubspot.search import (
+    SearchState,
+    advance,
+    from_epoch_ms,
+    is_search_token,
+    parse_stamp,
+    search_body,
+    stamp_of,
+    to_epoch_ms,
+)
+from funnelsync.connectors.hubspot.transport import RAW, HubSpotTransport
+from funnelsync.connectors.hubspot.writes import (
+    BATCH_LIMIT,
+    TASK_PROPERTIES,
+    batch_results,
+    chunk_updates,
+    created_rows,
+    failed_rows,
+    open_task_rows,
+    property_definition,
+    task_body,
+    task_error_code,
+    task_ids_by_deal,
+    update_body,
+)
+from funnelsync.errors import RateLimited, RemoteError
+
+OBJECTS: dict[str, str] = {"leads": "contacts", "deals": "deals"}
+MODIFIED = {"contacts": "lastmodifieddate", "deals": "hs_lastmodifieddate"}
+LIST_LIMIT = 100
+STAGE_PREFIX = "hs_v2_date_entered_"
+ARCHIVE_LOOKBACK = timedelta(minutes=10)
+LIFECYCLE_STAGES = ("subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead",
+                    "opportunity", "customer", "evangelist", "other")
+DEFAULT_PROPERTIES: dict[str, list[str]] = {
+    "leads": ["email", "firstname", "lastname", "company", "jobtitle", "industry",
+              "numberofemployees", "country", "hs_analytics_source", "lifecyclestage",
+              "hs_lead_status", "hs_email_open", "hs_email_click", "num_conversion_events",
+              "hs_analytics_num_page_views", "hubspot_owner_id", "notes_last_updated",
+              "funnel_stage", "funnel_score", *(STAGE_PREFIX + s for s in LIFECYCLE_STAGES)],
+    "deals": ["dealname", "amount", "deal_currency_code", "dealstage", "pipeline", "closedate",
+              "hs_is_closed", "hs_is_closed_won", "hs_deal_stage_probability",
+              "hubspot_owner_id", "notes_last_updated", "funnel_stage"],
+}
+
+
+def _create_classify(status: int | None, code: str | None, exc: BaseException | None) -> Action:
+    """Creating is not idempotent: repeat only when the request surely was not processed."""
+    action = classify(status, code, exc)
+    refused = isinstance(exc, urllib3.exceptions.NewConnectionError)
+    if action is Action.RETRY and status != 429 and not refused:
+        return Action.FAIL
+    return action
+
+
+def stage_changes_of(deal: dict[str, Any],
+                     stage_pipeline: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Stage-entry rows of one raw deal, oldest first (none for an archived deal)."""
+    if deal.get("archived"):
+        return []
+    props = deal.get("properties") or {}
+    rows = [{"dealId": str(deal["id"]),
+             "pipeline": (stage_pipeline or {}).get(key[len(STAGE_PREFIX):], props.get("pipeline")),
+             "stageId": key[len(STAGE_PREFIX):], "enteredAt": value}
+            for key, value in props.items() if key.startswith(STAGE_PREFIX) and value]
+    return sorted(rows, key=lambda r: parse_stamp(r["enteredAt"]))
+
+
+class HubSpotConnector:
+    """The :class:`~funnelsync.connectors.base.Connector` for HubSpot (see module docstring)."""
+
+    source = "hubspot"
+
+    def __init__(self, config: HubSpotConfig, limits: LimitsConfig, *,
+                 properties: dict[str, list[str]] | None = None,
+                 retry: RetryPolicy | None = None, clock: Callable[[], float] | None = None,
+                 sleep: Callable[[float], None] | None = None,
+                 archived_on_incremental: bool = True) -> None:
+        self.config = config
+        self.usage = Usage()
+        self._http = HubSpotTransport(config, limits, usage=self.usage, retry=retry,
+                                      clock=clock, sleep=sleep)
+        self._wanted = {k: list(v) for k, v in (properties or {}).items()}
+        self._props: dict[str, list[str]] = {}
+        self._catalog: list[dict[str, Any]] | None = None
+        self.archived_on_incremental = archived_on_incremental
+
+    def __repr__(self) -> str:
+        return f"HubSpotConnector(host={self.config.host!r}, mode={self._http.auth.mode!r})"
+
+    @property
+    def limiter(self) -> Any:
+        return self._http.limiter
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def iter_pages(self, kind: Kind, since: datetime | None = None,
+                   resume: str | None = None) -> Iterator[Page]:
+        """Pages of raw records; ``resume`` (a ``Page.resume``) continues after that page."""
+        object_type = OBJECTS[kind]
+        props = self.properties_for(kind)
+        if resume:
+            phase, _, after = resume.partition(":")
+        else:
+            phase, after = ("search" if since is not None else "live"), ""
+        if phase == "live":
+            yield from self._list_pages(object_type, props, archived=False, after=after or None)
+            after = ""
+        elif phase == "search":
+            state = (SearchState.decode(resume) if is_search_token(resume)
+                     else SearchState.start(since))  # type: ignore[arg-type]
+            yield from self._search_pages(object_type, props, state)
+            if not self.archived_on_incremental:
+                return
+            after = ""
+        elif phase != "archived":
+            return
+        floor = to_epoch_ms(since - ARCHIVE_LOOKBACK) if since is not None else None
+        yield from self._list_pages(object_type, props, archived=True, after=after or None,
+                                    floor=floor)
+
+    def iter_records(self, kind: Kind, since: datetime | None = None) -> Iterator[dict[str, Any]]:
+        return flatten_pages(self.iter_pages(kind, since))
+
+    def _list_pages(self, object_type: str, props: list[str], *, archived: bool,
+                    after: str | None, floor: int | None = None) -> Iterator[Page]:
+        api = self._http.api(f"{object_type}.basic")
+        phase = "archived" if archived else "live"
+        while True:
+            fetch = partial(api.get_page, limit=LIST_LIMIT, after=after,
+                            properties=[",".join(props)],
+                            archived="true" if archived else "false", **RAW)
+            _, body = self._http.call("list", f"list HubSpot {object_type} ({phase})", fetch)
+            records = body.get("results") or []
+            if archived:
+                records = _mark_archived(records, floor)
+            after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            next_token = f"{phase}:{after}" if after else ("end" if archived else "archived:")
+            self.usage.records += len(records)
+            yield Page(records=records, cursor=None, resume=next_token)
+            if not after:
+                return
+
+    def _search_pages(self, object_type: str, props: list[str],
+                      state: SearchState | None) -> Iterator[Page]:
+        api = self._http.api(f"{object_type}.search")
+        modified = MODIFIED[object_type]
+        while state is not None:
+            fetch = partial(api.do_search, search_body(state, modified, props), **RAW)
+            _, body = self._http.call("search", f"search HubSpot {object_type}", fetch)
+            results = body.get("results") or []
+            fresh, state = advance(state, results, modified)
+            if not fresh:
+                continue  # nothing new (the re-read head of a split, or an empty tail)
+            cursor = from_epoch_ms(max(stamp_of(r, modified) for r in results))
+            token = state.encode() if state else ("archived:" if self.archived_on_incremental
+                                                  else "end")
+            self.usage.records += len(fresh)
+            yield Page(records=fresh, cursor=cursor, resume=token)
+
+    def properties_for(self, kind: Kind) -> list[str]:
+        """The properties requested for ``kind``: the wanted ones plus what the pull needs."""
+        if kind not in self._props:
+            object_type = OBJECTS[kind]
+            needed = [MODIFIED[object_type], "hs_object_id", "createdate"]
+            if kind == "deals":
+                needed += ["dealstage", "pipeline", *self.stage_entry_properties()]
+            wanted = self._wanted.get(kind) or DEFAULT_PROPERTIES[kind]
+            self._props[kind] = list(dict.fromkeys([*wanted, *needed]))
+        return list(self._props[kind])
+
+    # ---- catalog and stage history ---------------------------------------------------------
+
+    def stage_catalog(self) -> list[dict[str, Any]]:
+        """Deal pipelines as ``GET /crm/v3/pipelines/deals`` returns them (``results``),
+        only those in ``config.pipelines`` when given. Read once per connector."""
+        if self._catalog is None:
+            api = self._http.api("pipelines")
+            _, body = self._http.call("pipelines", "read HubSpot deal pipelines",
+                                      partial(api.get_all, "deals", **RAW))
+            wanted = self.config.pipelines
+            self._catalog = [p for p in body.get("results") or []
+                             if wanted is None or str(p.get("id")) in wanted]
+        return list(self._catalog)
+
+    def stage_entry_properties(self) -> list[str]:
+        return [STAGE_PREFIX + str(s["id"]) for p in self.stage_catalog()
+                for s in p.get("stages") or []]
+
+    def stage_changes_of(self, deal: dict[str, Any]) -> list[dict[str, Any]]:
+        """Stage-entry rows of one raw deal, each stage attributed to its own pipeline."""
+        owner = {str(s["id"]): str(p["id"]) for p in self.stage_catalog()
+                 for s in p.get("stages") or []}
+        return stage_changes_of(deal, owner)
+
+    def iter_stage_changes(self, since: datetime | None = None) -> Iterator[dict[str, Any]]:
+        """Stage-entry rows of every deal modified since ``since`` (reads the deals)."""
+        for deal in self.iter_records("deals", since):
+            yield from self.stage_changes_of(deal)
+
+    # ---- writing ---------------------------------------------------------------------------
+
+    def push_updates(self, changes: Sequence[RecordUpdate]) -> list[RowResult]:
+        """Batch updates, 100 a call; one result per change, in order."""
+        out: list[RowResult | None] = [None] * len(changes)
+        for kind in OBJECTS:
+            indexes = [i for i, c in enumerate(changes) if c.kind == kind]
+            subset = [changes[i] for i in indexes]
+            for chunk in chunk_updates(subset):
+                rows = self._update_batch(OBJECTS[kind], [subset[i] for i in chunk])
+                for pos, row in zip(chunk, rows, strict=True):
+                    out[indexes[pos]] = row
+        return [r for r in out if r is not None]
+
+    def _update_batch(self, object_type: str, batch: list[RecordUpdate]) -> list[RowResult]:
+        api = self._http.api(f"{object_type}.batch")
+        ids = [c.record_id for c in batch]
+        try:
+            status, body = self._http.call(
+                "batch_update", f"batch update of {len(batch)} HubSpot {object_type}",
+                partial(api.update, update_body(batch), **RAW))
+        except RemoteError as err:
+            if err.retryable or err.status != 400:
+                raise
+            return failed_rows(err, ids, object_type)
+        return batch_results(status, body, ids)
+
+    def create_tasks(self, tasks: Sequence[TaskSpec]) -> list[RowResult]:
+        """Tasks owned and associated to their deals, 100 per batch-create call; one result per
+        spec, in order, ``created_id`` the task id.
+
+        HubSpot does not promise the order of batch results, so results are matched back to
+        specs by subject (callers make subjects unique, e.g. with a marker). A batch whose call
+        fails after it may have been processed is reported as failed rows, never repeated: the
+        caller finds such tasks later instead of creating them twice.
+        """
+        rows: list[RowResult] = []
+        for start in range(0, len(tasks), BATCH_LIMIT):
+            rows += self._create_task_batch(list(tasks[start:start + BATCH_LIMIT]))
+        return rows
+
+    def _create_task_batch(self, chunk: list[TaskSpec]) -> list[RowResult]:
+        """One batch-create call. A 400 means HubSpot created nothing (one invalid input, e.g.
+        an archived owner, fails the whole batch), so the batch is split to isolate that row."""
+        api = self._http.api("tasks.batch")
+        try:
+            _, body = self._http.call(
+                "task_create", f"create {len(chunk)} HubSpot tasks",
+                partial(api.create, {"inputs": [task_body(t) for t in chunk]}, **RAW),
+                classify=_create_classify)
+        except RemoteError as err:
+            if isinstance(err, RateLimited):
+                raise
+            if err.status == 400 and len(chunk) > 1:
+                half = len(chunk) // 2
+                return self._create_task_batch(chunk[:half]) + \
+                    self._create_task_batch(chunk[half:])
+            code = task_error_code(err)
+            return [RowResult(record_id=t.deal_id, ok=False, error_code=code,
+                              message=err.message) for t in chunk]
+        return created_rows(chunk, body)
+
+    def find_tasks(self, deal_ids: Sequence[str],
+                   target: Literal["deal", "lead"] = "deal") -> list[dict[str, Any]]:
+        """Open tasks associated with these deals or contacts (v4 association read + task
+        batch read)."""
+        deal_of: dict[str, str] = {}
+        api = self._http.api("associations")
+        ids = list(dict.fromkeys(str(d) for d in deal_ids))
+        from_object = "contacts" if target == "lead" else "deals"
+        for start in range(0, len(ids), 1000):
+            inputs = {"inputs": [{"id": d} for d in ids[start:start + 1000]]}
+            _, body = self._http.call("associations", f"read HubSpot {from_object}-task "
+                                      "associations",
+                                      partial(api.get_page, from_object, "tasks", inputs, **RAW))
+            for deal_id, task_ids in task_ids_by_deal(body).items():
+                deal_of.update((t, deal_id) for t in task_ids)
+        return open_task_rows(self._read_tasks(list(deal_of)), deal_of)
+
+    def _read_tasks(self, task_ids: list[str]) -> list[dict[str, Any]]:
+        api = self._http.api("tasks.batch")
+        tasks: list[dict[str, Any]] = []
+        for start in range(0, len(task_ids), 100):
+            body_in = {"properties": TASK_PROPERTIES,
+                       "inputs": [{"id": t} for t in task_ids[start:start + 100]]}
+            _, body = self._http.call("batch_read", "read HubSpot tasks",
+                                      partial(api.read, body_in, **RAW))
+            tasks.extend(body.get("results") or [])
+        return tasks
+
+    # ---- account metadata ------------------------------------------------------------------
+
+    def owners(self) -> list[dict[str, Any]]:
+        """Every owner, active and archived, as ``GET /crm/v3/owners`` returns them."""
+        api = self._http.api("owners")
+        owners: list[dict[str, Any]] = []
+        for archived in ("false", "true"):
+            after = None
+            while True:
+                fetch = partial(api.get_page, limit=LIST_LIMIT, after=after, archived=archived,
+                                **RAW)
+                _, body = self._http.call("owners", "list HubSpot owners", fetch)
+                for owner in body.get("results") or []:
+                    owner.setdefault("archived", archived == "true")
+                    owners.append(owner)
+                after = ((body.get("paging") or {}).get("next") or {}).get("after")
+                if not after:
+                    break
+        return owners
+
+    def property_names(self, object_type: str) -> set[str]:
+        """Names of every property of ``contacts``/``deals`` (``leads`` means contacts)."""
+        object_type = OBJECTS.get(object_type, object_type)
+        api = self._http.api("properties")
+        _, body = self._http.call("properties", f"list HubSpot {object_type} properties",
+                                  partial(api.get_all, object_type, **RAW))
+        return {str(p.get("name")) for p in body.get("results") or []}
+
+    def ensure_properties(self, object_type: str, names: Sequence[str]) -> list[str]:
+        """Create the missing custom properties among ``names``; returns those created."""
+        object_type = OBJECTS.get(object_type, object_type)
+        api = self._http.api("properties")
+        _, body = self._http.call("properties", f"list HubSpot {object_type} properties",
+                                  partial(api.get_all, object_type, **RAW))
+        existing = {p.get("name") for p in body.get("results") or []}
+        created = []
+        for name in names:
+            if name in existing:
+                continue
+            self._http.call("properties", f"create HubSpot {object_type} property {name}",
+                            partial(api.create, object_type,
+                                    property_definition(object_type, name), **RAW),
+                            classify=_create_classify)
+            created.append(name)
+        return created
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def _mark_archived(records: list[dict[str, Any]], floor: int | None) -> list[dict[str, Any]]:
+    """Archived records flagged as deletions; with ``floor``, only those archived since then."""
+    kept = []
+    for record in records:
+        record["archived"] = True
+        when = record.get("archivedAt")
+        if floor is None or not when or parse_stamp(when) >= floor:
+            kept.append(record)
+    return kept

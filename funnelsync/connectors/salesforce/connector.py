@@ -1,0 +1,339 @@
+"""Salesforce connector (simple-salesforce): complete, incremental, quota-frugal pulls.
+
+- Auth: every mode of SalesforceConfig (salesforce_auth); http:// overrides via the transport.
+- Reads: ``queryAll`` (deletes arrive as ``IsDeleted = true``), ``SystemModstamp >= t ORDER BY
+  SystemModstamp, Id``, ``batchSize=2000``, fields = wanted ∩ describe. Queries too long for a
+  URL keep Id/cursor/relationship fields in the query and fetch the other fields per page by
+  Id through ``POST composite/sobjects/X`` (the body has no length limit). Full loads above
+  ``bulk_threshold`` rows go through Bulk API 2.0 (``queryAll`` job, CSV → REST-shaped dicts).
+- Expired sessions: simple-salesforce logs in again by itself in login modes and repeats the
+  same request; when that is not enough the retry policy logs in once more and repeats the
+  same page. A bare session id cannot be renewed: AuthError saying what to configure.
+- Every HTTP call (logins and describes too) is counted in ``usage.by_kind``; the run stops
+  with RateLimited before it spends more than ``limits.salesforce_quota_share`` of the daily
+  quota left at its start.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+import requests
+from simple_salesforce import Salesforce
+from simple_salesforce.bulk2 import Operation, _Bulk2Client
+from simple_salesforce.exceptions import SalesforceAuthenticationFailed
+
+from funnelsync.config.models import LimitsConfig, SalesforceConfig
+from funnelsync.connectors.base import Kind, Page, Usage
+from funnelsync.connectors.http import Action, Failure, RetryPolicy, classify
+from funnelsync.connectors.salesforce.auth import client_kwargs, host_rewrite, secrets_of
+from funnelsync.connectors.salesforce.query import (
+    CATALOG_QUERIES,
+    DEFAULT_FIELDS,
+    OBJECTS,
+    Boundary,
+    available_fields,
+    build_select,
+    chunks,
+    csv_records,
+    field_types,
+    page_cursor,
+    parse_sf_datetime,
+    split_for_url,
+)
+from funnelsync.connectors.salesforce.transport import (
+    QuotaBudget,
+    Scrubber,
+    failure_of,
+    login_rejection,
+    make_session,
+)
+from funnelsync.connectors.salesforce.write import SalesforceWrites
+from funnelsync.errors import AuthError, RemoteError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+BATCH_HEADERS = {"Sforce-Query-Options": "batchSize=2000"}
+RETRIEVE_MAX_IDS = 2000
+BULK_PREFIX = "bulk2:"
+OWNER_QUERIES = ("SELECT Id, Name, Email, IsActive, ManagerId FROM User",
+                 "SELECT Id, Name FROM Group WHERE Type = 'Queue'")
+
+
+class SalesforceConnector(SalesforceWrites):
+    """The Connector protocol for Salesforce: kinds ``leads`` → Lead, ``deals`` → Opportunity."""
+
+    source = "salesforce"
+
+    def __init__(self, config: SalesforceConfig, limits: LimitsConfig | None = None, *,
+                 session: requests.Session | None = None, retry: RetryPolicy | None = None,
+                 fields: Mapping[str, list[str]] | None = None, bulk_poll_seconds: float = 2.0,
+                 bulk_page_size: int = 10_000, lock_retries: int = 3) -> None:
+        self.config = config
+        self.limits = limits or LimitsConfig()
+        self.usage = Usage()
+        self.retry = retry or RetryPolicy.from_limits(self.limits)
+        self.wanted = {**DEFAULT_FIELDS, **(fields or {})}
+        self.bulk_poll_seconds = bulk_poll_seconds
+        self.bulk_page_size = bulk_page_size
+        self.lock_retries = lock_retries
+        self.scrub = Scrubber()
+        self.scrub.add(*secrets_of(config))
+        self.budget = QuotaBudget(self.limits.salesforce_quota_share, self.usage)
+        self.session, self.transport = make_session(host_rewrite(config), self.usage,
+                                                    self.budget, session)
+        self._client: Salesforce | None = None
+        self._describes: dict[str, dict[str, Any]] = {}
+        self._boundaries: dict[str, Boundary] = {}
+
+    def __repr__(self) -> str:
+        return f"SalesforceConnector(mode={self.config.auth_mode()!r}, usage={self.usage})"
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _call(self, fn: Callable[[], T], describe: str,
+              decide: Callable[[int | None, str | None, BaseException | None], Action]
+              = classify) -> T:
+        return self.retry.call(fn, describe=f"Salesforce {describe}", classify=decide,
+                               failure_of=self._failure_of, on_reauth=self._reauth,
+                               on_retry=self._count_retry)
+
+    def _failure_of(self, exc: BaseException) -> Failure | None:
+        return failure_of(exc, self.scrub, self.transport.last_login_status)
+
+    def _count_retry(self, failure: Failure, attempt: int, wait: float) -> None:
+        self.usage.retries += 1
+
+    def _sf(self) -> Salesforce:
+        if self._client is None:
+            self._client = self._login()
+        return self._client
+
+    def _login(self) -> Salesforce:
+        mode = self.config.auth_mode()
+        kwargs = client_kwargs(self.config)
+        try:
+            client = self.retry.call(lambda: Salesforce(session=self.session, **kwargs),
+                                     describe=f"Salesforce login ({mode})",
+                                     on_retry=self._count_retry, failure_of=self._failure_of)
+        except SalesforceAuthenticationFailed as exc:
+            code, message = login_rejection(exc)
+            raise AuthError(f"Salesforce login ({mode}) was rejected: {code}: "
+                            f"{self.scrub(message)}",
+                            hint="check the salesforce credentials in the configuration "
+                                 "(and the security token / connected app)") from None
+        self.scrub.add(client.session_id)
+        return client
+
+    def _reauth(self) -> None:
+        if self.config.auth_mode() == "session":
+            raise AuthError("the Salesforce session expired and a bare session_id cannot be "
+                            "renewed",
+                            hint="configure credentials that can log in again: username + "
+                                 "password + security_token, consumer_key + consumer_secret, "
+                                 "or a JWT privatekey_file")
+        log.info("Salesforce session expired; logging in again")
+        self._client = self._login()
+
+    def _describe(self, sobject: str) -> dict[str, Any]:
+        if sobject not in self._describes:
+            self._describes[sobject] = self._call(
+                lambda: self._sf().restful(f"sobjects/{sobject}/describe"),
+                f"describe {sobject}") or {}
+        return self._describes[sobject]
+
+    def fields_for(self, sobject: str) -> list[str]:
+        """The wanted fields of ``sobject`` that this org has (describe is read once)."""
+        return available_fields(self.wanted.get(sobject, ["Id"]), self._describe(sobject))
+
+    def _query(self, soql: str, what: str) -> dict[str, Any]:
+        return self._call(lambda: self._sf().query(soql, include_deleted=True,
+                                                   headers=BATCH_HEADERS), f"query {what}")
+
+    def _query_more(self, url: str, what: str) -> dict[str, Any]:
+        return self._call(lambda: self._sf().query_more(url, identifier_is_url=True,
+                                                        headers=BATCH_HEADERS),
+                          f"query {what} (page {url})")
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def iter_pages(self, kind: Kind, since: datetime | None = None,
+                   resume: str | None = None) -> Iterator[Page]:
+        """Pages of raw records of ``kind``, deletions included (``IsDeleted``)."""
+        sobject = OBJECTS[kind]
+        fields = self.fields_for(sobject)
+        if resume and resume.startswith(BULK_PREFIX):
+            yield from self._bulk_pages(sobject, fields, resume)
+        elif resume:
+            yield from self._rest_pages(sobject, fields, since, resume)
+        else:
+            # The first REST page says how many rows there are: a large full load switches to
+            # Bulk 2.0 (that page is the only call spent, as a COUNT() would be); otherwise the
+            # pull simply goes on from it.
+            first = self._query(build_select(split_for_url(fields, sobject, since)[0], sobject,
+                                             since), sobject)
+            if since is None and int(first.get("totalSize") or 0) > self.config.bulk_threshold:
+                yield from self._bulk_pages(sobject, fields, None)
+            else:
+                yield from self._rest_pages(sobject, fields, since, None, first)
+
+    def iter_records(self, kind: Kind, since: datetime | None = None) -> Iterator[dict[str, Any]]:
+        for page in self.iter_pages(kind, since):
+            yield from page.records
+
+    def _rest_pages(self, sobject: str, fields: list[str], since: datetime | None,
+                    resume: str | None, first: dict[str, Any] | None = None) -> Iterator[Page]:
+        selected, overflow = split_for_url(fields, sobject, since)
+        boundary = self._boundaries.setdefault(sobject, Boundary())
+        dedup = boundary.applies_to(since)
+        result = first or (self._query_more(resume, sobject) if resume else
+                           self._query(build_select(selected, sobject, since), sobject))
+        while True:
+            raw = result["records"]
+            records = [r for r in raw if not (dedup and boundary.already(r))]
+            self._add_overflow(sobject, records, overflow)
+            for record in records:
+                boundary.remember(record)
+            next_url = None if result.get("done", True) else result.get("nextRecordsUrl")
+            self.usage.records += len(records)
+            yield Page(records, cursor=page_cursor(raw), resume=next_url)
+            if not next_url:
+                return
+            result = self._query_more(next_url, sobject)
+
+    def _add_overflow(self, sobject: str, records: list[dict[str, Any]],
+                      overflow: list[str]) -> None:
+        """Fill the fields that did not fit in the query URL, by Id, via sObject Collections."""
+        if not overflow:
+            return
+        live = [r["Id"] for r in records if not r.get("IsDeleted")]
+        found: dict[str, dict[str, Any]] = {}
+        for ids in chunks(live, RETRIEVE_MAX_IDS):
+            rows = self._call(lambda ids=ids: self._sf().restful(
+                f"composite/sobjects/{sobject}", method="POST",
+                json={"ids": ids, "fields": overflow}), f"retrieve {sobject} by id") or []
+            found.update({row["Id"]: row for row in rows if row})
+        for record in records:
+            extra = found.get(record["Id"], {})
+            record.update({name: extra.get(name) for name in overflow})
+
+    # -- Bulk API 2.0 --------------------------------------------------------------------------
+
+    def _bulk(self, sobject: str) -> _Bulk2Client:
+        sf = self._sf()
+        return _Bulk2Client(sobject, sf.bulk2_url, dict(sf.headers), sf.session)
+
+    def _bulk_pages(self, sobject: str, fields: list[str], resume: str | None) -> Iterator[Page]:
+        """Full load through a Bulk 2.0 ``queryAll`` job. Its rows are unordered, so pages carry
+        no cursor except the last, which carries the highest SystemModstamp of the whole load."""
+        if resume:
+            job_id, _, locator = resume.removeprefix(BULK_PREFIX).partition(":")
+        else:
+            job_id, locator = self._start_bulk(sobject, build_select(fields, sobject, None)), ""
+        types = field_types(self._describe(sobject))
+        highest: datetime | None = None
+        while True:
+            result = self._call(lambda loc=locator: self._bulk(sobject).get_query_results(
+                job_id, loc, max_records=self.bulk_page_size), f"Bulk 2.0 results {job_id}")
+            records = list(csv_records(result["records"], sobject, types,
+                                       self.config.api_version))
+            highest = max(filter(None, [highest, page_cursor(records)]), default=None)
+            locator = result["locator"]
+            self.usage.records += len(records)
+            yield Page(records, cursor=None if locator else highest,
+                       resume=f"{BULK_PREFIX}{job_id}:{locator}" if locator else None)
+            if not locator:
+                return
+
+    def _start_bulk(self, sobject: str, soql: str) -> str:
+        # pages of a bulk load are unordered anyway (see _bulk_pages); sorting millions of
+        # rows server-side would only slow the job down
+        soql = soql.split(" ORDER BY ")[0]
+        job = self._call(lambda: self._bulk(sobject).create_job(Operation.query_all, soql),
+                         f"Bulk 2.0 job for {sobject}")
+        job_id = str(job["id"])
+        self._wait_for_job(sobject, job_id)
+        return job_id
+
+    def _wait_for_job(self, sobject: str, job_id: str) -> None:
+        """Poll with the policy's (injectable) sleep; a failed job is an error, never a
+        silently empty result."""
+        delay = self.bulk_poll_seconds
+        while True:
+            info = self._call(lambda: self._bulk(sobject).get_job(job_id, True),
+                              f"Bulk 2.0 job {job_id} status")
+            state = info.get("state")
+            if state == "JobComplete":
+                return
+            if state in ("Failed", "Aborted"):
+                raise RemoteError(f"Salesforce Bulk 2.0 job {job_id} for {sobject} ended "
+                                  f"{state}: {info.get('errorMessage') or 'no message'}",
+                                  code=f"BULK_{str(state).upper()}",
+                                  hint="run again; a full load of this size needs Bulk API "
+                                       "permission for the integration user")
+            self.retry.sleep(delay)
+            delay = min(delay * 1.5, 30.0)
+
+    # -- stage history and catalog ---------------------------------------------------------
+
+    def iter_stage_changes(self, since: datetime | None = None) -> Iterator[dict[str, Any]]:
+        """OpportunityHistory rows (stage changes) created at or after ``since``."""
+        fields = self.fields_for("OpportunityHistory")
+        soql = build_select(fields, "OpportunityHistory", since, cursor="CreatedDate")
+        result = self._query(soql, "OpportunityHistory")
+        while True:
+            self.usage.records += len(result["records"])
+            yield from result["records"]
+            if result.get("done", True):
+                return
+            result = self._query_more(result["nextRecordsUrl"], "OpportunityHistory")
+
+    def stage_catalog(self) -> list[dict[str, Any]]:
+        """OpportunityStage and LeadStatus rows, raw (each has ``attributes.type``)."""
+        return self._query_rows(CATALOG_QUERIES)
+
+    def users(self) -> list[dict[str, Any]]:
+        """Every User (active or not, with its manager) and every lead queue, raw."""
+        return self._query_rows(OWNER_QUERIES)
+
+    def _query_rows(self, queries: Sequence[str]) -> list[dict[str, Any]]:
+        """Every row of a few small queries (catalogs, users), following pagination."""
+        rows: list[dict[str, Any]] = []
+        for soql in queries:
+            name = soql.split(" FROM ")[1].split()[0]
+            result = self._call(lambda soql=soql: self._sf().query(soql), f"query {name}")
+            while True:
+                rows += result["records"]
+                if result.get("done", True):
+                    break
+                result = self._query_more(result["nextRecordsUrl"], name)
+        return rows
+
+    # -- org metadata (funnelsync doctor) ---------------------------------------------------
+
+    def api_versions(self) -> list[str]:
+        """REST API versions the org serves (``GET /services/data/``), e.g. ``["59.0"]``."""
+        def fetch() -> Any:
+            sf = self._sf()
+            root = sf.base_url.split("/services/data/")[0]
+            return sf._call_salesforce("GET", f"{root}/services/data/").json()
+
+        return [str(v.get("version")) for v in self._call(fetch, "list API versions") or []]
+
+    def org_limits(self) -> dict[str, Any]:
+        """``GET limits``: ``{"DailyApiRequests": {"Max": ..., "Remaining": ...}, ...}``."""
+        return self._call(lambda: self._sf().limits(), "read org limits") or {}
+
+    def describe(self, sobject: str) -> dict[str, Any]:
+        """The describe of one object (read once per connector)."""
+        return self._describe(sobject)
+
+    def close(self) -> None:
+        self.session.close()
+
+
+__all__ = ["BULK_PREFIX", "SalesforceConnector", "parse_sf_datetime"]

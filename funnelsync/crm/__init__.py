@@ -1,0 +1,1 @@
+"""Each CRM declared once: objects, cursor fields, write-back names, vocabulary, factories."""

@@ -1,0 +1,1 @@
+"""The stage-definition audit: catalog definitions, history, identity and operating-rule checks."""

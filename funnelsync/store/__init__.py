@@ -1,0 +1,1 @@
+"""The state store: what funnelsync knows between runs, in SQLite (default) or PostgreSQL."""

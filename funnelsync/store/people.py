@@ -1,0 +1,241 @@
+"""The ``people`` table: which person each lead/contact belongs to, by which rule, since when.
+
+One row per linked record: (source, kind, record_id) → person_id, rule, confidence, reason,
+first_seen (the first refresh that saw this record in this person) and last_seen (the latest
+refresh that confirmed it). Registered on the store's metadata and created with CREATE TABLE IF
+NOT EXISTS semantics on first use (the pattern of store_sla): a new, optional table needs no
+schema-version bump.
+
+Also here: the owner directories the identity step saves (owner id → e-mail per CRM, staff data
+only) and ``forget_person``, the privacy deletion that follows the links.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from funnelsync.rules.linking import Linking, Person
+from funnelsync.store.api import Store
+from funnelsync.store.connection import chunked
+from funnelsync.store.rows import delete_record_trail
+from funnelsync.store.schema import ID, UTCDateTime, metadata, records
+from funnelsync.store.timers import lead_timers
+
+people = sa.Table(
+    "people", metadata,
+    sa.Column("source", sa.String(32), primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("record_id", ID, primary_key=True),
+    sa.Column("person_id", sa.String(32), nullable=False),
+    sa.Column("rule", sa.String(32), nullable=False),
+    sa.Column("confidence", sa.Float, nullable=False),
+    sa.Column("first_seen", UTCDateTime, nullable=False),
+    sa.Column("last_seen", UTCDateTime, nullable=False),
+    sa.Index("ix_people_person", "person_id"),
+)
+OWNERS_STATE = "identity.owner_emails"
+_FIELDS = ("person_id", "rule", "confidence")
+
+
+@dataclass(frozen=True)
+class StoredLink:
+    """One row of ``people``."""
+
+    key: str
+    person_id: str
+    rule: str
+    confidence: float
+    first_seen: datetime
+    last_seen: datetime
+
+
+@dataclass(frozen=True)
+class RefreshStats:
+    people: int
+    records: int
+    new: int
+    changed: int
+    removed: int
+
+
+def _ensure(conn: Connection) -> None:
+    people.create(conn, checkfirst=True)
+
+
+def _split(key: str) -> tuple[str, str, str]:
+    source, kind, record_id = key.split(":", 2)
+    return source, kind + "s", record_id  # record keys use "lead"; the store "leads"
+
+
+def _key(source: str, kind: str, record_id: str) -> str:
+    return f"{source}:{kind.removesuffix('s')}:{record_id}"
+
+
+def save_people(store: Store, linking: Linking, now: datetime) -> RefreshStats:
+    """Make the table match ``linking``: new and changed links are written (first_seen = now),
+    vanished ones deleted, and every row's last_seen moves to ``now``.
+
+    Compared a chunk of people at a time against the stored rows, so memory stays that of
+    the linking itself (the sync runs this over every lead of both CRMs).
+    """
+    new = changed = 0
+    with store._write() as conn:  # noqa: SLF001 - the table lives beside the store
+        _ensure(conn)
+        gone = _gone_keys(conn, _linked_ids(linking))
+        _delete_keys(conn, gone)
+        for batch in _batches(linking, _CHUNK):
+            stored = _stored_values(conn, [key for key, _ in batch])
+            writes = [(key, value) for key, value in batch if stored.get(key) != value]
+            fresh = sum(1 for key, _ in writes if key not in stored)
+            new, changed = new + fresh, changed + len(writes) - fresh
+            _upsert(store, conn, writes, now)
+        conn.execute(people.update().values(last_seen=now))
+        persons, total = conn.execute(sa.select(sa.func.count(sa.distinct(people.c.person_id)),
+                                                sa.func.count())).one()
+    return RefreshStats(int(persons), int(total), new, changed, len(gone))
+
+
+_CHUNK = 1000
+
+
+def _batches(linking: Linking, size: int) -> Iterator[list[tuple[str, tuple]]]:
+    """(record key, (person_id, rule, confidence)) of every linked record, ``size`` a list."""
+    batch: list[tuple[str, tuple]] = []
+    for person in linking.people():
+        batch += [(rec.key, (person.person_id, rec.rule, rec.confidence))
+                  for rec in person.records]
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _linked_ids(linking: Linking) -> dict[tuple[str, str], set[str]]:
+    """(source, singular kind) → ids of the linked records (the linking's own id strings)."""
+    ids: dict[tuple[str, str], set[str]] = {}
+    for rec in linking.records:
+        ids.setdefault((rec.source, rec.kind.removesuffix("s")), set()).add(rec.id)
+    return ids
+
+
+def _gone_keys(conn: Connection, linked: dict[tuple[str, str], set[str]]) -> list[str]:
+    """Stored keys no longer in the linking, streaming the table."""
+    query = sa.select(people.c.source, people.c.kind, people.c.record_id)
+    # On the statement: Connection.execution_options would make later executemany calls on
+    # this connection use server-side cursors too (psycopg refuses that).
+    return [_key(r.source, r.kind, r.record_id)
+            for r in conn.execute(query.execution_options(yield_per=1000))
+            if r.record_id not in linked.get((r.source, r.kind.removesuffix("s")), ())]
+
+
+def _stored_values(conn: Connection, keys: list[str]) -> dict[str, tuple]:
+    """The stored (person_id, rule, confidence) of these keys (absent keys left out)."""
+    by_stream: dict[tuple[str, str], list[str]] = {}
+    for key in keys:
+        source, kind, record_id = _split(key)
+        by_stream.setdefault((source, kind), []).append(record_id)
+    found: dict[str, tuple] = {}
+    for (source, kind), ids in by_stream.items():
+        query = sa.select(people.c.source, people.c.kind, people.c.record_id, *_cols()).where(
+            people.c.source == source, people.c.kind == kind, people.c.record_id.in_(ids))
+        found.update((_key(r.source, r.kind, r.record_id), (r.person_id, r.rule, r.confidence))
+                     for r in conn.execute(query))
+    return found
+
+
+def _cols() -> list[Any]:
+    return [people.c[f] for f in _FIELDS]
+
+
+def _upsert(store: Store, conn: Connection, rows: list[tuple[str, tuple]], now: datetime
+            ) -> None:
+    if not rows:
+        return
+    ins = store._insert(people)  # noqa: SLF001
+    ins = ins.on_conflict_do_update(
+        index_elements=["source", "kind", "record_id"],
+        set_={**{f: ins.excluded[f] for f in _FIELDS}, "first_seen": ins.excluded.first_seen})
+    for chunk in chunked(rows, 1000):
+        conn.execute(ins, [dict(zip(("source", "kind", "record_id"), _split(k), strict=True),
+                                **dict(zip(_FIELDS, v, strict=True)),
+                                first_seen=now, last_seen=now) for k, v in chunk])
+
+
+def _delete_keys(conn: Connection, keys: Iterable[str]) -> None:
+    rows = [{"s": s, "k": k, "i": i} for s, k, i in map(_split, keys)]
+    if rows:  # one executemany, not one round trip per vanished record
+        conn.execute(people.delete().where(
+            people.c.source == sa.bindparam("s"), people.c.kind == sa.bindparam("k"),
+            people.c.record_id == sa.bindparam("i")), rows)
+
+
+def stored_links(store: Store, person_id: str | None = None) -> list[StoredLink]:
+    """Stored rows (of one person, or all), ordered by person and record."""
+    with store._write() as conn:  # noqa: SLF001
+        _ensure(conn)
+    query = sa.select(people).order_by(people.c.person_id, people.c.source, people.c.record_id)
+    if person_id is not None:
+        query = query.where(people.c.person_id == person_id)
+    with store._read() as conn:  # noqa: SLF001
+        return [StoredLink(_key(r.source, r.kind, r.record_id), r.person_id, r.rule,
+                           r.confidence, r.first_seen, r.last_seen)
+                for r in conn.execute(query)]
+
+
+def save_owner_emails(store: Store, source: str, emails: Mapping[str, str]) -> None:
+    """Remember one CRM's owner id → e-mail map (owners are staff, not the people we link)."""
+    saved = dict(store.get_state(OWNERS_STATE, {}) or {})
+    saved[source] = dict(emails)
+    store.set_state(OWNERS_STATE, saved)
+
+
+def owner_emails(store: Store) -> dict[str, dict[str, str]]:
+    return dict(store.get_state(OWNERS_STATE, {}) or {})
+
+
+def forget_records(store: Store, person: Person | None, email: str) -> int:
+    """Delete, in one transaction, every record of ``person`` plus every record whose e-mail
+    is ``email`` (normalised), with their stage changes, alerts, push results, SLA timers and
+    people rows. Returns the number of records removed."""
+    wanted = email.strip().lower()
+    with store._write() as conn:  # noqa: SLF001
+        _ensure(conn)
+        lead_timers.create(conn, checkfirst=True)
+        keys = {_key(*row) for row in conn.execute(
+            sa.select(records.c.source, records.c.kind, records.c.id)
+            .where(records.c.email == wanted))}
+        keys |= {rec.key for rec in person.records} if person else set()
+        for key in sorted(keys):
+            _forget_one(conn, *_split(key))
+    return len(keys)
+
+
+def _forget_one(conn: Connection, source: str, kind: str, record_id: str) -> None:
+    delete_record_trail(conn, source, kind, record_id)
+    conn.execute(records.delete().where(records.c.source == source, records.c.kind == kind,
+                                        records.c.id == record_id))
+    conn.execute(people.delete().where(people.c.source == source, people.c.kind == kind,
+                                       people.c.record_id == record_id))
+    if kind == "leads":
+        conn.execute(lead_timers.delete().where(lead_timers.c.source == source,
+                                                lead_timers.c.lead_id == record_id))
+
+
+__all__ = [
+    "OWNERS_STATE",
+    "RefreshStats",
+    "StoredLink",
+    "forget_records",
+    "owner_emails",
+    "people",
+    "save_owner_emails",
+    "save_people",
+    "stored_links",
+]
