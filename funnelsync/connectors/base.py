@@ -21,7 +21,8 @@ class Page:
 
     ``cursor`` is the highest modification time in the page when the pull is ordered by it
     (incremental pulls); None for unordered full loads. ``resume`` is an opaque token that,
-    given back to ``iter_pages``, continues after this page (so a crash re-reads one page).
+    given back to ``iter_pages``, continues after this page (so a crash re-reads one page): the
+    stored text of one of the typed resume tokens in :mod:`funnelsync.connectors.paging`.
     """
 
     records: list[dict[str, Any]]

@@ -31,6 +31,7 @@ Writing
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, Literal
@@ -52,7 +53,6 @@ from funnelsync.connectors.hubspot.search import (
     SearchState,
     advance,
     from_epoch_ms,
-    is_search_token,
     parse_stamp,
     search_body,
     stamp_of,
@@ -73,11 +73,21 @@ from funnelsync.connectors.hubspot.writes import (
     task_ids_by_deal,
     update_body,
 )
+from funnelsync.connectors.paging import (
+    AfterPage,
+    Finished,
+    ListResume,
+    after_pages,
+    batched,
+    decode_hubspot_resume,
+    follow,
+)
 from funnelsync.errors import RateLimited, RemoteError
 
 OBJECTS: dict[str, str] = {"leads": "contacts", "deals": "deals"}
 MODIFIED = {"contacts": "lastmodifieddate", "deals": "hs_lastmodifieddate"}
 LIST_LIMIT = 100
+ASSOCIATION_READ_LIMIT = 1000
 STAGE_PREFIX = "hs_v2_date_entered_"
 ARCHIVE_LOOKBACK = timedelta(minutes=10)
 LIFECYCLE_STAGES = ("subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead",
@@ -149,64 +159,70 @@ class HubSpotConnector:
         """Pages of raw records; ``resume`` (a ``Page.resume``) continues after that page."""
         object_type = OBJECTS[kind]
         props = self.properties_for(kind)
-        if resume:
-            phase, _, after = resume.partition(":")
-        else:
-            phase, after = ("search" if since is not None else "live"), ""
-        if phase == "live":
-            yield from self._list_pages(object_type, props, archived=False, after=after or None)
-            after = ""
-        elif phase == "search":
-            state = (SearchState.decode(resume) if is_search_token(resume)
-                     else SearchState.start(since))  # type: ignore[arg-type]
-            yield from self._search_pages(object_type, props, state)
+        position = decode_hubspot_resume(resume) or (
+            SearchState.start(since) if since is not None else ListResume(archived=False))
+        if isinstance(position, SearchState):
+            yield from self._search_pages(object_type, props, position)
             if not self.archived_on_incremental:
                 return
-            after = ""
-        elif phase != "archived":
-            return
-        floor = to_epoch_ms(since - ARCHIVE_LOOKBACK) if since is not None else None
-        yield from self._list_pages(object_type, props, archived=True, after=after or None,
-                                    floor=floor)
+            position = ListResume(archived=True)
+        elif isinstance(position, ListResume) and not position.archived:
+            yield from self._list_pages(object_type, props, position)
+            position = ListResume(archived=True)
+        if isinstance(position, ListResume):
+            floor = to_epoch_ms(since - ARCHIVE_LOOKBACK) if since is not None else None
+            yield from self._list_pages(object_type, props, position, floor=floor)
 
     def iter_records(self, kind: Kind, since: datetime | None = None) -> Iterator[dict[str, Any]]:
         return flatten_pages(self.iter_pages(kind, since))
 
-    def _list_pages(self, object_type: str, props: list[str], *, archived: bool,
-                    after: str | None, floor: int | None = None) -> Iterator[Page]:
+    def _list_pages(self, object_type: str, props: list[str], start: ListResume,
+                    floor: int | None = None) -> Iterator[Page]:
+        """One list (live or archived) from ``start``; archived records come as deletions,
+        only those archived since ``floor`` when it is given."""
         api = self._http.api(f"{object_type}.basic")
-        phase = "archived" if archived else "live"
-        while True:
-            fetch = partial(api.get_page, limit=LIST_LIMIT, after=after,
-                            properties=[",".join(props)],
-                            archived="true" if archived else "false", **RAW)
-            _, body = self._http.call("list", f"list HubSpot {object_type} ({phase})", fetch)
-            records = body.get("results") or []
-            if archived:
-                records = _mark_archived(records, floor)
-            after = ((body.get("paging") or {}).get("next") or {}).get("after")
-            next_token = f"{phase}:{after}" if after else ("end" if archived else "archived:")
+        archived = start.archived
+        for page in self._after_pages("list", f"list HubSpot {object_type} ({start.phase})",
+                                      api.get_page, start.after, properties=[",".join(props)],
+                                      archived=str(archived).lower()):
+            records = _mark_archived(page.results, floor) if archived else page.results
+            following = (ListResume(archived, page.after) if page.after
+                         else Finished() if archived else ListResume(archived=True))
             self.usage.records += len(records)
-            yield Page(records=records, cursor=None, resume=next_token)
-            if not after:
-                return
+            yield Page(records=records, cursor=None, resume=following.encode())
+
+    def _after_pages(self, kind: str, describe: str, method: Callable[..., Any],
+                     after: str | None = None, **params: Any) -> Iterator[AfterPage]:
+        """Pages of one list call, ``LIST_LIMIT`` a page, from ``after`` on."""
+        def fetch(position: str | None) -> dict[str, Any]:
+            return self._http.call(kind, describe, partial(
+                method, limit=LIST_LIMIT, after=position, **params, **RAW))[1]
+
+        return after_pages(fetch, describe, after)
 
     def _search_pages(self, object_type: str, props: list[str],
-                      state: SearchState | None) -> Iterator[Page]:
-        api = self._http.api(f"{object_type}.search")
-        modified = MODIFIED[object_type]
-        while state is not None:
-            fetch = partial(api.do_search, search_body(state, modified, props), **RAW)
-            _, body = self._http.call("search", f"search HubSpot {object_type}", fetch)
-            results = body.get("results") or []
-            fresh, state = advance(state, results, modified)
-            if not fresh:
+                      start: SearchState) -> Iterator[Page]:
+        step = partial(self._search_step, object_type, props)
+        for page, state in follow(step, f"search HubSpot {object_type}", start):
+            if not page.records:
                 continue  # nothing new (the re-read head of a split, or an empty tail)
-            cursor = from_epoch_ms(max(stamp_of(r, modified) for r in results))
-            token = state.encode() if state else ("archived:" if self.archived_on_incremental
-                                                  else "end")
-            self.usage.records += len(fresh)
-            yield Page(records=fresh, cursor=cursor, resume=token)
+            following = state or (ListResume(archived=True) if self.archived_on_incremental
+                                  else Finished())
+            self.usage.records += len(page.records)
+            yield replace(page, resume=following.encode())
+
+    def _search_step(self, object_type: str, props: list[str],
+                     state: SearchState) -> tuple[Page, SearchState | None]:
+        """One search call: the records not yielded before (cursor: the page's highest
+        modification time) and the next state."""
+        modified = MODIFIED[object_type]
+        api = self._http.api(f"{object_type}.search")
+        fetch = partial(api.do_search, search_body(state, modified, props), **RAW)
+        results = self._http.call("search", f"search HubSpot {object_type}", fetch)[1].get(
+            "results") or []
+        fresh, following = advance(state, results, modified)
+        cursor = max((stamp_of(r, modified) for r in results), default=None)
+        return Page(fresh, from_epoch_ms(cursor) if cursor is not None else None), following
 
     def properties_for(self, kind: Kind) -> list[str]:
         """The properties requested for ``kind``: the wanted ones plus what the pull needs."""
@@ -285,8 +301,8 @@ class HubSpotConnector:
         caller finds such tasks later instead of creating them twice.
         """
         rows: list[RowResult] = []
-        for start in range(0, len(tasks), BATCH_LIMIT):
-            rows += self._create_task_batch(list(tasks[start:start + BATCH_LIMIT]))
+        for chunk in batched(tasks, BATCH_LIMIT):
+            rows += self._create_task_batch(chunk)
         return rows
 
     def _create_task_batch(self, chunk: list[TaskSpec]) -> list[RowResult]:
@@ -318,8 +334,8 @@ class HubSpotConnector:
         api = self._http.api("associations")
         ids = list(dict.fromkeys(str(d) for d in deal_ids))
         from_object = "contacts" if target == "lead" else "deals"
-        for start in range(0, len(ids), 1000):
-            inputs = {"inputs": [{"id": d} for d in ids[start:start + 1000]]}
+        for chunk in batched(ids, ASSOCIATION_READ_LIMIT):
+            inputs = {"inputs": [{"id": d} for d in chunk]}
             _, body = self._http.call("associations", f"read HubSpot {from_object}-task "
                                       "associations",
                                       partial(api.get_page, from_object, "tasks", inputs, **RAW))
@@ -330,9 +346,8 @@ class HubSpotConnector:
     def _read_tasks(self, task_ids: list[str]) -> list[dict[str, Any]]:
         api = self._http.api("tasks.batch")
         tasks: list[dict[str, Any]] = []
-        for start in range(0, len(task_ids), 100):
-            body_in = {"properties": TASK_PROPERTIES,
-                       "inputs": [{"id": t} for t in task_ids[start:start + 100]]}
+        for chunk in batched(task_ids, BATCH_LIMIT):
+            body_in = {"properties": TASK_PROPERTIES, "inputs": [{"id": t} for t in chunk]}
             _, body = self._http.call("batch_read", "read HubSpot tasks",
                                       partial(api.read, body_in, **RAW))
             tasks.extend(body.get("results") or [])
@@ -345,17 +360,11 @@ class HubSpotConnector:
         api = self._http.api("owners")
         owners: list[dict[str, Any]] = []
         for archived in ("false", "true"):
-            after = None
-            while True:
-                fetch = partial(api.get_page, limit=LIST_LIMIT, after=after, archived=archived,
-                                **RAW)
-                _, body = self._http.call("owners", "list HubSpot owners", fetch)
-                for owner in body.get("results") or []:
+            for page in self._after_pages("owners", "list HubSpot owners", api.get_page,
+                                          archived=archived):
+                for owner in page.results:
                     owner.setdefault("archived", archived == "true")
                     owners.append(owner)
-                after = ((body.get("paging") or {}).get("next") or {}).get("after")
-                if not after:
-                    break
         return owners
 
     def property_names(self, object_type: str) -> set[str]:

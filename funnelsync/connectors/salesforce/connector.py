@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
 
 import requests
@@ -29,6 +30,16 @@ from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 from funnelsync.config.models import LimitsConfig, SalesforceConfig
 from funnelsync.connectors.base import Kind, Page, Usage
 from funnelsync.connectors.http import Action, Failure, RetryPolicy, classify
+from funnelsync.connectors.paging import (
+    BULK_PREFIX,
+    BulkResume,
+    SoqlPage,
+    SoqlResume,
+    batched,
+    decode_salesforce_resume,
+    follow,
+    soql_pages,
+)
 from funnelsync.connectors.salesforce.auth import client_kwargs, host_rewrite, secrets_of
 from funnelsync.connectors.salesforce.query import (
     CATALOG_QUERIES,
@@ -37,7 +48,6 @@ from funnelsync.connectors.salesforce.query import (
     Boundary,
     available_fields,
     build_select,
-    chunks,
     csv_records,
     field_types,
     page_cursor,
@@ -59,7 +69,6 @@ T = TypeVar("T")
 
 BATCH_HEADERS = {"Sforce-Query-Options": "batchSize=2000"}
 RETRIEVE_MAX_IDS = 2000
-BULK_PREFIX = "bulk2:"
 OWNER_QUERIES = ("SELECT Id, Name, Email, IsActive, ManagerId FROM User",
                  "SELECT Id, Name FROM Group WHERE Type = 'Queue'")
 
@@ -154,10 +163,20 @@ class SalesforceConnector(SalesforceWrites):
         return self._call(lambda: self._sf().query(soql, include_deleted=True,
                                                    headers=BATCH_HEADERS), f"query {what}")
 
+    def _query_plain(self, soql: str, what: str) -> dict[str, Any]:
+        """``query`` without deleted rows and without the batch-size hint."""
+        return self._call(lambda: self._sf().query(soql), f"query {what}")
+
     def _query_more(self, url: str, what: str) -> dict[str, Any]:
         return self._call(lambda: self._sf().query_more(url, identifier_is_url=True,
                                                         headers=BATCH_HEADERS),
                           f"query {what} (page {url})")
+
+    def _soql_pages(self, what: str, first: Callable[[], dict[str, Any]],
+                    resume: SoqlResume | None = None) -> Iterator[SoqlPage]:
+        """Pages of one query: ``first()`` (or the page at ``resume``), then its next pages."""
+        return soql_pages(first, lambda url: self._query_more(url, what),
+                          f"Salesforce query {what}", resume)
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -166,10 +185,11 @@ class SalesforceConnector(SalesforceWrites):
         """Pages of raw records of ``kind``, deletions included (``IsDeleted``)."""
         sobject = OBJECTS[kind]
         fields = self.fields_for(sobject)
-        if resume and resume.startswith(BULK_PREFIX):
-            yield from self._bulk_pages(sobject, fields, resume)
-        elif resume:
-            yield from self._rest_pages(sobject, fields, since, resume)
+        position = decode_salesforce_resume(resume)
+        if isinstance(position, BulkResume):
+            yield from self._bulk_pages(sobject, fields, position)
+        elif position:
+            yield from self._rest_pages(sobject, fields, since, position)
         else:
             # The first REST page says how many rows there are: a large full load switches to
             # Bulk 2.0 (that page is the only call spent, as a COUNT() would be); otherwise the
@@ -186,24 +206,22 @@ class SalesforceConnector(SalesforceWrites):
             yield from page.records
 
     def _rest_pages(self, sobject: str, fields: list[str], since: datetime | None,
-                    resume: str | None, first: dict[str, Any] | None = None) -> Iterator[Page]:
+                    resume: SoqlResume | None, first: dict[str, Any] | None = None
+                    ) -> Iterator[Page]:
         selected, overflow = split_for_url(fields, sobject, since)
         boundary = self._boundaries.setdefault(sobject, Boundary())
         dedup = boundary.applies_to(since)
-        result = first or (self._query_more(resume, sobject) if resume else
-                           self._query(build_select(selected, sobject, since), sobject))
-        while True:
-            raw = result["records"]
-            records = [r for r in raw if not (dedup and boundary.already(r))]
+
+        def start() -> dict[str, Any]:
+            return first or self._query(build_select(selected, sobject, since), sobject)
+
+        for page in self._soql_pages(sobject, start, resume):
+            records = [r for r in page.records if not (dedup and boundary.already(r))]
             self._add_overflow(sobject, records, overflow)
             for record in records:
                 boundary.remember(record)
-            next_url = None if result.get("done", True) else result.get("nextRecordsUrl")
             self.usage.records += len(records)
-            yield Page(records, cursor=page_cursor(raw), resume=next_url)
-            if not next_url:
-                return
-            result = self._query_more(next_url, sobject)
+            yield Page(records, cursor=page_cursor(page.records), resume=page.resume)
 
     def _add_overflow(self, sobject: str, records: list[dict[str, Any]],
                       overflow: list[str]) -> None:
@@ -212,7 +230,7 @@ class SalesforceConnector(SalesforceWrites):
             return
         live = [r["Id"] for r in records if not r.get("IsDeleted")]
         found: dict[str, dict[str, Any]] = {}
-        for ids in chunks(live, RETRIEVE_MAX_IDS):
+        for ids in batched(live, RETRIEVE_MAX_IDS):
             rows = self._call(lambda ids=ids: self._sf().restful(
                 f"composite/sobjects/{sobject}", method="POST",
                 json={"ids": ids, "fields": overflow}), f"retrieve {sobject} by id") or []
@@ -227,27 +245,29 @@ class SalesforceConnector(SalesforceWrites):
         sf = self._sf()
         return _Bulk2Client(sobject, sf.bulk2_url, dict(sf.headers), sf.session)
 
-    def _bulk_pages(self, sobject: str, fields: list[str], resume: str | None) -> Iterator[Page]:
+    def _bulk_pages(self, sobject: str, fields: list[str],
+                    resume: BulkResume | None) -> Iterator[Page]:
         """Full load through a Bulk 2.0 ``queryAll`` job. Its rows are unordered, so pages carry
         no cursor except the last, which carries the highest SystemModstamp of the whole load."""
-        if resume:
-            job_id, _, locator = resume.removeprefix(BULK_PREFIX).partition(":")
-        else:
-            job_id, locator = self._start_bulk(sobject, build_select(fields, sobject, None)), ""
+        start = resume or BulkResume(self._start_bulk(sobject, build_select(fields, sobject,
+                                                                            None)))
         types = field_types(self._describe(sobject))
         highest: datetime | None = None
-        while True:
-            result = self._call(lambda loc=locator: self._bulk(sobject).get_query_results(
-                job_id, loc, max_records=self.bulk_page_size), f"Bulk 2.0 results {job_id}")
-            records = list(csv_records(result["records"], sobject, types,
-                                       self.config.api_version))
+        call = f"Salesforce Bulk 2.0 results {start.job_id}"
+        for text, following in follow(partial(self._bulk_results, sobject), call, start):
+            records = list(csv_records(text, sobject, types, self.config.api_version))
             highest = max(filter(None, [highest, page_cursor(records)]), default=None)
-            locator = result["locator"]
             self.usage.records += len(records)
-            yield Page(records, cursor=None if locator else highest,
-                       resume=f"{BULK_PREFIX}{job_id}:{locator}" if locator else None)
-            if not locator:
-                return
+            yield Page(records, cursor=None if following else highest,
+                       resume=following.encode() if following else None)
+
+    def _bulk_results(self, sobject: str, position: BulkResume) -> tuple[str, BulkResume | None]:
+        """One page of a job's CSV results, and the position of the next (None: the last)."""
+        result = self._call(lambda: self._bulk(sobject).get_query_results(
+            position.job_id, position.locator or "", max_records=self.bulk_page_size),
+            f"Bulk 2.0 results {position.job_id}")
+        locator = result["locator"]
+        return result["records"], BulkResume(position.job_id, locator) if locator else None
 
     def _start_bulk(self, sobject: str, soql: str) -> str:
         # pages of a bulk load are unordered anyway (see _bulk_pages); sorting millions of
@@ -284,13 +304,10 @@ class SalesforceConnector(SalesforceWrites):
         """OpportunityHistory rows (stage changes) created at or after ``since``."""
         fields = self.fields_for("OpportunityHistory")
         soql = build_select(fields, "OpportunityHistory", since, cursor="CreatedDate")
-        result = self._query(soql, "OpportunityHistory")
-        while True:
-            self.usage.records += len(result["records"])
-            yield from result["records"]
-            if result.get("done", True):
-                return
-            result = self._query_more(result["nextRecordsUrl"], "OpportunityHistory")
+        for page in self._soql_pages("OpportunityHistory",
+                                     lambda: self._query(soql, "OpportunityHistory")):
+            self.usage.records += len(page.records)
+            yield from page.records
 
     def stage_catalog(self) -> list[dict[str, Any]]:
         """OpportunityStage and LeadStatus rows, raw (each has ``attributes.type``)."""
@@ -305,12 +322,8 @@ class SalesforceConnector(SalesforceWrites):
         rows: list[dict[str, Any]] = []
         for soql in queries:
             name = soql.split(" FROM ")[1].split()[0]
-            result = self._call(lambda soql=soql: self._sf().query(soql), f"query {name}")
-            while True:
-                rows += result["records"]
-                if result.get("done", True):
-                    break
-                result = self._query_more(result["nextRecordsUrl"], name)
+            for page in self._soql_pages(name, partial(self._query_plain, soql, name)):
+                rows += page.records
         return rows
 
     # -- org metadata (funnelsync doctor) ---------------------------------------------------

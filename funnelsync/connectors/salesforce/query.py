@@ -195,11 +195,6 @@ def field_types(describe: Mapping[str, Any]) -> dict[str, str]:
     return types
 
 
-def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 def soql_in(ids: Iterable[str]) -> str:
     """``('a','b')`` with quotes escaped (ids never contain them; still, never trust input)."""
     quoted = ("'" + i.replace("\\", "\\\\").replace("'", "\\'") + "'" for i in ids)

@@ -9,13 +9,15 @@ error on each of its rows; outages, expired quota and rejected credentials still
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import requests
 
 from funnelsync.connectors.base import RecordUpdate, RowResult, TaskSpec, Usage
 from funnelsync.connectors.http import Action, RetryPolicy, classify
-from funnelsync.connectors.salesforce.query import OBJECTS, chunks, soql_in
+from funnelsync.connectors.paging import batched, soql_pages
+from funnelsync.connectors.salesforce.query import OBJECTS, soql_in
 from funnelsync.errors import RateLimited, RemoteError
 
 if TYPE_CHECKING:
@@ -64,7 +66,7 @@ class SalesforceWrites:
         results: list[RowResult | None] = [None] * len(changes)
         pending = list(range(len(changes)))
         for round_no in range(self.lock_retries + 1):
-            for batch in chunks(pending, COLLECTION_MAX):
+            for batch in batched(pending, COLLECTION_MAX):
                 for index, result in zip(batch, self._update_batch([changes[i] for i in batch]),
                                          strict=True):
                     results[index] = result
@@ -95,7 +97,7 @@ class SalesforceWrites:
     def create_tasks(self, tasks: Sequence[TaskSpec]) -> list[RowResult]:
         """Create one open Task per spec on its deal; ``created_id`` is the new Task id."""
         results: list[RowResult] = []
-        for batch in chunks(list(tasks), COLLECTION_MAX):
+        for batch in batched(tasks, COLLECTION_MAX):
             results += self._create_batch(batch)
         return results
 
@@ -122,19 +124,21 @@ class SalesforceWrites:
         ``{"id", "deal_id", "subject", "owner_id"}``."""
         found: list[dict[str, Any]] = []
         ref = "WhoId" if target == "lead" else "WhatId"
-        for batch in chunks(list(dict.fromkeys(deal_ids)), FIND_TASKS_CHUNK):
+        for batch in batched(dict.fromkeys(deal_ids), FIND_TASKS_CHUNK):
             soql = (f"SELECT Id, {ref}, Subject, OwnerId FROM Task WHERE IsClosed = false "
                     f"AND {ref} IN {soql_in(batch)}")
-            result = self._call(lambda soql=soql: self._sf().query(soql), "query open Tasks")
-            while True:
+            for page in soql_pages(partial(self._open_tasks_query, soql), self._open_tasks_more,
+                                   "Salesforce query open Tasks"):
                 found += [{"id": r["Id"], "deal_id": r[ref], "subject": r.get("Subject"),
-                           "owner_id": r.get("OwnerId")} for r in result["records"]]
-                if result.get("done", True):
-                    break
-                url = result["nextRecordsUrl"]
-                result = self._call(lambda url=url: self._sf().query_more(
-                    url, identifier_is_url=True), "query open Tasks (next page)")
+                           "owner_id": r.get("OwnerId")} for r in page.records]
         return found
+
+    def _open_tasks_query(self, soql: str) -> dict[str, Any]:
+        return self._call(lambda: self._sf().query(soql), "query open Tasks")
+
+    def _open_tasks_more(self, url: str) -> dict[str, Any]:
+        return self._call(lambda: self._sf().query_more(url, identifier_is_url=True),
+                          "query open Tasks (next page)")
 
 
 def _task_record(task: TaskSpec) -> dict[str, Any]:
