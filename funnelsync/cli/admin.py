@@ -38,7 +38,7 @@ def _width() -> int:
 
 
 def _open_store(config: AppConfig, *, need_data: bool = True) -> Any:
-    from funnelsync.store.api import Store
+    from funnelsync.store import Store
 
     store = Store.open(config.state.url)
     if need_data and store.count_records(include_deleted=True) == 0 and not store.catalog():

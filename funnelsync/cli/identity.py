@@ -23,7 +23,7 @@ _errors = handle_errors
 
 
 def _open(config_path: str | None) -> tuple[Any, Any]:
-    from funnelsync.store.api import Store
+    from funnelsync.store import Store
 
     config = load_config(config_path)
     return config, Store.open(config.state.url)
