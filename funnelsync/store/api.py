@@ -45,21 +45,7 @@ from funnelsync.errors import DataError
 from funnelsync.mapping.schema import CatalogStage, FunnelDeal, FunnelLead, StageChange
 from funnelsync.store.alerts import AlertsMixin
 from funnelsync.store.connection import Clock, utc_now, write_transaction
-from funnelsync.store.models import (
-    VOLATILE_FIELDS,
-    Alert,
-    LockInfo,
-    PushResult,
-    PushRow,
-    RecordKind,
-    RefreshStats,
-    RunInfo,
-    StoredLink,
-    StoredRecord,
-    UpsertStats,
-    Watermark,
-    content_hash,
-)
+from funnelsync.store.models import RecordKind, StoredRecord, UpsertStats, Watermark
 from funnelsync.store.people import PeopleMixin
 from funnelsync.store.rows import (
     catalog_row,
@@ -74,7 +60,7 @@ from funnelsync.store.rows import (
     stored_record,
     stream_kind,
 )
-from funnelsync.store.runs import RunsMixin, default_holder
+from funnelsync.store.runs import RunsMixin
 from funnelsync.store.schema import (
     catalog,
     create_engine,
@@ -340,19 +326,4 @@ class Store(RunsMixin, AlertsMixin, PeopleMixin, TimersMixin):
         return query
 
 
-__all__ = [
-    "VOLATILE_FIELDS",
-    "Alert",
-    "LockInfo",
-    "PushResult",
-    "PushRow",
-    "RefreshStats",
-    "RunInfo",
-    "Store",
-    "StoredLink",
-    "StoredRecord",
-    "UpsertStats",
-    "Watermark",
-    "content_hash",
-    "default_holder",
-]
+__all__ = ["Store"]
