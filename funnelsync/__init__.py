@@ -20,7 +20,7 @@ from funnelsync.mapping.schema import CatalogStage, FunnelDeal, FunnelLead, Stag
 _LAZY = {  # heavier parts load on first use, so `import funnelsync` stays light
     "SyncJob": "funnelsync.sync.job",
     "RunResult": "funnelsync.sync.job",
-    "Store": "funnelsync.store.api",
+    "Store": "funnelsync.store",
     "Sandbox": "funnelsync.sandbox",
 }
 

@@ -28,7 +28,7 @@ from funnelsync.reports import (
     report_from_store,
 )
 from funnelsync.sandbox import Sandbox
-from funnelsync.store.api import Store
+from funnelsync.store import Store
 from funnelsync.sync.job import RunResult, SyncJob
 from funnelsync.sync.pull import Progress
 

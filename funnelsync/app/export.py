@@ -18,8 +18,7 @@ from typing import IO, Any
 
 from funnelsync.errors import ConfigError
 from funnelsync.mapping.schema import FunnelDeal, FunnelLead, StageChange
-from funnelsync.store.api import Store
-from funnelsync.store.models import Alert
+from funnelsync.store import Alert, Store
 
 OBJECTS = ("leads", "deals", "stage_changes", "alerts")
 FORMATS = ("jsonl", "csv", "parquet")

@@ -1,14 +1,12 @@
-"""Admin and RevOps commands: demo, init, doctor, audit, report, export, runs, config reference.
+"""Admin and RevOps commands: demo, init, config check/reference, doctor, audit, report,
+export, runs.
 
-Registered on ``funnelsync.cli.main.main`` by cli.py (which stays the entry point). This module does
-not import cli (nothing may), so it carries its own two tiny helpers. Like cli.py it only parses
-arguments, calls the library and renders: the work is in demo, config_doc, doctor, export,
-reports and sync.
+They parse arguments, call the library and render: the work is in app (demo, doctor, export),
+config (loading, reference), reports and sync.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import sys
@@ -19,14 +17,9 @@ from typing import Any
 
 import click
 
-from funnelsync.cli.common import config_option, handle_errors, json_option
+from funnelsync.cli.common import config_option, echo_json, json_option, open_store
 from funnelsync.config.loading import load_config
-from funnelsync.config.models import AppConfig
 from funnelsync.errors import EXIT_USAGE, ConfigError
-
-
-def echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, default=str))
 
 
 def _now() -> datetime:
@@ -35,17 +28,6 @@ def _now() -> datetime:
 
 def _width() -> int:
     return max(80, shutil.get_terminal_size((120, 24)).columns)
-
-
-def _open_store(config: AppConfig, *, need_data: bool = True) -> Any:
-    from funnelsync.store.api import Store
-
-    store = Store.open(config.state.url)
-    if need_data and store.count_records(include_deleted=True) == 0 and not store.catalog():
-        store.close()
-        raise ConfigError("the state store holds no records yet",
-                          hint="run `funnelsync sync -c FILE` (or `pull`) first")
-    return store
 
 
 # -- demo -----------------------------------------------------------------------------------
@@ -60,7 +42,6 @@ def _open_store(config: AppConfig, *, need_data: bool = True) -> Any:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default="funnelsync-report.html",
               show_default=True, help="Where to write the HTML report.")
 @json_option
-@handle_errors
 def demo_cmd(leads: int, deals: int, seed: int, state_url: str | None, output: str,
              as_json: bool) -> None:
     """Sync a local Salesforce + HubSpot sandbox end to end, audit it and report on it.
@@ -142,7 +123,6 @@ def init_cmd(output: str, sandbox_url: str | None, state_url: str, force: bool) 
 @config_option
 @click.option("--fix", is_flag=True, help="Create missing HubSpot properties.")
 @json_option
-@handle_errors
 def doctor_cmd(config_path: str | None, fix: bool, as_json: bool) -> None:
     """Check credentials, API version, quota, write-back fields and stage mapping.
 
@@ -174,7 +154,6 @@ def doctor_cmd(config_path: str | None, fix: bool, as_json: bool) -> None:
 @click.command("audit")
 @config_option
 @json_option
-@handle_errors
 def audit_cmd(config_path: str | None, as_json: bool) -> None:
     """Lint the stage definitions against the stored catalogs and deal history.
 
@@ -187,7 +166,7 @@ def audit_cmd(config_path: str | None, as_json: bool) -> None:
     from funnelsync.reports import audit_from_store, render_audit
 
     config = load_config(config_path)
-    with _open_store(config) as store:
+    with open_store(config) as store:
         result = audit_from_store(store, config, _now())
     if as_json:
         echo_json(result.to_dict())
@@ -207,7 +186,6 @@ def audit_cmd(config_path: str | None, as_json: bool) -> None:
 @click.option("--by", type=click.Choice(["month"]), default=None,
               help="Add monthly deal cohorts.")
 @json_option
-@handle_errors
 def report_cmd(config_path: str | None, fmt: str, output: str | None, since: datetime | None,
                by: str | None, as_json: bool) -> None:
     """Funnel metrics per CRM and combined: conversion, time in stage, win rate, pipeline.
@@ -223,7 +201,7 @@ def report_cmd(config_path: str | None, fmt: str, output: str | None, since: dat
     fmt = "json" if as_json else fmt
     config = load_config(config_path)
     since_day = since.date() if since else None
-    with _open_store(config) as store:
+    with open_store(config) as store:
         report = report_from_store(store, config, _now(), since=since_day, by=by)
         findings = audit_from_store(store, config, _now()).findings if fmt == "html" else None
     text = render_report(report, fmt, findings=findings, width=_width())
@@ -247,7 +225,6 @@ def _emit(text: str, output: str | None) -> None:
               show_default=True)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, allow_dash=True),
               help="File to write ('-': stdout, jsonl and csv only).")
-@handle_errors
 def export_cmd(config_path: str | None, obj: str, fmt: str, output: str) -> None:
     """Stream stored leads, deals, stage changes or alerts to a file.
 
@@ -262,7 +239,7 @@ def export_cmd(config_path: str | None, obj: str, fmt: str, output: str) -> None
 
     config = load_config(config_path)
     path = None if output == "-" else Path(output)
-    with _open_store(config, need_data=False) as store:
+    with open_store(config, need_data=False) as store:
         count = export(store, obj, fmt, path, out=sys.stdout)
     click.echo(f"exported {count} {obj} to {output if path else 'stdout'}", err=True)
 
@@ -271,7 +248,6 @@ def export_cmd(config_path: str | None, obj: str, fmt: str, output: str) -> None
 @config_option
 @click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
 @json_option
-@handle_errors
 def runs_cmd(config_path: str | None, limit: int, as_json: bool) -> None:
     """List past runs, newest first: status, duration, records pulled and written.
 
@@ -280,7 +256,7 @@ def runs_cmd(config_path: str | None, limit: int, as_json: bool) -> None:
       funnelsync runs -c funnelsync.toml --limit 5 --json
     """
     config = load_config(config_path)
-    with _open_store(config, need_data=False) as store:
+    with open_store(config, need_data=False) as store:
         runs = store.list_runs(limit)
     rows = [_run_row(r) for r in runs]
     if as_json:
@@ -311,8 +287,28 @@ def _run_row(run: Any) -> dict[str, Any]:
             "tasks_created": counts.get("tasks_created", 0), "errors": len(run.errors or [])}
 
 
-# -- config reference -------------------------------------------------------------------------
-@click.command("reference")
+# -- config ---------------------------------------------------------------------------------
+@click.group("config")
+def config_group() -> None:
+    """Check configuration files."""
+
+
+@config_group.command("check")
+@config_option
+def config_check(config_path: str | None) -> None:
+    """Validate a config file and list every problem with its TOML path.
+
+    \b
+    Example:
+      funnelsync config check -c funnelsync.toml
+    """
+    config = load_config(config_path)
+    crms = ", ".join(config.sources()) or "no CRM"
+    click.echo(f"config ok: {crms}; {len(config.funnel.stages)} funnel stages; "
+               f"state {config.state.url}")
+
+
+@config_group.command("reference")
 @click.option("--write", "readme", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Replace the reference between the config-reference markers in this file.")
 def config_reference_cmd(readme: str | None) -> None:
@@ -335,11 +331,5 @@ def config_reference_cmd(readme: str | None) -> None:
     click.echo(f"updated the configuration reference in {path}", err=True)
 
 
-COMMANDS = [demo_cmd, init_cmd, doctor_cmd, audit_cmd, report_cmd, export_cmd, runs_cmd]
-
-
-def register(main: click.Group, config_group: click.Group) -> None:
-    """Add these commands to the CLI (called by cli.py)."""
-    for command in COMMANDS:
-        main.add_command(command)
-    config_group.add_command(config_reference_cmd)
+COMMANDS = (demo_cmd, init_cmd, config_group, doctor_cmd, audit_cmd, report_cmd, export_cmd,
+            runs_cmd)

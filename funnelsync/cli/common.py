@@ -1,21 +1,17 @@
-"""What every CLI module shares: error-to-exit-code handling, the -c option, JSON output.
-
-A module of its own because nothing may import ``cli.py`` (the entry point).
-"""
+"""What the CLI modules share: the -c and --json options, JSON output, opening the store."""
 
 from __future__ import annotations
 
-import functools
 import json
-import sys
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from funnelsync.errors import FunnelsyncError
+from funnelsync.errors import ConfigError
 
-F = TypeVar("F", bound=Callable[..., Any])
+if TYPE_CHECKING:
+    from funnelsync.config.models import AppConfig
+    from funnelsync.store import Store
 
 CONFIG_HELP = "Config file (default: $FUNNELSYNC_CONFIG or ./funnelsync.toml)."
 
@@ -24,20 +20,18 @@ config_option = click.option("-c", "--config", "config_path", type=click.Path(di
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 
 
-def handle_errors(func: F) -> F:
-    """Turn a FunnelsyncError into one clear line on stderr and its exit code."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except FunnelsyncError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(exc.exit_code)
-
-    return wrapper  # type: ignore[return-value]
-
-
 def echo_json(data: Any) -> None:
     """One JSON document on stdout."""
-    click.echo(json.dumps(data, indent=2, default=str, sort_keys=False))
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+def open_store(config: AppConfig, *, need_data: bool = True) -> Store:
+    """The configured state store; with ``need_data``, a ConfigError while it is still empty."""
+    from funnelsync.store import Store
+
+    store = Store.open(config.state.url)
+    if need_data and store.count_records(include_deleted=True) == 0 and not store.catalog():
+        store.close()
+        raise ConfigError("the state store holds no records yet",
+                          hint="run `funnelsync sync -c FILE` (or `pull`) first")
+    return store

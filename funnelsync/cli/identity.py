@@ -1,42 +1,33 @@
-"""CLI commands of issue 9: ``identity``, ``person`` and ``forget`` (registered in cli.py).
+"""Identity commands: ``identity`` (people linked across the CRMs), ``person`` (one person's
+records and timeline) and ``forget`` (the privacy deletion).
 
-Thin, like cli.py: parse arguments, call funnelsync.sync.identity.service, render. Kept in its
-own module so the shared cli.py gains one registration line; it does not import cli.py
-(nothing may), hence its own small error wrapper.
+They parse arguments, call funnelsync.sync.identity.service and render.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from funnelsync.cli.common import config_option, handle_errors, json_option
+from funnelsync.cli.common import config_option, echo_json, json_option, open_store
 from funnelsync.config.loading import load_config
 
-_CONFIG = config_option
-_JSON = json_option
-_errors = handle_errors
+if TYPE_CHECKING:
+    from funnelsync.config.models import AppConfig
+    from funnelsync.store import Store
 
 
-def _open(config_path: str | None) -> tuple[Any, Any]:
-    from funnelsync.store.api import Store
-
+def _open(config_path: str | None) -> tuple[AppConfig, Store]:
     config = load_config(config_path)
-    return config, Store.open(config.state.url)
-
-
-def _echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, default=str))
+    return config, open_store(config, need_data=False)
 
 
 @click.command("identity")
-@_CONFIG
-@_JSON
-@_errors
+@config_option
+@json_option
 def identity_cmd(config_path: str | None, as_json: bool) -> None:
     """Link people across Salesforce and HubSpot and count them.
 
@@ -53,7 +44,7 @@ def identity_cmd(config_path: str | None, as_json: bool) -> None:
     with store:
         data = identity_summary(store, config)
     if as_json:
-        _echo_json(data)
+        echo_json(data)
         return
     rules = ", ".join(f"{n} by {r}" for r, n in data["by_rule"].items()) or "none"
     click.echo(f"{data['people']} people, {data['linked']} in both CRMs ({rules}), "
@@ -62,10 +53,9 @@ def identity_cmd(config_path: str | None, as_json: bool) -> None:
 
 @click.command("person")
 @click.argument("email")
-@_CONFIG
-@_JSON
+@config_option
+@json_option
 @click.option("--delete", is_flag=True, help="Forget the person (same as `funnelsync forget`).")
-@_errors
 def person_cmd(email: str, config_path: str | None, as_json: bool, delete: bool) -> None:
     """Show one person's records in both CRMs and their merged stage timeline.
 
@@ -85,7 +75,7 @@ def person_cmd(email: str, config_path: str | None, as_json: bool, delete: bool)
         click.echo(f"error: no stored record has the e-mail {email.strip()}", err=True)
         sys.exit(1)
     if as_json:
-        _echo_json(view)
+        echo_json(view)
         return
     _print_person(view)
 
@@ -108,9 +98,8 @@ def _print_person(view: dict[str, Any]) -> None:
 
 @click.command("forget")
 @click.argument("email")
-@_CONFIG
-@_JSON
-@_errors
+@config_option
+@json_option
 def forget_cmd(email: str, config_path: str | None, as_json: bool) -> None:
     """Delete a person from the state store (privacy request): every record with this e-mail
     and every record linked to the same person, with stage history, alerts and push results.
@@ -131,7 +120,7 @@ def _forget(email: str, config_path: str | None, as_json: bool) -> None:
         done = forget_person(store, config, email)
     done["at"] = datetime.now(UTC).isoformat()
     if as_json:
-        _echo_json(done)
+        echo_json(done)
     else:
         click.echo(f"removed {done['records_removed']} record(s) of person "
                    f"{done['person_id'] or '(none linked)'} from the state store")

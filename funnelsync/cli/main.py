@@ -1,4 +1,4 @@
-"""The admin's entry point. Parses arguments, calls the library, renders results: nothing else."""
+"""The ``funnelsync`` command: one group that maps errors to exit codes, and its commands."""
 
 from __future__ import annotations
 
@@ -8,17 +8,24 @@ from typing import Any
 import click
 
 from funnelsync import __version__
-from funnelsync.cli.common import config_option, echo_json, handle_errors
-from funnelsync.config.loading import load_config
-from funnelsync.config.models import AppConfig
-from funnelsync.errors import ConfigError
+from funnelsync.cli import admin, identity, run
+from funnelsync.errors import FunnelsyncError, exit_code_for
 
 
-def open_config(config_path: str | None, required: bool = True) -> AppConfig:
-    return load_config(config_path, required=required)
+class FunnelsyncGroup(click.Group):
+    """A group whose commands end a FunnelsyncError the same way: one line on stderr, and the
+    exit code of the error's kind (0 ok, 1 partial failure, 2 usage or config error, 3 another
+    run holds the lock, 4 authentication or remote unavailable)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except FunnelsyncError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exit_code_for(exc))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=FunnelsyncGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="funnelsync")
 def main() -> None:
     """funnelsync: Salesforce and HubSpot to one sales funnel.
@@ -30,273 +37,9 @@ def main() -> None:
     """
 
 
-@main.group("config")
-def config_group() -> None:
-    """Check configuration files."""
-
-
-@config_group.command("check")
-@config_option
-@handle_errors
-def config_check(config_path: str | None) -> None:
-    """Validate a config file and list every problem with its TOML path.
-
-    \b
-    Example:
-      funnelsync config check -c funnelsync.toml
-    """
-    config = open_config(config_path)
-    crms = ", ".join(config.sources()) or "no CRM"
-    click.echo(f"config ok: {crms}; {len(config.funnel.stages)} funnel stages; "
-               f"state {config.state.url}")
-
-
-@main.command("schema")
-@click.option("--json", "as_json", is_flag=True, help="Print the JSON Schema of every model.")
-def schema_cmd(as_json: bool) -> None:
-    """Show the common funnel schema.
-
-    \b
-    Example:
-      funnelsync schema --json > funnel-schema.json
-    """
-    from funnelsync.mapping.schema import CatalogStage, FunnelDeal, FunnelLead, StageChange
-
-    models = [FunnelLead, FunnelDeal, StageChange, CatalogStage]
-    if as_json:
-        echo_json({m.__name__: m.model_json_schema() for m in models})
-        return
-    for model in models:
-        click.echo(model.__name__)
-        for name, info in model.model_fields.items():
-            click.echo(f"  {name}: {info.annotation}".replace("typing.", ""))
-
-
-@main.command("normalize")
-@click.option("--source", type=click.Choice(["salesforce", "hubspot"]), help="CRM of the input.")
-@click.option("--object", "obj", type=click.Choice(["lead", "deal"]), help="Record type.")
-@click.option("--sample", type=click.Choice(["salesforce-deals", "salesforce-leads",
-                                             "hubspot-deals", "hubspot-contacts"]),
-              help="Normalise a bundled sample instead of INPUT (sets --source/--object).")
-@click.option("--pipelines", type=click.File("r", encoding="utf-8"),
-              help="Saved /crm/v3/pipelines/deals answer (HubSpot deal labels, probability).")
-@config_option
-@click.argument("input_file", metavar="[INPUT|-]", type=click.File("r", encoding="utf-8"),
-                default="-")
-@handle_errors
-def normalize_cmd(source: str | None, obj: str | None, sample: str | None, pipelines: Any,
-                  config_path: str | None, input_file: Any) -> None:
-    """Map raw CRM records (JSON lines or one API page) to the funnel schema, one JSON per line.
-
-    \b
-    Example:
-      funnelsync normalize --sample salesforce-deals
-      funnelsync normalize --source hubspot --object deal deals.jsonl
-    """
-    from funnelsync.mapping import normalize as nz
-
-    catalog = nz.load_catalog(pipelines) if pipelines else None
-    if sample:
-        given = click.get_current_context().get_parameter_source("input_file")
-        if source or obj or given != click.core.ParameterSource.DEFAULT:
-            raise click.UsageError("--sample replaces --source, --object and INPUT")
-        source, obj, _, _ = nz.SAMPLES[sample]
-        input_file, catalog = nz.open_sample(sample), catalog or nz.sample_catalog(sample)
-    if not (source and obj):
-        raise click.UsageError("give --source and --object (or --sample)")
-    config = open_config(config_path, required=False)
-    mapper = nz.make_mapper(source, obj, config, catalog)  # type: ignore[arg-type]
-    counts = {"ok": 0, "bad": 0, "warnings": 0}
-    for item in nz.normalize_stream(input_file, source, mapper):  # type: ignore[arg-type]
-        for warning in item.warnings:
-            click.echo(f"warning: {item.position}: {warning}", err=True)
-        counts["warnings"] += len(item.warnings)
-        if item.record is None:
-            click.echo(f"error: {item.position}: {item.error}", err=True)
-            counts["bad"] += 1
-        else:
-            click.echo(nz.record_json(item.record))
-            counts["ok"] += 1
-    click.echo(f"{counts['ok']} normalised, {counts['bad']} rejected, "
-               f"{counts['warnings']} warning(s)", err=True)
-    if counts["bad"]:
-        sys.exit(1)  # partial failure: the good records were still written
-
-
-SOURCE_CHOICE = click.Choice(["salesforce", "hubspot"])
-
-
-def _job(config_path: str | None, sources: tuple[str, ...], log_format: str) -> Any:
-    from funnelsync.cli.console import setup_logging
-    from funnelsync.sync.job import SyncJob
-
-    setup_logging(log_format)
-    config = open_config(config_path)
-    unknown = [s for s in sources if s not in config.sources()]
-    if unknown:
-        raise ConfigError(f"--source {unknown[0]}: the config has no [{unknown[0]}] section")
-    return SyncJob(config, sources=list(sources) or None)
-
-
-@main.command("pull")
-@config_option
-@click.option("--full", is_flag=True, help="Ignore watermarks and read everything again.")
-@click.option("--source", "sources", multiple=True, type=SOURCE_CHOICE,
-              help="Only this CRM (repeatable).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-@click.option("--log-format", type=click.Choice(["text", "json"]), default="text")
-@handle_errors
-def pull_cmd(config_path: str | None, full: bool, sources: tuple[str, ...], as_json: bool,
-             log_format: str) -> None:
-    """Pull, normalise and store leads, deals and stage history (no write-back).
-
-    \b
-    Example:
-      funnelsync pull -c funnelsync.toml --source hubspot --json
-    """
-    from funnelsync.cli.console import progress_reporter
-
-    job = _job(config_path, sources, log_format)
-    with progress_reporter(not as_json) as progress:
-        job.progress = progress
-        result = job.pull(full=full)
-    data = {"pulled": result.pulled, "deleted": result.deleted, "api_calls": result.api_calls,
-            "retries": result.retries, "warnings": result.warnings, "errors": result.errors}
-    if as_json:
-        echo_json(data)
-    else:
-        _print_pull(result)
-    sys.exit(result.exit_code)
-
-
-def _print_pull(result: Any) -> None:
-    for name, counts in result.pulled.items():
-        deleted = result.deleted.get(name, {})
-        click.echo(f"{name}: {counts['leads']} leads, {counts['deals']} deals, "
-                   f"{counts['stage_changes']} stage changes "
-                   f"({sum(deleted.values())} deleted); "
-                   f"{result.api_calls.get(name, 0)} API calls")
-    for warning in result.warnings[:20]:
-        click.echo(f"warning: {warning}", err=True)
-    if len(result.warnings) > 20:
-        click.echo(f"... {len(result.warnings) - 20} more warnings (use --json)", err=True)
-
-
-@main.command("sync")
-@config_option
-@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing to a CRM.")
-@click.option("--full", is_flag=True, help="Re-read everything and re-evaluate every record.")
-@click.option("--source", "sources", multiple=True, type=SOURCE_CHOICE,
-              help="Only this CRM (repeatable).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-@click.option("--log-format", type=click.Choice(["text", "json"]), default="text")
-@handle_errors
-def sync_cmd(config_path: str | None, dry_run: bool, full: bool, sources: tuple[str, ...],
-             as_json: bool, log_format: str) -> None:
-    """Pull, compute stages/scores/alerts, and push back only what changed.
-
-    \b
-    Exit codes: 0 ok, 1 some rows rejected, 2 config error, 3 another run holds the lock,
-    4 authentication failed / CRM unavailable / quota reached.
-    \b
-    Example:
-      funnelsync sync -c funnelsync.toml --dry-run
-    """
-    import logging
-
-    from funnelsync.cli.console import progress_reporter
-
-    job = _job(config_path, sources, log_format)
-    job.reevaluate_all = full
-    with progress_reporter(not as_json) as progress:
-        job.progress = progress
-        result = job.run(dry_run=dry_run, full=full)
-    logging.getLogger("funnelsync.sync").info(
-        "run finished", extra={"fields": {"run_id": result.run_id, "changes": result.changes,
-                                          "records_written": result.records_written,
-                                          "tasks_created": result.tasks_created,
-                                          "errors": len(result.errors)}})
-    if as_json:
-        echo_json(result.to_json())
-    else:
-        _print_sync(result)
-    sys.exit(result.exit_code)
-
-
-def _print_sync(result: Any) -> None:
-    _print_pull(result)
-    if result.dry_run:
-        for change in result.planned_changes[:200]:
-            fields = ", ".join(f"{k}: {o!r} -> {n!r}" for k, (o, n) in change["changes"].items())
-            click.echo(f"would write {change['source']} {change['kind']} "
-                       f"{change['record_id']}: {fields}")
-        for task in result.planned_tasks[:200]:
-            click.echo(f"would create task for {task['source']} deal {task['deal_id']}: "
-                       f"{task['subject']}")
-    verb = "would write" if result.dry_run else "wrote"
-    if result.tasks_deferred:
-        click.echo(f"{result.tasks_deferred} follow-up tasks deferred to later runs "
-                   "(alerts.max_new_tasks_per_run)")
-    click.echo(f"run {result.run_id}: {result.changes} changes, {verb} "
-               f"{result.records_written} records, {result.tasks_created} tasks created, "
-               f"{result.alerts_open} alerts open ({result.alerts_opened} new, "
-               f"{result.alerts_resolved} resolved), {len(result.errors)} errors")
-    for error in result.errors[:20]:
-        click.echo(f"error: {error}", err=True)
-
-
-@main.command("sandbox")
-@click.option("--port", type=int, default=0, show_default=True, help="0 picks a free port.")
-@click.option("--seed", type=int, default=7, show_default=True)
-@click.option("--leads", type=click.IntRange(0), default=2000, show_default=True)
-@click.option("--deals", type=click.IntRange(0), default=1500, show_default=True)
-@click.option("--latency-ms", type=click.FloatRange(0), default=0, show_default=True)
-@click.option("--fail-rate", type=click.FloatRange(0, 1), default=0, show_default=True)
-@click.option("--rate-limit", type=click.IntRange(0), default=0,
-              help="Requests per 10-second window per CRM (0: off).")
-@click.option("--token-ttl", type=click.FloatRange(0), default=0, help="Session lifetime, s.")
-@click.option("--config-out", type=click.Path(dir_okay=False), default=None,
-              help="Write a funnelsync config pointing at this sandbox.")
-@click.option("--scenario", default="default", show_default=True,
-              help="Deals and stage catalogs: 'default' (messy demo data), 'clean' (the audit "
-                   "finds nothing), 'defects' (every defect), or audit check ids joined by "
-                   "commas, e.g. stage_skipped,backward_moves. --config-out adds its mapping.")
-def sandbox_cmd(port: int, seed: int, leads: int, deals: int, latency_ms: float,
-                fail_rate: float, rate_limit: int, token_ttl: float,
-                config_out: str | None, scenario: str) -> None:
-    """Serve a local Salesforce + HubSpot stand-in until Ctrl-C.
-
-    \b
-    Example:
-      funnelsync sandbox --deals 20000 --config-out sandbox.toml
-      funnelsync sandbox --scenario stage_skipped --leads 0 --config-out audit.toml
-    """
-    from funnelsync.sandbox.scenarios import parse
-    from funnelsync.sandbox.server import serve
-
-    try:
-        parse(scenario)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--scenario") from exc
-    serve(seed=seed, leads=leads, deals=deals, latency_ms=latency_ms, fail_rate=fail_rate,
-          rate_limit=rate_limit, token_ttl=token_ttl, port=port, config_out=config_out,
-          echo=click.echo, scenario=scenario)
-
-
-from funnelsync.cli import admin as cli_admin  # noqa: E402  (demo, init, doctor, audit, report, export, runs)
-
-cli_admin.register(main, config_group)
-
-from funnelsync.cli.identity import COMMANDS as _IDENTITY  # noqa: E402  (identity, person, forget)
-
-for _command in _IDENTITY:
+for _command in (*run.COMMANDS, *admin.COMMANDS, *identity.COMMANDS):
     main.add_command(_command)
-
-
-def run() -> None:  # pragma: no cover - console entry for python -m
-    main(prog_name="funnelsync")
 
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
-

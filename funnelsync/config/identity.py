@@ -1,14 +1,13 @@
-"""Config model of the [identity] section: linking one person's records across both CRMs.
-
-Kept apart from config.py (which imports it into AppConfig) so that file stays short.
-"""
+"""Config model of the [identity] section: linking one person's records across both CRMs."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from funnelsync.config.base import StrictModel
 
 FREE_MAIL_DOMAINS: tuple[str, ...] = (
     "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "ymail.com", "hotmail.com",
@@ -17,10 +16,8 @@ FREE_MAIL_DOMAINS: tuple[str, ...] = (
     "yandex.ru", "mail.ru", "qq.com", "163.com", "126.com", "zoho.com", "fastmail.com")
 
 
-class IdentityConfig(BaseModel):
+class IdentityConfig(StrictModel):
     """How records of the same person are linked, and what counts as a disagreement."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = Field(True, description="Link people across CRMs (combined report, audit).")
     fold_plus_addressing: bool = Field(

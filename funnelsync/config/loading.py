@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from funnelsync.config.models import AppConfig
+from funnelsync.config.toml_text import toml_key
 from funnelsync.errors import ConfigError
 
 DEFAULT_CONFIG_NAME = "funnelsync.toml"
@@ -69,11 +70,6 @@ def _is_union_tag(part: int | str) -> bool:
     return isinstance(part, str) and part in {"SalesforceConfig", "HubSpotConfig"}
 
 
-def _toml_key(key: str) -> str:
-    """A key as written in TOML: picklist values like "Closed Won" need quotes."""
-    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else '"' + key.replace('"', '\\"') + '"'
-
-
 def _check_stage_refs(config: AppConfig) -> list[str]:
     known = set(config.funnel.stage_ids()) | {config.funnel.lost_stage}
     problems: list[str] = []
@@ -82,12 +78,12 @@ def _check_stage_refs(config: AppConfig) -> list[str]:
         ("mapping.salesforce.opportunity_stage", config.mapping.salesforce.opportunity_stage),
         ("mapping.hubspot.lifecycle_stage", config.mapping.hubspot.lifecycle_stage),
     ]
-    maps += [(f"mapping.hubspot.deal_stages.{_toml_key(p)}", m)
+    maps += [(f"mapping.hubspot.deal_stages.{toml_key(p)}", m)
              for p, m in config.mapping.hubspot.deal_stages.items()]
     for path, mapping in maps:
         for value, stage in mapping.items():
             if stage not in known:
-                problems.append(f"{path}.{_toml_key(value)}: unknown funnel stage {stage!r} "
+                problems.append(f"{path}.{toml_key(value)}: unknown funnel stage {stage!r} "
                                 f"(known: {', '.join(sorted(known))})")
     return problems
 

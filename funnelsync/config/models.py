@@ -10,23 +10,18 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     field_validator,
     model_validator,
 )
 
+from funnelsync.config.base import StrictModel
 from funnelsync.config.identity import IdentityConfig
 from funnelsync.config.operations import NurtureConfig, RoutingConfig, SlaConfig
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SalesforceConfig(_Strict):
+class SalesforceConfig(StrictModel):
     """How to reach one Salesforce org. Exactly one complete auth mode must be given."""
 
     username: str | None = Field(None, description="Login user name (password and JWT modes).")
@@ -95,7 +90,7 @@ class SalesforceConfig(_Strict):
                          "instance_url")
 
 
-class HubSpotConfig(_Strict):
+class HubSpotConfig(StrictModel):
     """How to reach one HubSpot account: a private-app token or OAuth."""
 
     access_token: SecretStr | None = Field(None, description="Private-app access token.")
@@ -130,7 +125,7 @@ class HubSpotConfig(_Strict):
                          "refresh_token")
 
 
-class StateConfig(_Strict):
+class StateConfig(StrictModel):
     """Where funnelsync keeps its state (records, watermarks, runs)."""
 
     url: str = Field("sqlite:///funnelsync.db",
@@ -140,7 +135,7 @@ class StateConfig(_Strict):
         900, gt=0, description="A run lock not refreshed for this long is considered dead.")
 
 
-class FunnelStage(_Strict):
+class FunnelStage(StrictModel):
     """One stage of the ordered funnel."""
 
     id: str = Field(..., min_length=1, description="Stable id, e.g. `consideration`.")
@@ -162,7 +157,7 @@ def _default_stages() -> list[FunnelStage]:
     return [FunnelStage(id=i, label=lab, max_days=d, exit_criterion=e) for i, lab, d, e in rows]
 
 
-class FunnelConfig(_Strict):
+class FunnelConfig(StrictModel):
     """The ordered funnel; `lost` is the terminal exit stage outside the order."""
 
     stages: list[FunnelStage] = Field(default_factory=_default_stages,
@@ -191,7 +186,7 @@ class FunnelConfig(_Strict):
         return ids.index(stage_id) if stage_id in ids else None
 
 
-class SalesforceMapping(_Strict):
+class SalesforceMapping(StrictModel):
     """Overrides of the default Salesforce value → funnel stage maps."""
 
     lead_status: dict[str, str] = Field(default_factory=dict,
@@ -200,7 +195,7 @@ class SalesforceMapping(_Strict):
         default_factory=dict, description="Opportunity.StageName → funnel stage id.")
 
 
-class HubSpotMapping(_Strict):
+class HubSpotMapping(StrictModel):
     """Overrides of the default HubSpot value → funnel stage maps."""
 
     lifecycle_stage: dict[str, str] = Field(
@@ -209,12 +204,12 @@ class HubSpotMapping(_Strict):
         default_factory=dict, description="Pipeline id → {deal stage id → funnel stage id}.")
 
 
-class MappingConfig(_Strict):
+class MappingConfig(StrictModel):
     salesforce: SalesforceMapping = Field(default_factory=SalesforceMapping)
     hubspot: HubSpotMapping = Field(default_factory=HubSpotMapping)
 
 
-class EmployeeBand(_Strict):
+class EmployeeBand(StrictModel):
     min: int = Field(..., ge=0, description="Smallest company size of the band.")
     points: int = Field(..., description="Points for a company of at least `min` employees.")
 
@@ -223,7 +218,7 @@ def _default_bands() -> list[EmployeeBand]:
     return [EmployeeBand(min=m, points=p) for m, p in ((1, 2), (50, 6), (200, 10), (1000, 15))]
 
 
-class ScoringConfig(_Strict):
+class ScoringConfig(StrictModel):
     """Lead score tables and thresholds (score is 0-100)."""
 
     mql_threshold: int = Field(40, ge=0, le=100, description="Score that makes a lead an MQL.")
@@ -258,7 +253,7 @@ class ScoringConfig(_Strict):
         return self
 
 
-class AlertsConfig(_Strict):
+class AlertsConfig(StrictModel):
     """Stale-deal rules and where alerts go."""
 
     idle_days: int = Field(14, gt=0, description="No activity this long makes a deal stale.")
@@ -276,7 +271,7 @@ class AlertsConfig(_Strict):
     webhook_url: str | None = Field(None, description="POST alerts here (Slack-compatible JSON).")
 
 
-class SalesforceWriteback(_Strict):
+class SalesforceWriteback(StrictModel):
     stage_field: str = Field("Funnel_Stage__c",
                              description="Lead/Opportunity field for the funnel stage; "
                                          "empty to skip.")
@@ -284,14 +279,14 @@ class SalesforceWriteback(_Strict):
                                                             "empty to skip.")
 
 
-class HubSpotWriteback(_Strict):
+class HubSpotWriteback(StrictModel):
     stage_property: str = Field("funnel_stage", description="Contact/deal property for the "
                                                             "funnel stage; empty to skip.")
     score_property: str = Field("funnel_score", description="Contact property for the score; "
                                                             "empty to skip.")
 
 
-class WritebackConfig(_Strict):
+class WritebackConfig(StrictModel):
     """What funnelsync writes back, and under which names."""
 
     enabled: bool = Field(True, description="Write computed values back to the CRMs.")
@@ -305,7 +300,7 @@ class WritebackConfig(_Strict):
     hubspot: HubSpotWriteback = Field(default_factory=HubSpotWriteback)
 
 
-class LimitsConfig(_Strict):
+class LimitsConfig(StrictModel):
     """API budgets and client-side rate limits."""
 
     salesforce_quota_share: float = Field(
@@ -317,7 +312,7 @@ class LimitsConfig(_Strict):
                                                               "retrying this long.")
 
 
-class AppConfig(_Strict):
+class AppConfig(StrictModel):
     """The whole configuration file."""
 
     salesforce: SalesforceConfig | None = None

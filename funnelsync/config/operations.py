@@ -1,6 +1,5 @@
 """Config models of the funnel's operating rules: [routing], [sla] and [nurture].
 
-Kept apart from config.py (which imports them into AppConfig) so that file stays short.
 Owners are referenced by CRM owner id or by e-mail; both are resolved against the owner list
 each CRM returns (Salesforce User, HubSpot owners), never typed in as names.
 """
@@ -10,13 +9,11 @@ from __future__ import annotations
 import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from funnelsync.config.base import StrictModel
 
 _HOURS = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _check_zone(value: str) -> str:
@@ -28,7 +25,7 @@ def _check_zone(value: str) -> str:
     return value
 
 
-class RoutingTeam(_Strict):
+class RoutingTeam(StrictModel):
     """Owners that share leads round-robin (optionally weighted)."""
 
     name: str = Field(..., min_length=1, description="Team name that rules refer to.")
@@ -48,7 +45,7 @@ class RoutingTeam(_Strict):
         return self
 
 
-class RoutingRule(_Strict):
+class RoutingRule(StrictModel):
     """One rule: every given condition must hold; empty conditions match anything."""
 
     name: str = Field(..., min_length=1, description="Shown as the reason of an assignment.")
@@ -73,7 +70,7 @@ class RoutingRule(_Strict):
         return self
 
 
-class RoutingConfig(_Strict):
+class RoutingConfig(StrictModel):
     """Lead routing: ordered rules, first match wins (a rule with nobody available passes)."""
 
     enabled: bool = Field(True, description="Route leads (write back their owner).")
@@ -102,7 +99,7 @@ class RoutingConfig(_Strict):
         return self
 
 
-class SlaConfig(_Strict):
+class SlaConfig(StrictModel):
     """The marketing → sales SLA: time from MQL to the first sales touch."""
 
     enabled: bool = Field(True, description="Track SLA timers and alert on breaches.")
@@ -138,7 +135,7 @@ class SlaConfig(_Strict):
         return self
 
 
-class NurtureConfig(_Strict):
+class NurtureConfig(StrictModel):
     """Lost or not-converted leads with new interest re-enter the funnel."""
 
     enabled: bool = Field(True, description="Detect re-entry and write it back.")

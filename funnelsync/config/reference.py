@@ -8,8 +8,6 @@
 
 from __future__ import annotations
 
-import json
-import re
 import types
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +17,7 @@ from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 
 from funnelsync.config.models import AppConfig
+from funnelsync.config.toml_text import toml_key, toml_value
 
 REFERENCE_START = "<!-- config-reference:start -->"
 REFERENCE_END = "<!-- config-reference:end -->"
@@ -115,31 +114,6 @@ def type_name(annotation: Any) -> str:
     if _model_of(inner):
         return "table"
     return str(inner)
-
-
-# -- TOML values ----------------------------------------------------------------------------
-def toml_key(key: str) -> str:
-    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
-
-
-def toml_value(value: Any) -> str:
-    """A TOML literal for a default or example value."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, SecretStr):
-        return json.dumps(value.get_secret_value())
-    if isinstance(value, str | Path):
-        return json.dumps(str(value), ensure_ascii=False)
-    if isinstance(value, BaseModel):
-        value = value.model_dump(exclude_none=True)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        inner = ", ".join(f"{toml_key(str(k))} = {toml_value(v)}" for k, v in value.items())
-        return "{ " + inner + " }" if inner else "{}"
-    raise TypeError(f"no TOML form for {type(value).__name__}")
 
 
 # -- markdown reference ---------------------------------------------------------------------

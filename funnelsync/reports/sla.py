@@ -76,9 +76,7 @@ def sla_compliance(timers: Iterable[tuple[str, LeadTimer]], config: SlaConfig,
 
 def sla_from_store(store: Any, config: SlaConfig, now: datetime) -> dict[str, Any]:
     """``sla_compliance`` over the timers a state store holds."""
-    from funnelsync.store.timers import iter_timer_rows
-
-    return sla_compliance(iter_timer_rows(store), config, now)
+    return sla_compliance(store.iter_timer_rows(), config, now)
 
 
 def sla_html(section: dict[str, Any], table: Any, esc: Any) -> str:

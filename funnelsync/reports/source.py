@@ -1,6 +1,6 @@
 """Thin glue from a state store to the pure report and audit functions.
 
-The store is described by a Protocol (funnelsync.store.api.Store satisfies it), so reports do
+The store is described by a Protocol (funnelsync.store.Store satisfies it), so reports do
 not import sync: imports stay one-way (cli → sync/reports → mapping).
 """
 

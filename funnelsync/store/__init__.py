@@ -1,1 +1,44 @@
-"""The state store: what funnelsync knows between runs, in SQLite (default) or PostgreSQL."""
+"""The state store: what funnelsync knows between runs, in SQLite (default) or PostgreSQL.
+
+``Store`` is the one entry point; the value types are what its methods take and return.
+"""
+
+from funnelsync.store.api import Store
+from funnelsync.store.models import (
+    VOLATILE_FIELDS,
+    Alert,
+    AlertStatus,
+    LockInfo,
+    PushResult,
+    PushRow,
+    RecordKind,
+    RefreshStats,
+    RunInfo,
+    RunStatus,
+    StoredLink,
+    StoredRecord,
+    UpsertStats,
+    Watermark,
+    content_hash,
+)
+from funnelsync.store.runs import default_holder
+
+__all__ = [
+    "VOLATILE_FIELDS",
+    "Alert",
+    "AlertStatus",
+    "LockInfo",
+    "PushResult",
+    "PushRow",
+    "RecordKind",
+    "RefreshStats",
+    "RunInfo",
+    "RunStatus",
+    "Store",
+    "StoredLink",
+    "StoredRecord",
+    "UpsertStats",
+    "Watermark",
+    "content_hash",
+    "default_holder",
+]

@@ -1,6 +1,6 @@
 """The state store: what funnelsync knows between runs, in SQLite (default) or PostgreSQL.
 
-SQLAlchemy Core. ``Store.open(url)`` creates or upgrades the schema (see ``store_schema``) and
+SQLAlchemy Core. ``Store.open(url)`` creates or upgrades the schema (see ``schema``) and
 marks runs a dead process left ``running`` as ``crashed``. SQLite runs in WAL mode with foreign
 keys on and a busy timeout; PostgreSQL through ``postgresql+psycopg://``. Every datetime in and
 out is timezone-aware UTC; a naive one is refused. Use a database file, not ``sqlite://``
@@ -9,7 +9,7 @@ out is timezone-aware UTC; a naive one is refused. Use a database file, not ``sq
 Tables and their methods:
 
 - records (source, kind, id): the normalised record ``model_dump(mode="json")``, funnel_stage,
-  content_hash (``store_models.content_hash``: sha256 of the canonical JSON without the
+  content_hash (``models.content_hash``: sha256 of the canonical JSON without the
   volatile fields in ``VOLATILE_FIELDS``, i.e. ``updated_at``), is_deleted, updated_at (the CRM's
   modification time), first_seen_run, changed_run (the last run whose data changed the content:
   ``iter_records(changed_since_run=N)`` gives what changed after run N), email (normalised),
@@ -19,17 +19,22 @@ Tables and their methods:
   ``iter_stage_changes``.
 - catalog: ``replace_catalog``, ``catalog``.
 - watermarks (source, stream): ``get_watermark``, ``set_watermark``, ``clear_watermark``.
-- runs and run_lock (``store_runs``): ``start_run``, ``finish_run``, ``get_run``, ``list_runs``,
+- runs and run_lock (``runs``): ``start_run``, ``finish_run``, ``get_run``, ``list_runs``,
   ``last_run``, ``acquire_lock``, ``refresh_lock``, ``release_lock``, ``lock_info``.
-- push_results and alerts (``store_alerts``): ``record_push_results``, ``failed_writes``,
+- push_results and alerts (``alerts``): ``record_push_results``, ``failed_writes``,
   ``open_alert``, ``mark_alert_pending``, ``set_alert_task``, ``resolve_alert``,
   ``open_alerts``, ``iter_alerts``.
-- state (key -> JSON): ``get_state``, ``set_state``.
+- people (``people``): ``save_people``, ``stored_links``, ``forget_records`` (the privacy
+  deletion that follows a person's links).
+- lead_timers (``timers``): ``load_timers``, ``iter_timers``, ``iter_timer_rows``,
+  ``save_timers``.
+- state (key -> JSON): ``get_state``, ``set_state``; the CRMs' owner e-mails kept there:
+  ``save_owner_emails``, ``owner_emails``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -39,20 +44,9 @@ from sqlalchemy.engine import Connection
 from funnelsync.errors import DataError
 from funnelsync.mapping.schema import CatalogStage, FunnelDeal, FunnelLead, StageChange
 from funnelsync.store.alerts import AlertsMixin
-from funnelsync.store.connection import Clock, utc_now
-from funnelsync.store.models import (
-    VOLATILE_FIELDS,
-    Alert,
-    LockInfo,
-    PushResult,
-    PushRow,
-    RecordKind,
-    RunInfo,
-    StoredRecord,
-    UpsertStats,
-    Watermark,
-    content_hash,
-)
+from funnelsync.store.connection import Clock, utc_now, write_transaction
+from funnelsync.store.models import RecordKind, StoredRecord, UpsertStats, Watermark
+from funnelsync.store.people import PeopleMixin
 from funnelsync.store.rows import (
     catalog_row,
     catalog_stage,
@@ -66,7 +60,7 @@ from funnelsync.store.rows import (
     stored_record,
     stream_kind,
 )
-from funnelsync.store.runs import RunsMixin, default_holder
+from funnelsync.store.runs import RunsMixin
 from funnelsync.store.schema import (
     catalog,
     create_engine,
@@ -78,23 +72,26 @@ from funnelsync.store.schema import (
     state,
     watermarks,
 )
+from funnelsync.store.timers import TimersMixin
 
 _RECORD_KEY = (records.c.source, records.c.kind, records.c.id)
+OWNERS_STATE = "identity.owner_emails"
 
 
-class Store(RunsMixin, AlertsMixin):
+class Store(RunsMixin, AlertsMixin, PeopleMixin, TimersMixin):
     """Open with ``Store.open(url)``; use as a context manager or call ``close()``."""
 
     @classmethod
     def open(cls, url: str, *, clock: Clock = utc_now, busy_timeout_ms: int = 30_000) -> Store:
         """Connect, create or upgrade the schema, and mark dead runs crashed."""
-        store = cls(create_engine(url, busy_timeout_ms=busy_timeout_ms), clock)
+        engine = create_engine(url, busy_timeout_ms=busy_timeout_ms)
         try:
-            with store._write() as conn:
+            with write_transaction(engine) as conn:
                 ensure_schema(conn)
+            store = cls(engine, clock)
             store.recover_crashed_runs()
         except BaseException:
-            store.close()
+            engine.dispose()
             raise
         return store
 
@@ -257,6 +254,16 @@ class Store(RunsMixin, AlertsMixin):
         with self._write() as conn:
             conn.execute(ins)
 
+    def save_owner_emails(self, source: str, emails: Mapping[str, str]) -> None:
+        """Remember one CRM's owner id → e-mail map (owners are staff, not the people we link)."""
+        saved = self.owner_emails()
+        saved[source] = dict(emails)
+        self.set_state(OWNERS_STATE, saved)
+
+    def owner_emails(self) -> dict[str, dict[str, str]]:
+        """Owner id → e-mail of each CRM, as the last identity refresh saved them."""
+        return dict(self.get_state(OWNERS_STATE, {}) or {})
+
     # -- internals ----------------------------------------------------------------------------
     def _upsert(self, conn: Connection, source: str, kind: RecordKind,
                 items: Sequence[FunnelLead | FunnelDeal], run_id: int) -> UpsertStats:
@@ -319,17 +326,4 @@ class Store(RunsMixin, AlertsMixin):
         return query
 
 
-__all__ = [
-    "VOLATILE_FIELDS",
-    "Alert",
-    "LockInfo",
-    "PushResult",
-    "PushRow",
-    "RunInfo",
-    "Store",
-    "StoredRecord",
-    "UpsertStats",
-    "Watermark",
-    "content_hash",
-    "default_holder",
-]
+__all__ = ["Store"]

@@ -143,3 +143,26 @@ class Alert:
     opened_at: datetime | None = None
     updated_at: datetime | None = None
     resolved_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StoredLink:
+    """One row of ``people``: ``key`` is the record key, e.g. ``salesforce:lead:00Q...``."""
+
+    key: str
+    person_id: str
+    rule: str
+    confidence: float
+    first_seen: datetime
+    last_seen: datetime
+
+
+@dataclass(frozen=True)
+class RefreshStats:
+    """What one refresh of the people table did, and how many people and records it holds."""
+
+    people: int
+    records: int
+    new: int
+    changed: int
+    removed: int

@@ -1,19 +1,14 @@
-"""The ``people`` table: which person each lead/contact belongs to, by which rule, since when.
+"""The people table of the state store, and the privacy deletion that follows its links.
 
-One row per linked record: (source, kind, record_id) → person_id, rule, confidence, reason,
+One row per linked record: (source, kind, record_id) → person_id, rule, confidence,
 first_seen (the first refresh that saw this record in this person) and last_seen (the latest
-refresh that confirmed it). Registered on the store's metadata and created with CREATE TABLE IF
-NOT EXISTS semantics on first use (the pattern of store_sla): a new, optional table needs no
-schema-version bump.
-
-Also here: the owner directories the identity step saves (owner id → e-mail per CRM, staff data
-only) and ``forget_person``, the privacy deletion that follows the links.
+refresh that confirmed it). Record keys are those of the linking (``salesforce:lead:00Q...``,
+kind singular); the table keeps the store's plural kinds (``leads``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -21,51 +16,77 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from funnelsync.rules.linking import Linking, Person
-from funnelsync.store.api import Store
-from funnelsync.store.connection import chunked
+from funnelsync.store.connection import StoreBase, chunked
+from funnelsync.store.models import RefreshStats, StoredLink
 from funnelsync.store.rows import delete_record_trail
-from funnelsync.store.schema import ID, UTCDateTime, metadata, records
-from funnelsync.store.timers import lead_timers
+from funnelsync.store.schema import lead_timers, people, records
 
-people = sa.Table(
-    "people", metadata,
-    sa.Column("source", sa.String(32), primary_key=True),
-    sa.Column("kind", sa.String(16), primary_key=True),
-    sa.Column("record_id", ID, primary_key=True),
-    sa.Column("person_id", sa.String(32), nullable=False),
-    sa.Column("rule", sa.String(32), nullable=False),
-    sa.Column("confidence", sa.Float, nullable=False),
-    sa.Column("first_seen", UTCDateTime, nullable=False),
-    sa.Column("last_seen", UTCDateTime, nullable=False),
-    sa.Index("ix_people_person", "person_id"),
-)
-OWNERS_STATE = "identity.owner_emails"
 _FIELDS = ("person_id", "rule", "confidence")
+_CHUNK = 1000  # people compared against the stored rows at once
 
 
-@dataclass(frozen=True)
-class StoredLink:
-    """One row of ``people``."""
+class PeopleMixin(StoreBase):
+    """people table: which person each lead/contact belongs to."""
 
-    key: str
-    person_id: str
-    rule: str
-    confidence: float
-    first_seen: datetime
-    last_seen: datetime
+    def save_people(self, linking: Linking, now: datetime) -> RefreshStats:
+        """Make the table match ``linking``: new and changed links are written (first_seen =
+        now), vanished ones deleted, and every row's last_seen moves to ``now``.
 
+        Compared a chunk of people at a time against the stored rows, so memory stays that of
+        the linking itself (the sync runs this over every lead of both CRMs).
+        """
+        new = changed = 0
+        with self._write() as conn:
+            gone = _gone_keys(conn, _linked_ids(linking))
+            _delete_keys(conn, gone)
+            for batch in _batches(linking, _CHUNK):
+                stored = _stored_values(conn, [key for key, _ in batch])
+                writes = [(key, value) for key, value in batch if stored.get(key) != value]
+                fresh = sum(1 for key, _ in writes if key not in stored)
+                new, changed = new + fresh, changed + len(writes) - fresh
+                self._upsert_links(conn, writes, now)
+            conn.execute(people.update().values(last_seen=now))
+            persons, total = conn.execute(sa.select(
+                sa.func.count(sa.distinct(people.c.person_id)), sa.func.count())).one()
+        return RefreshStats(int(persons), int(total), new, changed, len(gone))
 
-@dataclass(frozen=True)
-class RefreshStats:
-    people: int
-    records: int
-    new: int
-    changed: int
-    removed: int
+    def stored_links(self, person_id: str | None = None) -> list[StoredLink]:
+        """Stored rows (of one person, or all), ordered by person and record."""
+        query = sa.select(people).order_by(people.c.person_id, people.c.source,
+                                           people.c.record_id)
+        if person_id is not None:
+            query = query.where(people.c.person_id == person_id)
+        with self._read() as conn:
+            return [StoredLink(_key(r.source, r.kind, r.record_id), r.person_id, r.rule,
+                               r.confidence, r.first_seen, r.last_seen)
+                    for r in conn.execute(query)]
 
+    def forget_records(self, person: Person | None, email: str) -> int:
+        """Delete, in one transaction, every record of ``person`` plus every record whose
+        e-mail is ``email`` (normalised), with their stage changes, alerts, push results, SLA
+        timers and people rows. Returns the number of records removed."""
+        wanted = email.strip().lower()
+        with self._write() as conn:
+            keys = {_key(*row) for row in conn.execute(
+                sa.select(records.c.source, records.c.kind, records.c.id)
+                .where(records.c.email == wanted))}
+            keys |= {rec.key for rec in person.records} if person else set()
+            for key in sorted(keys):
+                _forget_one(conn, *_split(key))
+        return len(keys)
 
-def _ensure(conn: Connection) -> None:
-    people.create(conn, checkfirst=True)
+    def _upsert_links(self, conn: Connection, rows: list[tuple[str, tuple]],
+                      now: datetime) -> None:
+        if not rows:
+            return
+        ins = self._insert(people)
+        ins = ins.on_conflict_do_update(
+            index_elements=["source", "kind", "record_id"],
+            set_={**{f: ins.excluded[f] for f in _FIELDS}, "first_seen": ins.excluded.first_seen})
+        for chunk in chunked(rows, 1000):
+            conn.execute(ins, [dict(zip(("source", "kind", "record_id"), _split(k), strict=True),
+                                    **dict(zip(_FIELDS, v, strict=True)),
+                                    first_seen=now, last_seen=now) for k, v in chunk])
 
 
 def _split(key: str) -> tuple[str, str, str]:
@@ -75,33 +96,6 @@ def _split(key: str) -> tuple[str, str, str]:
 
 def _key(source: str, kind: str, record_id: str) -> str:
     return f"{source}:{kind.removesuffix('s')}:{record_id}"
-
-
-def save_people(store: Store, linking: Linking, now: datetime) -> RefreshStats:
-    """Make the table match ``linking``: new and changed links are written (first_seen = now),
-    vanished ones deleted, and every row's last_seen moves to ``now``.
-
-    Compared a chunk of people at a time against the stored rows, so memory stays that of
-    the linking itself (the sync runs this over every lead of both CRMs).
-    """
-    new = changed = 0
-    with store._write() as conn:  # noqa: SLF001 - the table lives beside the store
-        _ensure(conn)
-        gone = _gone_keys(conn, _linked_ids(linking))
-        _delete_keys(conn, gone)
-        for batch in _batches(linking, _CHUNK):
-            stored = _stored_values(conn, [key for key, _ in batch])
-            writes = [(key, value) for key, value in batch if stored.get(key) != value]
-            fresh = sum(1 for key, _ in writes if key not in stored)
-            new, changed = new + fresh, changed + len(writes) - fresh
-            _upsert(store, conn, writes, now)
-        conn.execute(people.update().values(last_seen=now))
-        persons, total = conn.execute(sa.select(sa.func.count(sa.distinct(people.c.person_id)),
-                                                sa.func.count())).one()
-    return RefreshStats(int(persons), int(total), new, changed, len(gone))
-
-
-_CHUNK = 1000
 
 
 def _batches(linking: Linking, size: int) -> Iterator[list[tuple[str, tuple]]]:
@@ -154,67 +148,12 @@ def _cols() -> list[Any]:
     return [people.c[f] for f in _FIELDS]
 
 
-def _upsert(store: Store, conn: Connection, rows: list[tuple[str, tuple]], now: datetime
-            ) -> None:
-    if not rows:
-        return
-    ins = store._insert(people)  # noqa: SLF001
-    ins = ins.on_conflict_do_update(
-        index_elements=["source", "kind", "record_id"],
-        set_={**{f: ins.excluded[f] for f in _FIELDS}, "first_seen": ins.excluded.first_seen})
-    for chunk in chunked(rows, 1000):
-        conn.execute(ins, [dict(zip(("source", "kind", "record_id"), _split(k), strict=True),
-                                **dict(zip(_FIELDS, v, strict=True)),
-                                first_seen=now, last_seen=now) for k, v in chunk])
-
-
 def _delete_keys(conn: Connection, keys: Iterable[str]) -> None:
     rows = [{"s": s, "k": k, "i": i} for s, k, i in map(_split, keys)]
     if rows:  # one executemany, not one round trip per vanished record
         conn.execute(people.delete().where(
             people.c.source == sa.bindparam("s"), people.c.kind == sa.bindparam("k"),
             people.c.record_id == sa.bindparam("i")), rows)
-
-
-def stored_links(store: Store, person_id: str | None = None) -> list[StoredLink]:
-    """Stored rows (of one person, or all), ordered by person and record."""
-    with store._write() as conn:  # noqa: SLF001
-        _ensure(conn)
-    query = sa.select(people).order_by(people.c.person_id, people.c.source, people.c.record_id)
-    if person_id is not None:
-        query = query.where(people.c.person_id == person_id)
-    with store._read() as conn:  # noqa: SLF001
-        return [StoredLink(_key(r.source, r.kind, r.record_id), r.person_id, r.rule,
-                           r.confidence, r.first_seen, r.last_seen)
-                for r in conn.execute(query)]
-
-
-def save_owner_emails(store: Store, source: str, emails: Mapping[str, str]) -> None:
-    """Remember one CRM's owner id → e-mail map (owners are staff, not the people we link)."""
-    saved = dict(store.get_state(OWNERS_STATE, {}) or {})
-    saved[source] = dict(emails)
-    store.set_state(OWNERS_STATE, saved)
-
-
-def owner_emails(store: Store) -> dict[str, dict[str, str]]:
-    return dict(store.get_state(OWNERS_STATE, {}) or {})
-
-
-def forget_records(store: Store, person: Person | None, email: str) -> int:
-    """Delete, in one transaction, every record of ``person`` plus every record whose e-mail
-    is ``email`` (normalised), with their stage changes, alerts, push results, SLA timers and
-    people rows. Returns the number of records removed."""
-    wanted = email.strip().lower()
-    with store._write() as conn:  # noqa: SLF001
-        _ensure(conn)
-        lead_timers.create(conn, checkfirst=True)
-        keys = {_key(*row) for row in conn.execute(
-            sa.select(records.c.source, records.c.kind, records.c.id)
-            .where(records.c.email == wanted))}
-        keys |= {rec.key for rec in person.records} if person else set()
-        for key in sorted(keys):
-            _forget_one(conn, *_split(key))
-    return len(keys)
 
 
 def _forget_one(conn: Connection, source: str, kind: str, record_id: str) -> None:
@@ -226,16 +165,3 @@ def _forget_one(conn: Connection, source: str, kind: str, record_id: str) -> Non
     if kind == "leads":
         conn.execute(lead_timers.delete().where(lead_timers.c.source == source,
                                                 lead_timers.c.lead_id == record_id))
-
-
-__all__ = [
-    "OWNERS_STATE",
-    "RefreshStats",
-    "StoredLink",
-    "forget_records",
-    "owner_emails",
-    "people",
-    "save_owner_emails",
-    "save_people",
-    "stored_links",
-]

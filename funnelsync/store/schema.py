@@ -7,6 +7,9 @@ Schema versions (the ``meta`` row ``schema_version``):
 - 2: records gain ``email`` (normalised, indexed) and ``owner_id``, backfilled from the stored
   JSON; new tables push_results, alerts, state.
 
+A table that is new and optional (people, lead_timers) needs no version bump: opening the store
+creates every table of ``metadata`` that is missing.
+
 A fresh database is created at the current version directly. An older one is upgraded step by
 step on open, inside one transaction that also serialises concurrent openers (``BEGIN
 IMMEDIATE`` on SQLite, an advisory lock on PostgreSQL). Upgrade steps are frozen once released:
@@ -181,6 +184,37 @@ state = sa.Table(
     sa.Column("key", sa.String(255), primary_key=True),
     sa.Column("value", JSONType),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Which person each lead/contact belongs to, by which rule, since when: ``first_seen`` is the
+# first identity refresh that saw the record in this person, ``last_seen`` the latest one.
+people = sa.Table(
+    "people", metadata,
+    sa.Column("source", sa.String(32), primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("record_id", ID, primary_key=True),
+    sa.Column("person_id", sa.String(32), nullable=False),
+    sa.Column("rule", sa.String(32), nullable=False),
+    sa.Column("confidence", sa.Float, nullable=False),
+    sa.Column("first_seen", UTCDateTime, nullable=False),
+    sa.Column("last_seen", UTCDateTime, nullable=False),
+    sa.Index("ix_people_person", "person_id"),
+)
+
+# SLA timers and nurture's lost-since mark, one row per lead.
+lead_timers = sa.Table(
+    "lead_timers", metadata,
+    sa.Column("source", sa.String(32), primary_key=True),
+    sa.Column("lead_id", ID, primary_key=True),
+    sa.Column("mql_at", UTCDateTime),
+    sa.Column("mql_status", sa.String(255)),
+    sa.Column("activity_at_mql", UTCDateTime),
+    sa.Column("owner_id", ID),
+    sa.Column("lead_source", sa.String(255)),
+    sa.Column("touched_at", UTCDateTime),
+    sa.Column("touch_kind", sa.String(16)),
+    sa.Column("baseline", sa.Boolean, nullable=False, default=False),
+    sa.Column("lost_since", UTCDateTime),
 )
 
 ALERT_UNRESOLVED_WHERE = _UNRESOLVED

@@ -22,8 +22,7 @@ from funnelsync.connectors.base import RowResult, TaskSpec
 from funnelsync.crm.source import Source
 from funnelsync.mapping.schema import FunnelDeal, StageChange
 from funnelsync.rules.stale import StaleReason, stale_reasons
-from funnelsync.store.api import Store
-from funnelsync.store.models import Alert
+from funnelsync.store import Alert, Store
 
 Sleep = Callable[[float], None]
 LEAD_REASONS = frozenset({"sla_first_touch", "sla_escalation", "nurture_reentry"})

@@ -18,8 +18,7 @@ from funnelsync.mapping.schema import FunnelDeal, FunnelLead
 from funnelsync.rules.diff import FieldDiff, allowed_keys, diff_record, live_values
 from funnelsync.rules.score import Scorer
 from funnelsync.rules.stage import StageRules
-from funnelsync.store.api import Store
-from funnelsync.store.models import StoredRecord
+from funnelsync.store import Store, StoredRecord
 
 if TYPE_CHECKING:
     from funnelsync.sync.identity.writeback import FurthestStagePlan

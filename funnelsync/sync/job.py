@@ -14,7 +14,6 @@ import logging
 import os
 import socket
 import time
-import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from funnelsync.config.models import AppConfig
 from funnelsync.connectors.base import KINDS
 from funnelsync.crm.source import ConnectorFactory, Source, default_connector, open_sources
 from funnelsync.errors import EXIT_OK, EXIT_PARTIAL, FunnelsyncError, LockHeld
-from funnelsync.store.api import Store
+from funnelsync.store import Store, default_holder
 from funnelsync.sync.alerts import AlertSummary, post_webhook, run_alerts
 from funnelsync.sync.evaluate import EVALUATED_THROUGH, Evaluator, diffs_for
 from funnelsync.sync.identity.service import refresh_identity
@@ -104,7 +103,7 @@ class SyncJob:
         self.progress = progress
         self.reevaluate_all = reevaluate_all
         self._everything = reevaluate_all
-        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.holder = default_holder()
 
     def run(self, dry_run: bool = False, full: bool = False) -> RunResult:
         """Run every step once; raises LockHeld, AuthError, RemoteError, ConfigError."""

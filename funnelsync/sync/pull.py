@@ -18,7 +18,7 @@ from funnelsync.connectors.base import KINDS, Kind, Page
 from funnelsync.crm.source import Source
 from funnelsync.errors import DataError
 from funnelsync.mapping.schema import FunnelDeal, FunnelLead, StageChange
-from funnelsync.store.api import Store
+from funnelsync.store import Store
 
 FULL_LOAD_LOOKBACK = timedelta(minutes=5)
 HISTORY_BATCH = 2000

@@ -9,8 +9,7 @@ from typing import Any
 from funnelsync.connectors.base import Kind, RecordUpdate
 from funnelsync.crm.source import Source
 from funnelsync.rules.diff import FieldDiff
-from funnelsync.store.api import Store
-from funnelsync.store.models import PushRow
+from funnelsync.store import PushRow, Store
 
 PUSH_CHUNK = 1000  # diffs held in memory at once; connectors batch further (200 / 100)
 

@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 
 from funnelsync.cli.main import main
 from funnelsync.sandbox import Sandbox
-from funnelsync.store.api import Store
+from funnelsync.store import Store
 
 SIZE = {"seed": 11, "leads": 60, "deals": 40}
 

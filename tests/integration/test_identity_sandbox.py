@@ -16,8 +16,7 @@ from funnelsync.cli.main import main
 from funnelsync.config.models import AppConfig
 from funnelsync.rules.people import StagePositions
 from funnelsync.sandbox import Sandbox
-from funnelsync.store.api import Store
-from funnelsync.store.people import owner_emails, stored_links
+from funnelsync.store import Store
 from funnelsync.sync.identity.service import identity_summary
 from funnelsync.sync.identity.writeback import furthest_stage_plan
 from funnelsync.sync.job import SyncJob
@@ -52,8 +51,8 @@ def test_identity_links_exactly_the_shared_people_and_the_report_counts_each_onc
         True, sf_leads + hs_contacts - shared, sf_leads + hs_contacts)
     with Store.open(db_url) as store:
         # The pull refreshed the people table and saved both CRMs' owner e-mails.
-        assert len(stored_links(store)) == sf_leads + hs_contacts
-        assert sorted(owner_emails(store)) == ["hubspot", "salesforce"]
+        assert len(store.stored_links()) == sf_leads + hs_contacts
+        assert sorted(store.owner_emails()) == ["hubspot", "salesforce"]
         again = identity_summary(store, config)
     assert again == counts
 

@@ -14,8 +14,7 @@ from funnelsync.config.loading import parse_config
 from funnelsync.config.models import AppConfig
 from funnelsync.mapping.schema import FunnelLead, StageChange
 from funnelsync.reports.source import audit_from_store, report_from_store
-from funnelsync.store.api import Store
-from funnelsync.store.people import stored_links
+from funnelsync.store import Store
 from funnelsync.sync.identity.service import (
     forget_person,
     identity_summary,
@@ -75,7 +74,7 @@ def test_refresh_keeps_first_seen_and_moves_last_seen(db_url: str) -> None:
         assert stats is not None and (stats.people, stats.records, stats.new) == (4, 6, 6)
         again = refresh_identity(store, config, T0 + timedelta(hours=1))
         assert again is not None and (again.new, again.changed, again.removed) == (0, 0, 0)
-        links = {link.key: link for link in stored_links(store)}
+        links = {link.key: link for link in store.stored_links()}
         ana = links["hubspot:lead:51"]
         assert (ana.rule, ana.confidence, ana.first_seen, ana.last_seen) == (
             "email", 1.0, T0, T0 + timedelta(hours=1))
@@ -117,7 +116,7 @@ def test_forget_removes_every_linked_record_and_its_history(db_url: str) -> None
         assert left == ["hubspot:52", "hubspot:53", "salesforce:00Q2", "salesforce:00Q3"]
         assert list(store.iter_stage_changes("salesforce", "00Q1")) == []
         assert list(store.iter_stage_changes("hubspot", "51")) == []
-        assert sorted(x.key for x in stored_links(store)) == [
+        assert sorted(x.key for x in store.stored_links()) == [
             "hubspot:lead:52", "hubspot:lead:53", "salesforce:lead:00Q2", "salesforce:lead:00Q3"]
         assert forget_person(store, config, "ana.chen@acme.example")["records_removed"] == 0
 
@@ -183,7 +182,7 @@ def test_refresh_rewrites_moved_links_and_drops_vanished_ones(db_url: str) -> No
         stats = refresh_identity(store, config, T0 + timedelta(days=1))
         # changed: 53 and 00Q3 now email-linked, 00Q2 (Ben) alone again
         assert stats is not None and (stats.new, stats.changed, stats.removed) == (0, 3, 1)
-        links = {x.key: x for x in stored_links(store)}
+        links = {x.key: x for x in store.stored_links()}
         assert "hubspot:lead:52" not in links
         assert links["hubspot:lead:53"].person_id == links["salesforce:lead:00Q3"].person_id
         assert (links["hubspot:lead:53"].rule, links["hubspot:lead:53"].first_seen) == (

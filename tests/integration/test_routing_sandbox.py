@@ -12,7 +12,7 @@ from syncsupport import no_wait_factory, sandbox_config, tasks, written
 from funnelsync.config.models import AppConfig
 from funnelsync.sandbox import Sandbox
 from funnelsync.sandbox.data.people import owners
-from funnelsync.store.api import Store
+from funnelsync.store import Store
 from funnelsync.sync.job import SyncJob
 
 SIZE = {"seed": 7, "leads": 150, "deals": 40}

@@ -13,9 +13,8 @@ import sqlalchemy as sa
 
 from funnelsync.errors import ConfigError, DataError, LockHeld
 from funnelsync.mapping.schema import CatalogStage, FunnelDeal, FunnelLead, StageChange
+from funnelsync.store import PushRow, Store, UpsertStats, Watermark, content_hash
 from funnelsync.store import schema as store_schema
-from funnelsync.store.api import Store
-from funnelsync.store.models import PushRow, UpsertStats, Watermark, content_hash
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 

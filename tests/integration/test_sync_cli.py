@@ -15,7 +15,7 @@ from syncsupport import config_text, crm_snapshot, sandbox_config, tasks, writte
 
 from funnelsync.cli.main import main
 from funnelsync.sandbox import Sandbox
-from funnelsync.store.api import Store
+from funnelsync.store import Store
 
 SIZE = {"seed": 5, "leads": 150, "deals": 120}
 

@@ -18,7 +18,7 @@ from syncsupport import (
 from funnelsync.connectors.base import Connector, RecordUpdate, RowResult, TaskSpec
 from funnelsync.errors import LockHeld
 from funnelsync.sandbox import Sandbox
-from funnelsync.store.api import Store
+from funnelsync.store import Store
 from funnelsync.sync.job import SyncJob
 
 SIZE = {"seed": 11, "leads": 120, "deals": 100}

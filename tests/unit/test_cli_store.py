@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from funnelsync.cli.main import main
 from funnelsync.mapping.schema import CatalogStage
-from funnelsync.store.api import Store
+from funnelsync.store import Store
 
 CONFIG = """
 [salesforce]

@@ -17,8 +17,7 @@ from funnelsync.connectors.base import RecordUpdate, RowResult, TaskSpec, Usage
 from funnelsync.crm.source import Source
 from funnelsync.mapping.funnel import StageMaps
 from funnelsync.mapping.schema import FunnelLead
-from funnelsync.store.api import Store
-from funnelsync.store.timers import load_timers
+from funnelsync.store import Store
 from funnelsync.sync.evaluate import Evaluator, diffs_for
 from funnelsync.sync.leads.operations import build_lead_ops, run_lead_ops, save_routing_state
 from funnelsync.sync.push import PushSummary, push_diffs
@@ -120,7 +119,7 @@ def test_routing_sla_and_nurture_through_one_store(setup: Any) -> None:
     owners = {d.record_id: d.changes.get("owner_id") for d in first["diffs"]}
     assert owners == {"1": (None, "1"), "2": (None, "2"), "3": None, "4": None}
     assert store.get_state("routing.hubspot")["teams"]["inbound"]["assigned"] == {"1": 1, "2": 1}
-    timers = load_timers(store, "hubspot")
+    timers = store.load_timers("hubspot")
     assert timers["4"].lost_since == NOW - timedelta(days=60)  # first seen lost: its last change
     assert not any("status" in d.changes for d in first["diffs"])  # lost_since is new
     assert recorder.tasks == []
@@ -146,7 +145,7 @@ def test_one_task_per_breach_then_resolved_on_touch(setup: Any) -> None:
     store.upsert_records("hubspot", "leads", [
         contact(6, owner_id="2", status="marketingqualifiedlead")], run)
     sync(store, source, config, NOW, run)
-    assert load_timers(store, "hubspot")["6"].baseline is False
+    assert store.load_timers("hubspot")["6"].baseline is False
     for hours_later in (3, 4, 5, 8, 9):
         sync(store, source, config, NOW + timedelta(hours=hours_later), run)
     reasons = [(t.subject.split(":")[0], t.owner_id) for t in recorder.tasks]
@@ -158,7 +157,7 @@ def test_one_task_per_breach_then_resolved_on_touch(setup: Any) -> None:
     result = sync(store, source, config, NOW + timedelta(hours=11), run)
     assert result["summary"].resolved == 2
     assert store.open_alerts("hubspot") == []
-    assert load_timers(store, "hubspot")["6"].touch_kind == "status"
+    assert store.load_timers("hubspot")["6"].touch_kind == "status"
 
 
 def test_dry_run_stores_nothing(setup: Any) -> None:
@@ -169,4 +168,4 @@ def test_dry_run_stores_nothing(setup: Any) -> None:
     assert [d.changes["owner_id"] for d in result["diffs"]] == [(None, "1"), (None, "2")]
     assert recorder.updates == [] and recorder.tasks == []
     assert store.get_state("routing.hubspot") is None
-    assert load_timers(store, "hubspot") == {}
+    assert store.load_timers("hubspot") == {}

@@ -207,7 +207,7 @@ def test_stats_helpers():
 
 
 class FakeStore:
-    """The three store methods the report glue reads (funnelsync.store.api.Store has them)."""
+    """The three store methods the report glue reads (funnelsync.store.Store has them)."""
 
     class Row:
         def __init__(self, model):

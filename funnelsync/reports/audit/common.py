@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from funnelsync.config.toml_text import toml_key
 from funnelsync.mapping.schema import CatalogStage
 from funnelsync.reports.history import StageResolver
 
@@ -48,11 +47,6 @@ class AuditOptions:
     max_days_high: float = 1.5
     max_days_low: float = 0.5
     max_days_min_n: int = 10
-
-
-def toml_key(value: str) -> str:
-    """A TOML key: bare when it can be, else a quoted string."""
-    return value if re.fullmatch(r"[A-Za-z0-9_-]+", value) else json.dumps(value)
 
 
 def mapping_section(source: str, kind: str, pipeline: str | None) -> str:

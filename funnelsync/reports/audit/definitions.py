@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from funnelsync.config.models import FunnelConfig
+from funnelsync.config.toml_text import toml_key
 from funnelsync.mapping import funnel as defaults
 from funnelsync.mapping.funnel import StageMaps
 from funnelsync.mapping.schema import CatalogStage, FunnelDeal, StageChange
@@ -26,7 +27,6 @@ from funnelsync.reports.audit.common import (
     mapping_section,
     sort_findings,
     suggest_stage,
-    toml_key,
     where_defined,
 )
 from funnelsync.reports.audit.history import history_findings

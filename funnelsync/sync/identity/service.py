@@ -29,16 +29,7 @@ from funnelsync.rules.people import (
     merge_timeline,
     summary,
 )
-from funnelsync.store.api import Store
-from funnelsync.store.models import StoredRecord
-from funnelsync.store.people import (
-    RefreshStats,
-    forget_records,
-    owner_emails,
-    save_owner_emails,
-    save_people,
-    stored_links,
-)
+from funnelsync.store import RefreshStats, Store, StoredRecord
 from funnelsync.sync.identity.overrides import load_overrides
 
 log = logging.getLogger(__name__)
@@ -125,7 +116,7 @@ def identity_summary(store: Store, config: AppConfig) -> dict[str, Any]:
 
 def directory_of(store: Any) -> dict[str, dict[str, str]]:
     """Owner e-mails saved by the last sync ({} for stores without key/value state)."""
-    return owner_emails(store) if hasattr(store, "get_state") else {}
+    return store.owner_emails() if hasattr(store, "owner_emails") else {}
 
 
 # -- the sync step ----------------------------------------------------------------------------
@@ -141,7 +132,7 @@ def refresh_identity(store: Store, config: AppConfig, now: datetime,
             warning = _save_owners(store, source)
             if warning and result is not None:
                 result.warnings.append(warning)
-    stats = save_people(store, link(linking_identities(store, config), config), now)
+    stats = store.save_people(link(linking_identities(store, config), config), now)
     log.info("identity refreshed", extra={"fields": stats.__dict__})
     return stats
 
@@ -151,7 +142,7 @@ def _save_owners(store: Store, source: OwnerSource) -> str | None:
         owners = source.owners()
     except FunnelsyncError as exc:
         return f"{source.name}: owner list unavailable, owner conflicts not compared: {exc}"
-    save_owner_emails(store, source.name, {o.id: o.email for o in owners if o.email})
+    store.save_owner_emails(source.name, {o.id: o.email for o in owners if o.email})
     return None
 
 
@@ -168,7 +159,7 @@ def person_view(store: Store, config: AppConfig, email: str) -> dict[str, Any] |
     person = find_person(store, config, email)
     if person is None:
         return None
-    since = {s.key: s.first_seen for s in stored_links(store, person.person_id)}
+    since = {s.key: s.first_seen for s in store.stored_links(person.person_id)}
     top = furthest(person, StagePositions.of(config))
     found = conflicts([person], config, directory_of(store))
     return {
@@ -222,7 +213,7 @@ def forget_person(store: Store, config: AppConfig, email: str) -> dict[str, Any]
     """Privacy deletion: every record with this e-mail and every record linked to the same
     person, with their history. Returns what was removed (counts and person id only)."""
     person = find_person(store, config, email)
-    removed = forget_records(store, person, email)
+    removed = store.forget_records(person, email)
     return {"person_id": person.person_id if person else None, "records_removed": removed}
 
 

@@ -21,7 +21,7 @@ from funnelsync.mapping.schema import FunnelDeal, FunnelLead
 from funnelsync.rules.diff import FieldDiff, live_values
 from funnelsync.rules.linking import Linking
 from funnelsync.rules.people import StagePositions, furthest
-from funnelsync.store.api import Store
+from funnelsync.store import Store
 from funnelsync.sync.identity.service import compute_identity
 
 

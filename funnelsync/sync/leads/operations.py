@@ -31,8 +31,7 @@ from funnelsync.rules.sla import (
     observe,
     sla_elapsed,
 )
-from funnelsync.store.api import Store
-from funnelsync.store.timers import load_timers, save_timers
+from funnelsync.store import Store
 from funnelsync.sync.alerts import LEAD_REASONS, AlertSummary
 from funnelsync.sync.evaluate import Evaluator
 from funnelsync.sync.leads.tasks import LeadAlert, escalation_target, reconcile_lead_alerts
@@ -114,7 +113,7 @@ def build_lead_ops(store: Store, source: Source, config: AppConfig,
     router = None
     if routing is not None and routing.rules:
         router = Router(routing, directory, store.get_state(routing_state_key(source.name)), now)
-    timers = load_timers(store, source.name) if sla or nurture else {}
+    timers = store.load_timers(source.name) if sla or nurture else {}
     return LeadOps(source.name, config, now, directory, router, timers)
 
 
@@ -150,7 +149,7 @@ def run_lead_ops(store: Store, source: Source, ops: LeadOps, *,
     summary, warnings = reconcile_lead_alerts(store, source, config, ops.directory, wanted, now,
                                               dry_run=dry_run, reasons=LEAD_REASONS)
     if not dry_run:
-        save_timers(store, source.name, changed, removed)
+        store.save_timers(source.name, changed, removed)
         if config.sla is not None and first_pass:
             store.set_state(sla_started_key(source.name), now.isoformat())
     return summary, warnings

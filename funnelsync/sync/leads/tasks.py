@@ -21,8 +21,7 @@ from funnelsync.crm.source import Source
 from funnelsync.mapping.schema import FunnelLead
 from funnelsync.rules.routing import OwnerDirectory
 from funnelsync.rules.sla import ESCALATION
-from funnelsync.store.api import Store
-from funnelsync.store.models import Alert
+from funnelsync.store import Alert, Store
 from funnelsync.sync.alerts import AlertSummary, ensure_tasks, marker, post_webhook
 
 TITLES = {"sla_first_touch": "SLA: first touch overdue",
