@@ -61,6 +61,7 @@ from funnelsync.mapping.parse import (
 )
 from funnelsync.mapping.result import MapResult, build_model, unmapped_warning
 from funnelsync.mapping.schema import CatalogStage, FunnelDeal, FunnelLead, StageChange
+from funnelsync.mapping.writeback import WritebackTarget
 
 SOURCE = "hubspot"
 ENTERED_PREFIX = "hs_v2_date_entered_"
@@ -284,19 +285,10 @@ def writeback_fields(kind: Literal["leads", "deals"], stage: str | None, score: 
     None means "leave the property as it is"; a property configured as "" is never written;
     scores are written for contacts only, with at most one decimal ("72", "72.5"); owner →
     hubspot_owner_id, status → lifecyclestage (contacts only; see ``clear_first``)."""
-    if kind not in ("leads", "deals"):
-        raise ValueError(f"kind must be 'leads' or 'deals', not {kind!r}")
     wb = writeback.hubspot
-    props: dict[str, str] = {}
-    if stage is not None and wb.stage_property:
-        props[wb.stage_property] = stage
-    if kind == "leads" and score is not None and wb.score_property:
-        props[wb.score_property] = format_score(score)
-    if kind == "leads" and owner_id is not None:
-        props["hubspot_owner_id"] = str(owner_id)
-    if kind == "leads" and status is not None:
-        props["lifecyclestage"] = status
-    return props
+    target = WritebackTarget(wb.stage_property, wb.score_property, owner="hubspot_owner_id",
+                             status="lifecyclestage", score_value=format_score, owner_value=str)
+    return target.fields(kind, stage, score, owner_id=owner_id, status=status)
 
 
 def clear_first(fields: Mapping[str, Any]) -> dict[str, str]:

@@ -55,6 +55,7 @@ from funnelsync.mapping.parse import (
 )
 from funnelsync.mapping.result import MapResult, build_model, unmapped_warning
 from funnelsync.mapping.schema import CatalogStage, FunnelDeal, FunnelLead, StageChange
+from funnelsync.mapping.writeback import WritebackTarget
 
 SOURCE = "salesforce"
 
@@ -278,19 +279,14 @@ def writeback_fields(kind: Literal["leads", "deals"], stage: str | None, score: 
     None means "leave the field as it is"; a field configured as "" is never written; scores
     are written for leads only, rounded to one decimal; owner → OwnerId, status → Lead.Status
     (leads only)."""
-    if kind not in ("leads", "deals"):
-        raise ValueError(f"kind must be 'leads' or 'deals', not {kind!r}")
     wb = writeback.salesforce
-    fields: dict[str, Any] = {}
-    if stage is not None and wb.stage_field:
-        fields[wb.stage_field] = stage
-    if kind == "leads" and score is not None and wb.score_field:
-        fields[wb.score_field] = round(float(score), 1)
-    if kind == "leads" and owner_id is not None:
-        fields["OwnerId"] = owner_id
-    if kind == "leads" and status is not None:
-        fields["Status"] = status
-    return fields
+    target = WritebackTarget(wb.stage_field, wb.score_field, owner="OwnerId", status="Status",
+                             score_value=_one_decimal)
+    return target.fields(kind, stage, score, owner_id=owner_id, status=status)
+
+
+def _one_decimal(score: float) -> float:
+    return round(float(score), 1)
 
 
 def map_owners(rows: list[dict[str, Any]]) -> list[CrmOwner]:
