@@ -11,6 +11,7 @@ from funnelsync import __version__
 from funnelsync.cli.common import config_option, echo_json, handle_errors
 from funnelsync.config.loading import load_config
 from funnelsync.config.models import AppConfig
+from funnelsync.crm import CRM_NAMES
 from funnelsync.errors import ConfigError
 
 
@@ -73,7 +74,7 @@ def schema_cmd(as_json: bool) -> None:
 
 
 @main.command("normalize")
-@click.option("--source", type=click.Choice(["salesforce", "hubspot"]), help="CRM of the input.")
+@click.option("--source", type=click.Choice(CRM_NAMES), help="CRM of the input.")
 @click.option("--object", "obj", type=click.Choice(["lead", "deal"]), help="Record type.")
 @click.option("--sample", type=click.Choice(["salesforce-deals", "salesforce-leads",
                                              "hubspot-deals", "hubspot-contacts"]),
@@ -123,7 +124,7 @@ def normalize_cmd(source: str | None, obj: str | None, sample: str | None, pipel
         sys.exit(1)  # partial failure: the good records were still written
 
 
-SOURCE_CHOICE = click.Choice(["salesforce", "hubspot"])
+SOURCE_CHOICE = click.Choice(CRM_NAMES)
 
 
 def _job(config_path: str | None, sources: tuple[str, ...], log_format: str) -> Any:
