@@ -1,7 +1,8 @@
-"""Funnel write-back values → one CRM's field names: the rules every CRM shares.
+"""Write-back fields, the rules every CRM shares: which fields to read with a record (their
+live values) and how funnel values become one CRM's field updates.
 
-None means "leave the field as it is"; a stage or score name configured as "" is never written;
-score, owner and status go to leads only.
+None means "leave the field as it is"; a stage or score name configured as "" is never read nor
+written; score, owner and status go to leads only.
 """
 
 from __future__ import annotations
@@ -9,6 +10,27 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from funnelsync.config.models import WritebackConfig
+from funnelsync.mapping.parse import RecordReader, live_writeback, with_names
+
+
+def with_writeback(names: tuple[str, ...], writeback: WritebackConfig | None, source: str, *,
+                   with_score: bool) -> list[str]:
+    """``names`` plus the CRM's configured write-back names, to read their live values."""
+    crm = writeback.for_crm(source) if writeback is not None else None
+    if crm is None:
+        return list(names)
+    return with_names(names, [crm.stage_name, crm.score_name if with_score else ""])
+
+
+def live_values(reader: RecordReader, writeback: WritebackConfig | None, *,
+                with_score: bool) -> dict[str, Any]:
+    """``{"live": ...}`` from the record's write-back fields; {} without a WritebackConfig."""
+    crm = writeback.for_crm(reader.source) if writeback is not None else None
+    if crm is None:
+        return {}
+    return live_writeback(reader, crm.stage_name, crm.score_name, with_score)
 
 
 def _unchanged(value: Any) -> Any:
@@ -44,4 +66,4 @@ class WritebackTarget:
         return fields
 
 
-__all__ = ["WritebackTarget"]
+__all__ = ["WritebackTarget", "live_values", "with_writeback"]
