@@ -110,6 +110,24 @@ label = f(name="hubspot")
     assert literal_names(code) == NAMES
 
 
+def funnelsync_areas_imported(path: Path) -> set[str]:
+    """The funnelsync packages (first part after ``funnelsync.``) a module imports."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.add(node.module)
+    return {name.split(".")[1] for name in found if name.startswith("funnelsync.")}
+
+
+def test_crm_imports_only_config_connectors_mapping_and_errors() -> None:
+    imported = {p.name: funnelsync_areas_imported(p) for p in modules(PACKAGE / "crm")}
+    assert imported["source.py"] >= {"config", "connectors", "crm", "mapping"}
+    assert set().union(*imported.values()) <= {"config", "connectors", "crm", "errors",
+                                               "mapping"}
+
+
 # -- the registry -------------------------------------------------------------------------------
 
 def test_registry_names_in_declaration_order() -> None:
