@@ -8,10 +8,13 @@ Salesforce custom fields need an admin in Setup, so their steps are listed inste
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from funnelsync.config.models import AppConfig
+from funnelsync.crm.hubspot import HUBSPOT
+from funnelsync.crm.salesforce import SALESFORCE
 from funnelsync.crm.source import ConnectorFactory, Source, default_connector, open_sources
 from funnelsync.errors import EXIT_OK, EXIT_PARTIAL, EXIT_REMOTE, AuthError, RemoteError
 from funnelsync.reports.audit.common import group_catalog
@@ -19,6 +22,7 @@ from funnelsync.reports.audit.definitions import definition_findings
 from funnelsync.reports.history import StageResolver
 
 Status = Literal["ok", "fixed", "warn", "skip", "fail"]
+SF, HS = SALESFORCE.name, HUBSPOT.name
 LOW_QUOTA_SHARE = 0.1  # warn when less than this share of the daily API quota is left
 
 
@@ -57,8 +61,7 @@ def run_doctor(config: AppConfig, *, fix: bool = False,
     report = DoctorReport()
     for source in open_sources(config, None, connector_factory):
         try:
-            checker = _salesforce_checks if source.name == "salesforce" else _hubspot_checks
-            checker(source, config, fix, report.checks)
+            CRM_CHECKS[source.name](source, config, fix, report.checks)
         except (AuthError, RemoteError) as exc:
             report.unreachable = True
             name = "login" if isinstance(exc, AuthError) else "reachable"
@@ -73,16 +76,16 @@ def _salesforce_checks(source: Source, config: AppConfig, fix: bool, out: list[C
     assert config.salesforce is not None
     conn: Any = source.connector
     versions = conn.api_versions()  # the first call logs in
-    out.append(Check("salesforce", "login", "ok",
+    out.append(Check(SF, "login", "ok",
                      f"logged in ({config.salesforce.auth_mode()} mode)"))
     wanted = config.salesforce.api_version
     if wanted not in versions:
         newest = versions[-1] if versions else "none"
-        out.append(Check("salesforce", "api version", "fail",
+        out.append(Check(SF, "api version", "fail",
                          f"the org does not serve API version {wanted} (newest: {newest})",
                          [f'set api_version = "{newest}" under [salesforce]']))
         return
-    out.append(Check("salesforce", "api version", "ok",
+    out.append(Check(SF, "api version", "ok",
                      f"{wanted} is served (newest {versions[-1]})"))
     out.append(_quota_check(conn.org_limits(), config))
     out += _field_checks(conn, config)
@@ -93,28 +96,26 @@ def _quota_check(limits: dict[str, Any], config: AppConfig) -> Check:
     daily = limits.get("DailyApiRequests") or {}
     remaining, cap = daily.get("Remaining"), daily.get("Max")
     if remaining is None or not cap:
-        return Check("salesforce", "api quota", "warn", "the org reported no DailyApiRequests")
+        return Check(SF, "api quota", "warn", "the org reported no DailyApiRequests")
     share = config.limits.salesforce_quota_share
     detail = (f"{remaining:,} of {cap:,} daily API requests left; one run may use "
               f"{int(remaining * share):,}")
     if remaining <= 0:
-        return Check("salesforce", "api quota", "fail", detail,
+        return Check(SF, "api quota", "fail", detail,
                      ["wait for the rolling 24-hour window, or raise the org's API limit"])
     status: Status = "warn" if remaining < cap * LOW_QUOTA_SHARE else "ok"
-    return Check("salesforce", "api quota", status, detail)
+    return Check(SF, "api quota", status, detail)
 
 
 def _field_checks(conn: Any, config: AppConfig) -> list[Check]:
     wb = config.writeback
     if not wb.enabled:
-        return [Check("salesforce", "write-back fields", "skip", "write-back is disabled")]
-    wanted = {"Lead": [wb.salesforce.stage_field, wb.salesforce.score_field],
-              "Opportunity": [wb.salesforce.stage_field]}
+        return [Check(SF, "write-back fields", "skip", "write-back is disabled")]
+    score_field = SALESFORCE.writeback(wb).score_name
     checks = []
-    for sobject, names in wanted.items():
+    for sobject, names in SALESFORCE.writeback_targets(wb).items():
         fields = {f.get("name"): f for f in conn.describe(sobject).get("fields") or []}
-        for name in filter(None, names):
-            checks.append(_field_check(sobject, name, fields.get(name), wb.salesforce.score_field))
+        checks += [_field_check(sobject, name, fields.get(name), score_field) for name in names]
     return checks
 
 
@@ -125,18 +126,18 @@ def _field_check(sobject: str, name: str, described: dict[str, Any] | None,
         kind = ("Number, Length 3, Decimal Places 0" if name == score_field
                 else "Text, Length 40")
         label = name.removesuffix("__c").replace("_", " ")
-        return Check("salesforce", "write-back field", "fail", f"{what} does not exist", [
+        return Check(SF, "write-back field", "fail", f"{what} does not exist", [
             f"Setup → Object Manager → {sobject} → Fields & Relationships → New → {kind} → "
             f"Field Label \"{label}\", Field Name \"{name.removesuffix('__c')}\" "
             f"(API name {name}) → Next → make it visible and editable for the integration "
             f"user's profile → Save"])
     if not described.get("updateable", True):
-        return Check("salesforce", "write-back field", "fail",
+        return Check(SF, "write-back field", "fail",
                      f"{what} exists but the integration user cannot edit it", [
                          f"Setup → Object Manager → {sobject} → Fields & Relationships → "
                          f"{name} → Set Field-Level Security → tick Visible (not Read-Only) "
                          f"for the integration user's profile → Save"])
-    return Check("salesforce", "write-back field", "ok", f"{what} exists and is writable")
+    return Check(SF, "write-back field", "ok", f"{what} exists and is writable")
 
 
 # -- HubSpot --------------------------------------------------------------------------------
@@ -144,9 +145,9 @@ def _hubspot_checks(source: Source, config: AppConfig, fix: bool, out: list[Chec
     assert config.hubspot is not None
     conn: Any = source.connector
     conn.stage_catalog()  # the first call: proves the token works
-    out.append(Check("hubspot", "login", "ok",
+    out.append(Check(HS, "login", "ok",
                      f"credentials accepted ({config.hubspot.auth_mode()} mode)"))
-    out.append(Check("hubspot", "api quota", "skip",
+    out.append(Check(HS, "api quota", "skip",
                      "unknown: see the daily usage under Settings → Integrations → Private "
                      "Apps → your app → Logs"))
     out += _property_checks(conn, config, fix)
@@ -156,18 +157,16 @@ def _hubspot_checks(source: Source, config: AppConfig, fix: bool, out: list[Chec
 def _property_checks(conn: Any, config: AppConfig, fix: bool) -> list[Check]:
     wb = config.writeback
     if not wb.enabled:
-        return [Check("hubspot", "write-back properties", "skip", "write-back is disabled")]
-    wanted = {"contacts": [wb.hubspot.stage_property, wb.hubspot.score_property],
-              "deals": [wb.hubspot.stage_property]}
+        return [Check(HS, "write-back properties", "skip", "write-back is disabled")]
     checks = []
-    for object_type, names in wanted.items():
+    for object_type, names in HUBSPOT.writeback_targets(wb).items():
         present = conn.property_names(object_type)
-        missing = [n for n in names if n and n not in present]
-        checks += [Check("hubspot", "write-back property", "ok", f"{object_type}.{n} exists")
-                   for n in names if n and n in present]
+        missing = [n for n in names if n not in present]
+        checks += [Check(HS, "write-back property", "ok", f"{object_type}.{n} exists")
+                   for n in names if n in present]
         if missing and fix:
             created = conn.ensure_properties(object_type, missing)
-            checks += [Check("hubspot", "write-back property", "fixed",
+            checks += [Check(HS, "write-back property", "fixed",
                              f"created {object_type}.{n}") for n in created]
             missing = [n for n in missing if n not in created]
         checks += [_missing_property(object_type, n) for n in missing]
@@ -176,11 +175,15 @@ def _property_checks(conn: Any, config: AppConfig, fix: bool) -> list[Check]:
 
 def _missing_property(object_type: str, name: str) -> Check:
     singular = object_type.removesuffix("s")
-    return Check("hubspot", "write-back property", "fail",
+    return Check(HS, "write-back property", "fail",
                  f"{object_type}.{name} does not exist", [
                      "run `funnelsync doctor --fix` to create it, or in HubSpot: Settings → "
                      f"Properties → {singular.capitalize()} properties → Create property → "
                      f"internal name {name}"])
+
+
+CrmChecks = Callable[[Source, AppConfig, bool, list[Check]], None]
+CRM_CHECKS: dict[str, CrmChecks] = {SF: _salesforce_checks, HS: _hubspot_checks}
 
 
 # -- both -----------------------------------------------------------------------------------

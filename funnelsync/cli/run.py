@@ -9,6 +9,7 @@ import click
 
 from funnelsync.cli.common import config_option, echo_json
 from funnelsync.config.loading import load_config
+from funnelsync.crm import CRM_NAMES
 from funnelsync.errors import ConfigError
 
 
@@ -34,7 +35,7 @@ def schema_cmd(as_json: bool) -> None:
 
 
 @click.command("normalize")
-@click.option("--source", type=click.Choice(["salesforce", "hubspot"]), help="CRM of the input.")
+@click.option("--source", type=click.Choice(CRM_NAMES), help="CRM of the input.")
 @click.option("--object", "obj", type=click.Choice(["lead", "deal"]), help="Record type.")
 @click.option("--sample", type=click.Choice(["salesforce-deals", "salesforce-leads",
                                              "hubspot-deals", "hubspot-contacts"]),
@@ -83,7 +84,7 @@ def normalize_cmd(source: str | None, obj: str | None, sample: str | None, pipel
         sys.exit(1)  # partial failure: the good records were still written
 
 
-SOURCE_CHOICE = click.Choice(["salesforce", "hubspot"])
+SOURCE_CHOICE = click.Choice(CRM_NAMES)
 
 
 def _job(config_path: str | None, sources: tuple[str, ...], log_format: str) -> Any:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import (
     Field,
@@ -21,8 +21,23 @@ from funnelsync.config.identity import IdentityConfig
 from funnelsync.config.operations import NurtureConfig, RoutingConfig, SlaConfig
 
 
-class SalesforceConfig(StrictModel):
-    """How to reach one Salesforce org. Exactly one complete auth mode must be given."""
+class CrmConnection(StrictModel):
+    """How to reach one CRM. Every AppConfig section of this type is a CRM."""
+
+    @classmethod
+    def sandbox_login(cls, url: str) -> dict[str, Any]:
+        """Section values that log in to the funnelsync sandbox at ``url`` with its fixed
+        demo credentials."""
+        raise NotImplementedError
+
+
+class SalesforceConfig(CrmConnection):
+    """How to reach one Salesforce org. Exactly one complete auth mode must be given.
+
+    Give exactly one complete way to log in: username + password + security_token; username +
+    password + consumer_key + consumer_secret; consumer_key + consumer_secret + domain (My
+    Domain); username + consumer_key + privatekey_file (JWT); or session_id + instance_url.
+    """
 
     username: str | None = Field(None, description="Login user name (password and JWT modes).")
     password: SecretStr | None = Field(None, description="Password of `username`.")
@@ -89,9 +104,17 @@ class SalesforceConfig(StrictModel):
                          "consumer_key + consumer_secret, privatekey_file, or session_id + "
                          "instance_url")
 
+    @classmethod
+    def sandbox_login(cls, url: str) -> dict[str, Any]:
+        return {"username": "demo@funnelsync.local", "password": "demo",
+                "security_token": "demo", "login_url": url}
 
-class HubSpotConfig(StrictModel):
-    """How to reach one HubSpot account: a private-app token or OAuth."""
+
+class HubSpotConfig(CrmConnection):
+    """How to reach one HubSpot account: a private-app token or OAuth.
+
+    A private-app access_token, or OAuth client_id + client_secret + refresh_token.
+    """
 
     access_token: SecretStr | None = Field(None, description="Private-app access token.")
     client_id: str | None = Field(None, description="OAuth app client id.")
@@ -123,6 +146,10 @@ class HubSpotConfig(StrictModel):
             return "oauth"
         raise ValueError("no credentials: give access_token, or client_id + client_secret + "
                          "refresh_token")
+
+    @classmethod
+    def sandbox_login(cls, url: str) -> dict[str, Any]:
+        return {"access_token": "pat-demo", "host": url}
 
 
 class StateConfig(StrictModel):
@@ -205,6 +232,8 @@ class HubSpotMapping(StrictModel):
 
 
 class MappingConfig(StrictModel):
+    """CRM stage value → funnel stage id, merged over the built-in maps."""
+
     salesforce: SalesforceMapping = Field(default_factory=SalesforceMapping)
     hubspot: HubSpotMapping = Field(default_factory=HubSpotMapping)
 
@@ -271,19 +300,47 @@ class AlertsConfig(StrictModel):
     webhook_url: str | None = Field(None, description="POST alerts here (Slack-compatible JSON).")
 
 
-class SalesforceWriteback(StrictModel):
+class CrmWriteback(StrictModel):
+    """The names one CRM keeps the funnel stage and score under ("" skips the value)."""
+
+    @property
+    def stage_name(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def score_name(self) -> str:
+        raise NotImplementedError
+
+
+class SalesforceWriteback(CrmWriteback):
     stage_field: str = Field("Funnel_Stage__c",
                              description="Lead/Opportunity field for the funnel stage; "
                                          "empty to skip.")
     score_field: str = Field("Funnel_Score__c", description="Lead field for the score; "
                                                             "empty to skip.")
 
+    @property
+    def stage_name(self) -> str:
+        return self.stage_field
 
-class HubSpotWriteback(StrictModel):
+    @property
+    def score_name(self) -> str:
+        return self.score_field
+
+
+class HubSpotWriteback(CrmWriteback):
     stage_property: str = Field("funnel_stage", description="Contact/deal property for the "
                                                             "funnel stage; empty to skip.")
     score_property: str = Field("funnel_score", description="Contact property for the score; "
                                                             "empty to skip.")
+
+    @property
+    def stage_name(self) -> str:
+        return self.stage_property
+
+    @property
+    def score_name(self) -> str:
+        return self.score_property
 
 
 class WritebackConfig(StrictModel):
@@ -298,6 +355,11 @@ class WritebackConfig(StrictModel):
                                 "CRM; 0 re-evaluates only records that changed.")
     salesforce: SalesforceWriteback = Field(default_factory=SalesforceWriteback)
     hubspot: HubSpotWriteback = Field(default_factory=HubSpotWriteback)
+
+    def for_crm(self, name: str) -> CrmWriteback | None:
+        """The write-back names of the CRM called ``name``; None for a name that is no CRM."""
+        value = getattr(self, name) if name in type(self).model_fields else None
+        return value if isinstance(value, CrmWriteback) else None
 
 
 class LimitsConfig(StrictModel):
@@ -331,5 +393,6 @@ class AppConfig(StrictModel):
     identity: IdentityConfig = Field(default_factory=IdentityConfig)  # config_identity.py
 
     def sources(self) -> list[str]:
-        """The CRMs this configuration names."""
-        return [name for name in ("salesforce", "hubspot") if getattr(self, name) is not None]
+        """The CRMs this configuration names: its CRM connection sections that are present."""
+        return [name for name in type(self).model_fields
+                if isinstance(getattr(self, name), CrmConnection)]

@@ -16,7 +16,7 @@ from typing import Any, Union, get_args, get_origin
 from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 
-from funnelsync.config.models import AppConfig
+from funnelsync.config.models import AppConfig, CrmConnection
 from funnelsync.config.toml_text import toml_key, toml_value
 
 REFERENCE_START = "<!-- config-reference:start -->"
@@ -45,16 +45,6 @@ EXAMPLES: dict[str, Any] = {
     "mapping.hubspot.deal_stages": {"default": {"contractsent": "decision"}},
     "scoring.country_points": {"germany": 5},
     "alerts.webhook_url": "https://hooks.slack.com/services/T000/B000/XXXX",
-}
-
-SECTION_NOTES: dict[str, str] = {
-    "salesforce": "Give exactly one complete way to log in: username + password + "
-                  "security_token; username + password + consumer_key + consumer_secret; "
-                  "consumer_key + consumer_secret + domain (My Domain); username + "
-                  "consumer_key + privatekey_file (JWT); or session_id + instance_url.",
-    "hubspot": "A private-app access_token, or OAuth client_id + client_secret + "
-               "refresh_token.",
-    "mapping": "CRM stage value → funnel stage id, merged over the built-in maps.",
 }
 
 
@@ -142,7 +132,7 @@ def _sections(model: type[BaseModel],
 def _reference_section(header: str, model: type[BaseModel], info: FieldInfo) -> list[str]:
     keys = [(n, f) for n, f in _ordered(model) if not _is_table(f)]
     lines = [f"### `{header}`", ""]
-    parts = [_doc(model), SECTION_NOTES.get(header.strip("[]"), "")]
+    parts = [_doc(model)]
     if header.startswith("[["):
         parts += [info.description or "", f"Default: {_default_cell(info)}."]
     about = " ".join(filter(None, parts))
@@ -195,7 +185,7 @@ def render_config(values: dict[str, Any] | None = None, *, header: str = "",
 
 def _table_lines(header: str, model: type[BaseModel], path: str, given: dict[str, Any],
                  active: bool, live_defaults: bool) -> list[str]:
-    about = " ".join(filter(None, [_doc(model), SECTION_NOTES.get(path, "")]))
+    about = _doc(model)
     lines = ["", *_wrap_comment(about, PROSE)] if about else [""]
     lines.append(header if active else f"# {header}")
     for name, info in _ordered(model):
@@ -271,19 +261,20 @@ SANDBOX_HEADER = """\
 # The sandbox is local, so the client-side HubSpot limits are raised; real HubSpot private apps
 # allow 100-190 requests per 10 seconds."""
 
-# The sandbox's fixed demo credentials (funnelsync/sandbox accepts exactly these).
-SANDBOX_SALESFORCE = {"username": "demo@funnelsync.local", "password": "demo",
-                      "security_token": "demo"}
-SANDBOX_HUBSPOT_TOKEN = "pat-demo"
-
 
 def sandbox_values(url: str, state_url: str) -> dict[str, Any]:
-    """Config values pointing both CRMs at a sandbox at ``url``."""
-    return {"salesforce": {**SANDBOX_SALESFORCE, "login_url": url},
-            "hubspot": {"access_token": SANDBOX_HUBSPOT_TOKEN, "host": url},
-            "state": {"url": state_url},
+    """Config values pointing every CRM at a sandbox at ``url``."""
+    crms = {name: model.sandbox_login(url) for name, model in _crm_sections()}
+    return {**crms, "state": {"url": state_url},
             # search stays at the default: the sandbox, like HubSpot, allows 5 searches/s
             "limits": {"hubspot_requests_per_10s": 10_000}}
+
+
+def _crm_sections() -> Iterator[tuple[str, type[CrmConnection]]]:
+    for name, info in AppConfig.model_fields.items():
+        model = _model_of(info.annotation)
+        if model is not None and issubclass(model, CrmConnection):
+            yield name, model
 
 
 def init_config(sandbox_url: str | None = None,

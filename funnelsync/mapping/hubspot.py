@@ -50,17 +50,16 @@ from funnelsync.mapping.hubspot_catalog import HubSpotCatalog, map_pipelines
 from funnelsync.mapping.owners import CrmOwner
 from funnelsync.mapping.parse import (
     RecordReader,
-    live_writeback,
     parse_bool,
     parse_datetime,
     parse_fraction_percent,
     parse_int,
     require_id,
     require_record,
-    with_names,
 )
 from funnelsync.mapping.result import MapResult, build_model, unmapped_warning
 from funnelsync.mapping.schema import CatalogStage, FunnelDeal, FunnelLead, StageChange
+from funnelsync.mapping.writeback import WritebackTarget, live_values, with_writeback
 
 SOURCE = "hubspot"
 ENTERED_PREFIX = "hs_v2_date_entered_"
@@ -86,25 +85,17 @@ _BAND = re.compile(r"(\d[\d,]*)\s*(?:-\s*[\d,]+|\+)")
 
 def contact_properties(writeback: WritebackConfig | None = None) -> list[str]:
     """CONTACT_PROPERTIES plus the configured write-back properties (their live values)."""
-    return _with_writeback(CONTACT_PROPERTIES, writeback, with_score=True)
+    return with_writeback(CONTACT_PROPERTIES, writeback, SOURCE, with_score=True)
 
 
 def deal_properties(writeback: WritebackConfig | None = None,
                     catalog: HubSpotCatalog | None = None) -> list[str]:
     """DEAL_PROPERTIES, the write-back stage property and, given the pipeline catalog, one
     ``hs_v2_date_entered_<stageId>`` per stage (HubSpot returns only properties asked for)."""
-    names = _with_writeback(DEAL_PROPERTIES, writeback, with_score=False)
+    names = with_writeback(DEAL_PROPERTIES, writeback, SOURCE, with_score=False)
     if catalog is not None:
         names += [f"{ENTERED_PREFIX}{stage}" for stage in catalog.stage_ids()]
     return names
-
-
-def _with_writeback(props: tuple[str, ...], writeback: WritebackConfig | None,
-                    with_score: bool) -> list[str]:
-    if writeback is None:
-        return list(props)
-    wb = writeback.hubspot
-    return with_names(props, [wb.stage_property, wb.score_property if with_score else ""])
 
 
 def _reader(raw: Any, kind: str) -> tuple[RecordReader, Mapping[str, Any]]:
@@ -129,14 +120,6 @@ def _top(r: RecordReader, record: Mapping[str, Any]) -> dict[str, Any]:
         "updated_at": r.parsed("updatedAt", parse_datetime, record.get("updatedAt")),
         "is_deleted": bool(r.parsed("archived", parse_bool, record.get("archived"))),
     }
-
-
-def _live(r: RecordReader, writeback: WritebackConfig | None,
-          with_score: bool) -> dict[str, Any]:
-    if writeback is None:
-        return {}
-    wb = writeback.hubspot
-    return live_writeback(r, wb.stage_property, wb.score_property, with_score)
 
 
 def parse_employees(value: Any) -> int | None:
@@ -164,7 +147,7 @@ def map_contact(raw: Any, maps: StageMaps,
         "form_submissions": r.integer("num_conversion_events"),
         "page_views": r.integer("hs_analytics_num_page_views"), "meetings": None,
         "lead_source": lead_source, "is_converted": None,
-        **({"bant": bant} if bant else {}), **_live(r, writeback, with_score=True),
+        **({"bant": bant} if bant else {}), **live_values(r, writeback, with_score=True),
     }
     funnel = maps.lifecycle_stage.get(lifecycle) if lifecycle else None
     if lifecycle and funnel is None:
@@ -212,7 +195,7 @@ def map_deal(raw: Any, maps: StageMaps, catalog: HubSpotCatalog | Mapping[Any, A
         "is_deleted": top["is_deleted"],
         "extra": {"forecast_category": r.text("hs_forecast_category"),
                   "lead_source": r.text("hs_analytics_source"), "type": r.text("dealtype"),
-                  **_live(r, writeback, with_score=False)},
+                  **live_values(r, writeback, with_score=False)},
     }
     record_out = build_model(FunnelDeal, values, source=SOURCE, kind="deal",
                              record_id=r.record_id)
@@ -284,19 +267,10 @@ def writeback_fields(kind: Literal["leads", "deals"], stage: str | None, score: 
     None means "leave the property as it is"; a property configured as "" is never written;
     scores are written for contacts only, with at most one decimal ("72", "72.5"); owner →
     hubspot_owner_id, status → lifecyclestage (contacts only; see ``clear_first``)."""
-    if kind not in ("leads", "deals"):
-        raise ValueError(f"kind must be 'leads' or 'deals', not {kind!r}")
     wb = writeback.hubspot
-    props: dict[str, str] = {}
-    if stage is not None and wb.stage_property:
-        props[wb.stage_property] = stage
-    if kind == "leads" and score is not None and wb.score_property:
-        props[wb.score_property] = format_score(score)
-    if kind == "leads" and owner_id is not None:
-        props["hubspot_owner_id"] = str(owner_id)
-    if kind == "leads" and status is not None:
-        props["lifecyclestage"] = status
-    return props
+    target = WritebackTarget(wb.stage_property, wb.score_property, owner="hubspot_owner_id",
+                             status="lifecyclestage", score_value=format_score, owner_value=str)
+    return target.fields(kind, stage, score, owner_id=owner_id, status=status)
 
 
 def clear_first(fields: Mapping[str, Any]) -> dict[str, str]:

@@ -45,16 +45,15 @@ from funnelsync.mapping.owners import CrmOwner
 from funnelsync.mapping.parse import (
     RecordReader,
     date_to_datetime,
-    live_writeback,
     parse_datetime,
     parse_percent,
     parse_text,
     require_id,
     require_record,
-    with_names,
 )
 from funnelsync.mapping.result import MapResult, build_model, unmapped_warning
 from funnelsync.mapping.schema import CatalogStage, FunnelDeal, FunnelLead, StageChange
+from funnelsync.mapping.writeback import WritebackTarget, live_values, with_writeback
 
 SOURCE = "salesforce"
 
@@ -85,21 +84,14 @@ BANT_FIELDS: dict[str, str] = {
 
 def lead_fields(writeback: WritebackConfig | None = None) -> list[str]:
     """LEAD_FIELDS plus the configured write-back fields (to read their live values)."""
-    return _with_writeback(LEAD_FIELDS, writeback, with_score=True)
+    return with_writeback(LEAD_FIELDS, writeback, SOURCE, with_score=True)
 
 
 def opportunity_fields(writeback: WritebackConfig | None = None,
                        optional: tuple[str, ...] = ()) -> list[str]:
     """OPPORTUNITY_FIELDS plus the optional fields the org has and the write-back stage field."""
-    return _with_writeback(OPPORTUNITY_FIELDS + optional, writeback, with_score=False)
-
-
-def _with_writeback(fields: tuple[str, ...], writeback: WritebackConfig | None,
-                    with_score: bool) -> list[str]:
-    if writeback is None:
-        return list(fields)
-    wb = writeback.salesforce
-    return with_names(fields, [wb.stage_field, wb.score_field if with_score else ""])
+    return with_writeback(OPPORTUNITY_FIELDS + optional, writeback, SOURCE,
+                          with_score=False)
 
 
 def _reader(raw: Any, kind: str, sobject: str) -> RecordReader:
@@ -125,14 +117,6 @@ def _stage(r: RecordReader, value: str | None, table: dict[str, str], what: str,
     return stage
 
 
-def _live(r: RecordReader, writeback: WritebackConfig | None,
-          with_score: bool) -> dict[str, Any]:
-    if writeback is None:
-        return {}
-    wb = writeback.salesforce
-    return live_writeback(r, wb.stage_field, wb.score_field, with_score)
-
-
 def _bant(r: RecordReader) -> dict[str, Any]:
     present = {key: r.text(name) for key, name in BANT_FIELDS.items() if r.has(name)}
     return {"bant": present} if present else {}
@@ -149,7 +133,7 @@ def map_lead(raw: Any, maps: StageMaps,
         "form_submissions": None, "page_views": None, "meetings": None,
         "lead_source": lead_source, "is_converted": r.flag("IsConverted", None),
         "system_modstamp": r.timestamp("SystemModstamp"), **_bant(r),
-        **_live(r, writeback, with_score=True),
+        **live_values(r, writeback, with_score=True),
     }
     values = {
         "source": SOURCE, "source_id": r.record_id, "email": r.email("Email"),
@@ -183,7 +167,7 @@ def map_opportunity(raw: Any, maps: StageMaps,
     extra = {
         "forecast_category": forecast, "lead_source": r.text("LeadSource"),
         "type": r.text("Type"), "system_modstamp": r.timestamp("SystemModstamp"),
-        **_live(r, writeback, with_score=False),
+        **live_values(r, writeback, with_score=False),
     }
     values = {
         "source": SOURCE, "source_id": r.record_id, "name": r.text("Name"),
@@ -278,19 +262,14 @@ def writeback_fields(kind: Literal["leads", "deals"], stage: str | None, score: 
     None means "leave the field as it is"; a field configured as "" is never written; scores
     are written for leads only, rounded to one decimal; owner → OwnerId, status → Lead.Status
     (leads only)."""
-    if kind not in ("leads", "deals"):
-        raise ValueError(f"kind must be 'leads' or 'deals', not {kind!r}")
     wb = writeback.salesforce
-    fields: dict[str, Any] = {}
-    if stage is not None and wb.stage_field:
-        fields[wb.stage_field] = stage
-    if kind == "leads" and score is not None and wb.score_field:
-        fields[wb.score_field] = round(float(score), 1)
-    if kind == "leads" and owner_id is not None:
-        fields["OwnerId"] = owner_id
-    if kind == "leads" and status is not None:
-        fields["Status"] = status
-    return fields
+    target = WritebackTarget(wb.stage_field, wb.score_field, owner="OwnerId", status="Status",
+                             score_value=_one_decimal)
+    return target.fields(kind, stage, score, owner_id=owner_id, status=status)
+
+
+def _one_decimal(score: float) -> float:
+    return round(float(score), 1)
 
 
 def map_owners(rows: list[dict[str, Any]]) -> list[CrmOwner]:

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Literal
 
 from funnelsync.config.models import FunnelConfig
+from funnelsync.crm import StageVocabulary, crm_spec
 from funnelsync.mapping.funnel import StageMaps
 from funnelsync.mapping.schema import FunnelDeal, FunnelLead, StageChange
 from funnelsync.reports.stats import as_utc_datetime
@@ -22,6 +23,11 @@ from funnelsync.reports.stats import as_utc_datetime
 Kind = Literal["lead", "deal"]
 Outcome = Literal["won", "lost", "open"]
 Entry = tuple[str, datetime | None]  # (stage, entered at; None when unknown)
+
+
+def vocabulary(source: str, kind: str) -> StageVocabulary:
+    """The stage vocabulary of one CRM object (``kind`` "lead" or "deal")."""
+    return crm_spec(source).stages["lead" if kind == "lead" else "deal"]
 
 
 def record_key(source: str, kind: str, record_id: str) -> str:
@@ -41,12 +47,9 @@ class StageResolver:
         self._order = {sid: i for i, sid in enumerate(self.stage_ids)}
 
     def table(self, source: str, kind: str, pipeline: str | None = None) -> dict[str, str]:
-        """The raw value → funnel stage map of one CRM object (and HubSpot pipeline)."""
-        if source == "salesforce":
-            return self.maps.lead_status if kind == "lead" else self.maps.opportunity_stage
-        if kind == "lead":
-            return self.maps.lifecycle_stage
-        return self.maps.deal_stages.get(pipeline or "default", {})
+        """The raw value → funnel stage map of one CRM object (and pipeline, where the CRM's
+        stages are per pipeline)."""
+        return vocabulary(source, kind).table(self.maps, pipeline)
 
     def resolve(self, source: str, kind: str, raw: str | None,
                 pipeline: str | None = None) -> str | None:
@@ -70,10 +73,8 @@ class StageResolver:
 
     def stage_range(self, source: str, kind: str) -> tuple[int, int] | None:
         """Lowest and highest funnel order the maps of one CRM object can produce."""
-        if source == "hubspot" and kind == "deal":
-            targets = {t for m in self.maps.deal_stages.values() for t in m.values()}
-        else:
-            targets = set(self.table(source, kind).values())
+        tables = vocabulary(source, kind).tables(self.maps).values()  # every pipeline's
+        targets = {t for table in tables for t in table.values()}
         orders = [o for o in (self.order(t) for t in targets) if o is not None]
         return (min(orders), max(orders)) if orders else None
 

@@ -28,6 +28,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from funnelsync.config.models import AppConfig
+from funnelsync.crm import CRM_NAMES
 from funnelsync.mapping.funnel import StageMaps
 from funnelsync.mapping.schema import CatalogStage, FunnelDeal, FunnelLead, StageChange
 from funnelsync.reports.history import Journey, StageResolver, build_journeys, stage_stints
@@ -53,7 +54,6 @@ from funnelsync.reports.stats import (
     round_or_none,
 )
 
-SOURCES = ("salesforce", "hubspot")
 Unit = tuple[int | None, str]  # (furthest funnel order, source holding it)
 
 
@@ -71,7 +71,7 @@ def build_report(deals: Iterable[FunnelDeal], leads: Iterable[FunnelLead],
     lead_list = [lead for lead in leads if _kept(lead.created_at, start)]
     journeys = build_journeys(deal_list, lead_list, changes, resolver)
     ctx = _Context(resolver, _probabilities(catalog), by, mql_stage, sql_stage)
-    present = [s for s in SOURCES if any(j.source == s for j in journeys)]
+    present = [s for s in CRM_NAMES if any(j.source == s for j in journeys)]
     views = [build_view(s, [s], [j for j in journeys if j.source == s], ctx) for s in present]
     combined = build_view("combined", present, journeys, ctx, people=people)
     merge = merge_info(journeys, people)

@@ -118,16 +118,10 @@ def allowed_keys(writeback: WritebackConfig, source: str, kind: str) -> frozense
     A key whose configured field name is "" is not allowed; the score goes to leads only
     (the config has no deal score field); nothing is allowed when write-back is disabled.
     """
-    if not writeback.enabled:
+    crm = writeback.for_crm(source)
+    if not writeback.enabled or crm is None:
         return frozenset()
-    if source == "salesforce":
-        names = {STAGE_KEY: writeback.salesforce.stage_field,
-                 SCORE_KEY: writeback.salesforce.score_field}
-    elif source == "hubspot":
-        names = {STAGE_KEY: writeback.hubspot.stage_property,
-                 SCORE_KEY: writeback.hubspot.score_property}
-    else:
-        return frozenset()
+    names = {STAGE_KEY: crm.stage_name, SCORE_KEY: crm.score_name}
     if kind != "lead":
         names.pop(SCORE_KEY)
     return frozenset(key for key, name in names.items() if name.strip())

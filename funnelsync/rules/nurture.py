@@ -21,11 +21,6 @@ REENTRY = "nurture_reentry"
 STATUS_KEY = "status"
 
 
-def reentry_value(config: NurtureConfig, source: str) -> str | None:
-    """The status (Salesforce) or lifecycle stage (HubSpot) a revived lead gets."""
-    return config.salesforce_status if source == "salesforce" else config.hubspot_lifecycle
-
-
 def track_lost(timer: LeadTimer | None, lead: FunnelLead, lost: bool,
                now: datetime) -> LeadTimer | None:
     """Remember since when a lead is lost; forget it once it is not."""
@@ -52,4 +47,4 @@ def should_reenter(lead: FunnelLead, stage: str | None, score: float,
     return now - quiet_from >= timedelta(days=config.quiet_days)
 
 
-__all__ = ["REENTRY", "STATUS_KEY", "reentry_value", "should_reenter", "track_lost"]
+__all__ = ["REENTRY", "STATUS_KEY", "should_reenter", "track_lost"]

@@ -2,8 +2,10 @@
 
 Every test takes ``crm`` (parametrised ``salesforce`` / ``hubspot``): the connector is built by
 ``default_connector`` and talks through simple-salesforce / hubspot-api-client to the sandbox.
-:class:`Crm` holds only what the vendors legitimately differ in (id and deletion fields, cursor
-field, page sizes, error codes); the assertions are the same for both.
+:class:`Crm` reads what the product declares about each CRM (objects, id and deletion fields,
+write-back names) from :mod:`funnelsync.crm` and adds only what the vendors otherwise
+legitimately differ in (cursor stamps, page sizes, error codes); the assertions are the same
+for both.
 
 Sandbox seed 7 makes the data known, so counts are literals (and cross-checked against
 ``/__sandbox/stats``). Time is a :class:`FakeClock` shared by sandbox and connectors: retries
@@ -12,7 +14,7 @@ and limiter waits move it instead of sleeping.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -22,8 +24,9 @@ import pytest
 from syncsupport import FakeClock, no_wait_factory, sandbox_config
 
 from funnelsync.config.loading import parse_config
-from funnelsync.config.models import AppConfig
+from funnelsync.config.models import AppConfig, WritebackConfig
 from funnelsync.connectors.base import KINDS, Connector, Page, RecordUpdate, TaskSpec
+from funnelsync.crm import CrmSpec, crm_spec
 from funnelsync.sandbox import Sandbox
 
 Raw = dict[str, Any]
@@ -41,18 +44,16 @@ def _hs_stamp(record: Raw) -> datetime:
 
 @dataclass(frozen=True)
 class Crm:
-    """What the contract needs to know about one CRM's raw shapes and the seed-7 sandbox."""
+    """What the contract needs to know about one CRM beyond its product declaration
+    (:mod:`funnelsync.crm`: name, objects, id and deletion keys, write-back names): page sizes,
+    error codes, raw shapes and the seed-7 sandbox."""
 
-    name: str
-    objects: dict[str, str]  # kind -> object name in /__sandbox/stats and touch
+    spec: CrmSpec
     gone: str  # stats key of deleted / archived counts
     list_page: int  # max records per page of a full pull
     search_page: int  # max records per page of an incremental pull
-    id_key: str
-    deleted_key: str
     stamp: Callable[[Raw], datetime]
     history_deal_key: str  # the deal id inside an iter_stage_changes row
-    stage_field: str  # write-back field/property present on leads and deals
     unknown_deal: str  # a well-formed id no record has
     unknown_code: str
     deleted_code: str
@@ -60,30 +61,46 @@ class Crm:
     owner: str  # an active owner / user id
     gone_owner: str  # a deactivated owner / archived user id
     gone_owner_code: str
+    in_properties: bool = False  # raw values sit under "properties" (else at the top level)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def objects(self) -> Mapping[str, str]:  # kind -> object name in /__sandbox/stats and touch
+        return self.spec.objects
+
+    @property
+    def id_key(self) -> str:
+        return self.spec.id_field
+
+    @property
+    def deleted_key(self) -> str:
+        return self.spec.deleted_flag
+
+    @property
+    def stage_field(self) -> str:  # write-back field/property present on leads and deals
+        return self.spec.writeback(WritebackConfig()).stage_name
 
     def value(self, record: Raw, name: str) -> Any:
-        if self.name == "salesforce":
-            return record.get(name)
-        return (record.get("properties") or {}).get(name)
+        return (record.get("properties") or {}).get(name) if self.in_properties \
+            else record.get(name)
 
 
-CRMS = {
-    "salesforce": Crm(
-        name="salesforce", objects={"leads": "Lead", "deals": "Opportunity"}, gone="deleted",
-        list_page=2000, search_page=2000, id_key="Id", deleted_key="IsDeleted",
-        stamp=_sf_stamp, history_deal_key="OpportunityId", stage_field="Funnel_Stage__c",
+CRMS = {crm.name: crm for crm in (
+    Crm(spec=crm_spec("salesforce"), gone="deleted", list_page=2000, search_page=2000,
+        stamp=_sf_stamp, history_deal_key="OpportunityId",
         unknown_deal="0065g0000000ZZZAAA", unknown_code="INVALID_CROSS_REFERENCE_KEY",
         deleted_code="ENTITY_IS_DELETED", write_batch=200,
         owner="0055g0000000002AAA", gone_owner="0055g000000000BAAQ",
         gone_owner_code="INACTIVE_OWNER_OR_USER"),
-    "hubspot": Crm(
-        name="hubspot", objects={"leads": "contacts", "deals": "deals"}, gone="archived",
-        list_page=100, search_page=200, id_key="id", deleted_key="archived",
-        stamp=_hs_stamp, history_deal_key="dealId", stage_field="funnel_stage",
+    Crm(spec=crm_spec("hubspot"), gone="archived", list_page=100, search_page=200,
+        stamp=_hs_stamp, history_deal_key="dealId",
         unknown_deal="5999999", unknown_code="OBJECT_NOT_FOUND",
         deleted_code="OBJECT_NOT_FOUND", write_batch=100,
-        owner="102", gone_owner="111", gone_owner_code="INVALID_OWNER_ID"),
-}
+        owner="102", gone_owner="111", gone_owner_code="INVALID_OWNER_ID", in_properties=True),
+)}
 # seed 7, leads=2100, deals=120: (live, deleted) per kind
 BIG = {"salesforce": {"leads": (2044, 56), "deals": (118, 2)},
        "hubspot": {"leads": (2059, 41), "deals": (115, 5)}}

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from funnelsync.config.toml_text import toml_key
 from funnelsync.mapping.schema import CatalogStage
-from funnelsync.reports.history import StageResolver
+from funnelsync.reports.history import StageResolver, vocabulary
 
 Severity = Literal["error", "warning", "info"]
 SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
@@ -50,22 +50,16 @@ class AuditOptions:
 
 
 def mapping_section(source: str, kind: str, pipeline: str | None) -> str:
-    """The config table holding the map of one CRM object."""
-    if source == "salesforce":
-        return "mapping.salesforce." + ("lead_status" if kind == "lead" else "opportunity_stage")
-    if kind == "lead":
-        return "mapping.hubspot.lifecycle_stage"
-    return f"mapping.hubspot.deal_stages.{toml_key(pipeline or 'default')}"
+    """The config table holding the map of one CRM object (and pipeline)."""
+    stages = vocabulary(source, kind)
+    if stages.default_pipeline is None:
+        return stages.section
+    return f"{stages.section}.{toml_key(pipeline or stages.default_pipeline)}"
 
 
 def where_defined(source: str, kind: str, pipeline: str | None) -> str:
     """Where an admin edits the stage in the CRM."""
-    if source == "salesforce":
-        return "Salesforce Setup → " + ("Lead Status picklist" if kind == "lead"
-                                        else "Opportunity Stages")
-    if kind == "lead":
-        return "HubSpot lifecycle stage settings"
-    return f"HubSpot deal pipeline {pipeline or 'default'!r} settings"
+    return vocabulary(source, kind).where(pipeline)
 
 
 def group_of(stage: CatalogStage) -> Group:

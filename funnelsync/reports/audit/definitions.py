@@ -15,7 +15,7 @@ from typing import Any
 
 from funnelsync.config.models import FunnelConfig
 from funnelsync.config.toml_text import toml_key
-from funnelsync.mapping import funnel as defaults
+from funnelsync.crm import CRM_NAMES
 from funnelsync.mapping.funnel import StageMaps
 from funnelsync.mapping.schema import CatalogStage, FunnelDeal, StageChange
 from funnelsync.reports.audit.common import (
@@ -30,9 +30,11 @@ from funnelsync.reports.audit.common import (
     where_defined,
 )
 from funnelsync.reports.audit.history import history_findings
-from funnelsync.reports.history import StageResolver, build_journeys
+from funnelsync.reports.history import StageResolver, build_journeys, vocabulary
 
 __all__ = ["AuditOptions", "AuditResult", "Finding", "has_errors", "run_audit"]
+
+_BUILTIN_MAPS = StageMaps()  # the built-in maps, without the config's overrides
 
 
 @dataclass
@@ -155,14 +157,12 @@ def _order_finding(stage: CatalogStage, top: CatalogStage) -> Finding:
 
 def _map_groups(groups: dict[Group, list[CatalogStage]],
                 resolver: StageResolver) -> list[Group]:
-    """Maps worth checking: those whose CRM object has a catalog at all."""
+    """Maps worth checking: those whose CRM object has a catalog at all (one per pipeline
+    where the object's stages are per pipeline)."""
     present = {(src, kind) for src, kind, _ in groups}
-    out: list[Group] = [(s, k, None) for s, k in
-                        (("salesforce", "deal"), ("salesforce", "lead"), ("hubspot", "lead"))
-                        if (s, k) in present]
-    if ("hubspot", "deal") in present:
-        out += [("hubspot", "deal", p) for p in sorted(resolver.maps.deal_stages)]
-    return out
+    return [(source, kind, pipeline) for source in CRM_NAMES for kind in ("deal", "lead")
+            if (source, kind) in present
+            for pipeline in vocabulary(source, kind).pipelines(resolver.maps)]
 
 
 def check_missing(groups: dict[Group, list[CatalogStage]],
@@ -180,12 +180,7 @@ def check_missing(groups: dict[Group, list[CatalogStage]],
 
 
 def _builtin(source: str, kind: str, pipeline: str | None) -> dict[str, str]:
-    if source == "salesforce":
-        return (defaults.SALESFORCE_LEAD_STATUS if kind == "lead"
-                else defaults.SALESFORCE_OPPORTUNITY_STAGE)
-    if kind == "lead":
-        return defaults.HUBSPOT_LIFECYCLE_STAGE
-    return defaults.HUBSPOT_DEAL_STAGES.get(pipeline or "default", {})
+    return vocabulary(source, kind).table(_BUILTIN_MAPS, pipeline)
 
 
 def _missing_finding(source: str, kind: str, pipeline: str | None, value: str, target: str,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from datetime import datetime
+from itertools import combinations
 
+from funnelsync.crm import CRMS, CrmSpec
 from funnelsync.mapping.schema import CatalogStage
 from funnelsync.reports.audit.common import AuditOptions, Finding, Group, mapped, where_defined
 from funnelsync.reports.history import Journey, StageResolver, stage_stints
@@ -183,7 +185,7 @@ def _median_stay(journeys: list[Journey], resolver: StageResolver, source: str,
 
 def check_cross_crm(groups: dict[Group, list[CatalogStage]], resolver: StageResolver,
                     journeys: list[Journey], opts: AuditOptions) -> list[Finding]:
-    """cross_crm_mismatch: Salesforce and HubSpot stages on one funnel stage that disagree."""
+    """cross_crm_mismatch: stages of two CRMs on one funnel stage that disagree."""
     per: dict[tuple[str, str], list[CatalogStage]] = defaultdict(list)
     for (source, kind, _), stages in groups.items():
         for s in stages:
@@ -191,45 +193,49 @@ def check_cross_crm(groups: dict[Group, list[CatalogStage]], resolver: StageReso
             if kind == "deal" and s.active and not s.is_closed and target:
                 per[(source, target)].append(s)
     out: list[Finding] = []
-    for stage in resolver.stage_ids:
-        sf, hs = per.get(("salesforce", stage), []), per.get(("hubspot", stage), [])
-        if sf and hs:
-            out += _probability_gap(stage, sf, hs, opts)
-            out += _time_gap(stage, resolver, journeys, opts)
+    for a, b in combinations(CRMS.values(), 2):
+        for stage in resolver.stage_ids:
+            stages_a, stages_b = per.get((a.name, stage), []), per.get((b.name, stage), [])
+            if stages_a and stages_b:
+                out += _probability_gap(stage, (a, stages_a), (b, stages_b), opts)
+                out += _time_gap(stage, (a, b), resolver, journeys, opts)
     return out
 
 
-def _probability_gap(stage: str, sf: list[CatalogStage], hs: list[CatalogStage],
+def _probability_gap(stage: str, side_a: tuple[CrmSpec, list[CatalogStage]],
+                     side_b: tuple[CrmSpec, list[CatalogStage]],
                      opts: AuditOptions) -> list[Finding]:
-    a, b = _mean_probability(sf), _mean_probability(hs)
-    if a is None or b is None or abs(a - b) <= opts.probability_gap:
+    (a, stages_a), (b, stages_b) = side_a, side_b
+    pa, pb = _mean_probability(stages_a), _mean_probability(stages_b)
+    if pa is None or pb is None or abs(pa - pb) <= opts.probability_gap:
         return []
     return [Finding(
         "cross_crm_mismatch", "warning", "combined", stage,
-        f"funnel stage {stage!r}: Salesforce stages average {round(a, 2):g}% but HubSpot stages "
-        f"average {round(b, 2):g}%", {"salesforce_stages": [s.stage for s in sf],
-                            "hubspot_stages": [s.stage for s in hs],
-                            "salesforce_probability": round(a, 2),
-                            "hubspot_probability": round(b, 2)},
-        f"align the probabilities of {[s.label for s in sf]} (Salesforce) and "
-        f"{[s.label for s in hs]} (HubSpot), or map them to different funnel stages")]
+        f"funnel stage {stage!r}: {a.label} stages average {round(pa, 2):g}% but {b.label} "
+        f"stages average {round(pb, 2):g}%",
+        {f"{a.name}_stages": [s.stage for s in stages_a],
+         f"{b.name}_stages": [s.stage for s in stages_b],
+         f"{a.name}_probability": round(pa, 2), f"{b.name}_probability": round(pb, 2)},
+        f"align the probabilities of {[s.label for s in stages_a]} ({a.label}) and "
+        f"{[s.label for s in stages_b]} ({b.label}), or map them to different funnel stages")]
 
 
-def _time_gap(stage: str, resolver: StageResolver, journeys: list[Journey],
-              opts: AuditOptions) -> list[Finding]:
-    n_sf, m_sf = _median_stay(journeys, resolver, "salesforce", stage)
-    n_hs, m_hs = _median_stay(journeys, resolver, "hubspot", stage)
-    if min(n_sf, n_hs) < opts.time_min_n or m_sf is None or m_hs is None:
+def _time_gap(stage: str, pair: tuple[CrmSpec, CrmSpec], resolver: StageResolver,
+              journeys: list[Journey], opts: AuditOptions) -> list[Finding]:
+    a, b = pair
+    n_a, m_a = _median_stay(journeys, resolver, a.name, stage)
+    n_b, m_b = _median_stay(journeys, resolver, b.name, stage)
+    if min(n_a, n_b) < opts.time_min_n or m_a is None or m_b is None:
         return []
-    low, high = sorted((m_sf, m_hs))
+    low, high = sorted((m_a, m_b))
     if high <= opts.time_ratio * low:
         return []
     return [Finding(
         "cross_crm_mismatch", "info", "combined", stage,
-        f"funnel stage {stage!r}: deals stay a median {m_sf:.1f} days in Salesforce but "
-        f"{m_hs:.1f} days in HubSpot", {"salesforce_median_days": round(m_sf, 2),
-                                         "hubspot_median_days": round(m_hs, 2),
-                                         "salesforce_n": n_sf, "hubspot_n": n_hs},
+        f"funnel stage {stage!r}: deals stay a median {m_a:.1f} days in {a.label} but "
+        f"{m_b:.1f} days in {b.label}",
+        {f"{a.name}_median_days": round(m_a, 2), f"{b.name}_median_days": round(m_b, 2),
+         f"{a.name}_n": n_a, f"{b.name}_n": n_b},
         f"check that the stages mapped to {stage!r} mean the same in both CRMs; if they do "
         f"not, map them to different funnel stages")]
 

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from funnelsync.config.models import AppConfig
+from funnelsync.crm import crm_spec
 from funnelsync.errors import DataError, FunnelsyncError
 from funnelsync.mapping.funnel import StageMaps
 from funnelsync.mapping.schema import FunnelLead
@@ -200,7 +201,7 @@ def person_timeline(store: Store, config: AppConfig, person: Person) -> list[Tim
         source, _, record_id = rec.key.split(":", 2)
         if store.get_record(source, "deals", record_id) is not None:
             continue  # HubSpot ids are per object type: that history may be the deal's
-        table = maps.lead_status if source == "salesforce" else maps.lifecycle_stage
+        table = crm_spec(source).stages["lead"].table(maps)
         for change in store.iter_stage_changes(source, record_id):
             raw = change.to_stage
             stage = table.get(raw) or (raw if raw in stage_ids else None)

@@ -18,9 +18,10 @@ from datetime import datetime
 from typing import Any
 
 from funnelsync.config.models import AppConfig
+from funnelsync.crm import crm_spec
 from funnelsync.crm.source import Source
 from funnelsync.mapping.schema import FunnelLead
-from funnelsync.rules.nurture import REENTRY, STATUS_KEY, reentry_value, should_reenter, track_lost
+from funnelsync.rules.nurture import REENTRY, STATUS_KEY, should_reenter, track_lost
 from funnelsync.rules.routing import OWNER_KEY, OwnerDirectory, Router
 from funnelsync.rules.sla import (
     ESCALATION,
@@ -84,7 +85,12 @@ class LeadOps:
         if not should_reenter(lead, stage, score, timer.lost_since if timer else None, nurture,
                               self.config.funnel.lost_stage, self.now):
             return None
-        return reentry_value(nurture, self.source)
+        return self.reentry_value()
+
+    def reentry_value(self) -> str | None:
+        """The lead status this CRM's revived leads get (None: nurture is not configured)."""
+        nurture = self.config.nurture
+        return crm_spec(self.source).nurture_reentry(nurture) if nurture is not None else None
 
     def allowed_keys(self) -> frozenset[str]:
         """The extra keys this CRM's leads may be written (none with write-back off)."""
@@ -92,7 +98,7 @@ class LeadOps:
             return frozenset()
         keys = {OWNER_KEY} if self.router is not None else set()
         nurture = self.config.nurture
-        if nurture is not None and nurture.enabled and reentry_value(nurture, self.source):
+        if nurture is not None and nurture.enabled and self.reentry_value():
             keys.add(STATUS_KEY)
         return frozenset(keys)
 
@@ -194,7 +200,7 @@ def _breach_alert(lead: FunnelLead, timer: LeadTimer, reason: str, ops: LeadOps)
 
 def _reentry_alert(lead: FunnelLead, score: float, ops: LeadOps) -> LeadAlert:
     who = lead.owner_id if lead.owner_id and ops.directory.is_active(lead.owner_id) else None
-    value = reentry_value(ops.config.nurture, ops.source)  # type: ignore[arg-type]
+    value = ops.reentry_value()
     message = f"Lost lead shows new interest (score {score:g}); back in the funnel as {value}"
     return LeadAlert(lead, REENTRY, message, {"score": score, "status": value}, who)
 

@@ -1,0 +1,90 @@
+"""Salesforce, declared: Lead and Opportunity, SystemModstamp cursors, Lead.Status and
+StageName vocabularies, OpportunityHistory as the stage-history stream."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from operator import attrgetter
+from typing import Any
+
+from funnelsync.config.models import AppConfig, WritebackConfig
+from funnelsync.connectors.base import Connector
+from funnelsync.crm.spec import CrmSpec, StageVocabulary, no_stage_changes, nothing_to_clear
+from funnelsync.mapping import salesforce as sf_map
+from funnelsync.mapping.funnel import StageMaps
+from funnelsync.mapping.owners import CrmOwner
+from funnelsync.mapping.result import MapResult
+from funnelsync.mapping.schema import CatalogStage, StageChange
+
+
+def load_catalog(connector: Connector, config: AppConfig) -> tuple[list[CatalogStage], None]:
+    """OpportunityStage and LeadStatus rows → catalog stages; deals need nothing from them."""
+    raw = connector.stage_catalog()
+    opportunity = [r for r in raw if _sobject(r) == "OpportunityStage"]
+    lead = [r for r in raw if _sobject(r) == "LeadStatus"]
+    return sf_map.map_catalog(opportunity, lead), None
+
+
+def _sobject(raw: dict[str, Any]) -> str:
+    attributes = raw.get("attributes") or {}
+    return str(attributes.get("type", ""))
+
+
+def map_deal(raw: dict[str, Any], maps: StageMaps, writeback: WritebackConfig,
+             context: None) -> MapResult:
+    return sf_map.map_opportunity(raw, maps, writeback)
+
+
+def history(connector: Connector, since: datetime | None) -> Iterator[StageChange]:
+    """OpportunityHistory rows since ``since``, mapped."""
+    for raw in connector.iter_stage_changes(since):
+        yield sf_map.map_history(raw)
+
+
+def read_owners(connector: Connector) -> list[CrmOwner]:
+    """Users and queues."""
+    return sf_map.map_owners(connector.users())  # type: ignore[attr-defined]
+
+
+def connect(config: AppConfig, **options: Any) -> Connector:
+    """The Salesforce connector for ``config.salesforce``; of ``options`` it takes ``retry``."""
+    from funnelsync.connectors.salesforce.connector import SalesforceConnector
+
+    assert config.salesforce is not None
+    wb = config.writeback
+    fields = {"Lead": sf_map.lead_fields(wb),
+              "Opportunity": sf_map.opportunity_fields(
+                  wb, optional=sf_map.OPTIONAL_OPPORTUNITY_FIELDS)}
+    retry = {k: v for k, v in options.items() if k == "retry"}
+    return SalesforceConnector(config.salesforce, config.limits, fields=fields, **retry)
+
+
+SALESFORCE = CrmSpec(
+    name="salesforce",
+    label="Salesforce",
+    objects={"leads": "Lead", "deals": "Opportunity"},
+    cursor_fields={"leads": "SystemModstamp", "deals": "SystemModstamp"},
+    id_field="Id",
+    deleted_flag="IsDeleted",
+    stages={
+        "lead": StageVocabulary("Status", "mapping.salesforce.lead_status",
+                                "Salesforce Setup → Lead Status picklist",
+                                lambda maps: {None: maps.lead_status}),
+        "deal": StageVocabulary("StageName", "mapping.salesforce.opportunity_stage",
+                                "Salesforce Setup → Opportunity Stages",
+                                lambda maps: {None: maps.opportunity_stage}),
+    },
+    nurture_reentry=attrgetter("salesforce_status"),
+    load_catalog=load_catalog,
+    map_lead=sf_map.map_lead,
+    map_deal=map_deal,
+    stage_changes_in=no_stage_changes,
+    history=history,
+    read_owners=read_owners,
+    writeback_fields=sf_map.writeback_fields,
+    clear_first=nothing_to_clear,
+    connect=connect,
+)
+
+__all__ = ["SALESFORCE"]

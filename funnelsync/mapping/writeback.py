@@ -1,0 +1,69 @@
+"""Write-back fields, the rules every CRM shares: which fields to read with a record (their
+live values) and how funnel values become one CRM's field updates.
+
+None means "leave the field as it is"; a stage or score name configured as "" is never read nor
+written; score, owner and status go to leads only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from funnelsync.config.models import WritebackConfig
+from funnelsync.mapping.parse import RecordReader, live_writeback, with_names
+
+
+def with_writeback(names: tuple[str, ...], writeback: WritebackConfig | None, source: str, *,
+                   with_score: bool) -> list[str]:
+    """``names`` plus the CRM's configured write-back names, to read their live values."""
+    crm = writeback.for_crm(source) if writeback is not None else None
+    if crm is None:
+        return list(names)
+    return with_names(names, [crm.stage_name, crm.score_name if with_score else ""])
+
+
+def live_values(reader: RecordReader, writeback: WritebackConfig | None, *,
+                with_score: bool) -> dict[str, Any]:
+    """``{"live": ...}`` from the record's write-back fields; {} without a WritebackConfig."""
+    crm = writeback.for_crm(reader.source) if writeback is not None else None
+    if crm is None:
+        return {}
+    return live_writeback(reader, crm.stage_name, crm.score_name, with_score)
+
+
+def _unchanged(value: Any) -> Any:
+    return value
+
+
+@dataclass(frozen=True)
+class WritebackTarget:
+    """Where one CRM keeps each write-back value, and how it writes a score and an owner id."""
+
+    stage: str
+    score: str
+    owner: str
+    status: str
+    score_value: Callable[[float], Any]
+    owner_value: Callable[[str], Any] = _unchanged
+
+    def fields(self, kind: Literal["leads", "deals"], stage: str | None, score: float | None,
+               *, owner_id: str | None = None, status: str | None = None) -> dict[str, Any]:
+        """The field → value updates of one record (``kind`` "leads" or "deals")."""
+        if kind not in ("leads", "deals"):
+            raise ValueError(f"kind must be 'leads' or 'deals', not {kind!r}")
+        lead = kind == "leads"
+        fields: dict[str, Any] = {}
+        if stage is not None and self.stage:
+            fields[self.stage] = stage
+        if lead and score is not None and self.score:
+            fields[self.score] = self.score_value(score)
+        if lead and owner_id is not None:
+            fields[self.owner] = self.owner_value(owner_id)
+        if lead and status is not None:
+            fields[self.status] = status
+        return fields
+
+
+__all__ = ["WritebackTarget", "live_values", "with_writeback"]
