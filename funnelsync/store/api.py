@@ -36,10 +36,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from funnelsync.clock import Clock, utc_now
 from funnelsync.errors import DataError
 from funnelsync.mapping.schema import CatalogStage, FunnelDeal, FunnelLead, StageChange
 from funnelsync.store.alerts import AlertsMixin
-from funnelsync.store.connection import Clock, utc_now
 from funnelsync.store.models import (
     VOLATILE_FIELDS,
     Alert,

@@ -15,12 +15,12 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from funnelsync.clock import Clock, utc_now
 from funnelsync.config.models import AppConfig
 from funnelsync.connectors.base import KINDS
 from funnelsync.crm.source import ConnectorFactory, Source, default_connector, open_sources
@@ -42,9 +42,6 @@ from funnelsync.sync.push import PushSummary, new_values, push_diffs
 log = logging.getLogger(__name__)
 current_run_id: ContextVar[int | None] = ContextVar("funnelsync_run_id", default=None)
 
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -95,7 +92,7 @@ class SyncJob:
 
     def __init__(self, config: AppConfig, *, sources: list[str] | None = None,
                  connector_factory: ConnectorFactory = default_connector,
-                 clock: Callable[[], datetime] = utc_now, progress: Progress | None = None,
+                 clock: Clock = utc_now, progress: Progress | None = None,
                  reevaluate_all: bool = False) -> None:
         self.config = config
         self.only = sources
