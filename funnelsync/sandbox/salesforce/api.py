@@ -13,8 +13,8 @@ import secrets
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
-from funnelsync.sandbox.common import Request, Response, dumps, json_response
-from funnelsync.sandbox.data.dataset import ORG_ID
+from funnelsync.sandbox.common import Request, Response, dumps, json_response, sf_id
+from funnelsync.sandbox.data.salesforce import ORG_ID
 from funnelsync.sandbox.salesforce import soql
 from funnelsync.sandbox.salesforce.schema import FIELDS, describe_global, describe_object
 from funnelsync.sandbox.state import SandboxState
@@ -41,8 +41,6 @@ def not_found() -> Response:
 
 
 def api_user_id() -> str:
-    from funnelsync.sandbox.common import sf_id
-
     return sf_id("005", API_USER_NUMBER)
 
 

@@ -19,7 +19,7 @@ from funnelsync.sandbox.common import (
     sf_datetime,
     sf_id,
 )
-from funnelsync.sandbox.data.dataset import _history_row
+from funnelsync.sandbox.data.dataset import history_row
 from funnelsync.sandbox.salesforce.api import OBJECT_NAMES, api_user_id, not_found, sf_error
 from funnelsync.sandbox.salesforce.schema import (
     CREATEABLE,
@@ -146,7 +146,7 @@ def apply_update(state: SandboxState, obj: str, row: dict, changes: dict, now_ms
     if history_due:
         history = state.data.sf["OpportunityHistory"]
         hid = sf_id("008", len(history) + 1)
-        history[hid] = _history_row(hid, row, row["StageName"], now_ms)
+        history[hid] = history_row(hid, row, row["StageName"], now_ms)
         history[hid]["CreatedById"] = api_user_id()
 
 
