@@ -26,7 +26,7 @@ from funnelsync.connectors.base import KINDS
 from funnelsync.crm.source import ConnectorFactory, Source, default_connector, open_sources
 from funnelsync.errors import EXIT_OK, EXIT_PARTIAL, FunnelsyncError, LockHeld
 from funnelsync.store.api import Store
-from funnelsync.sync.alerts import AlertSummary, post_webhook, run_alerts
+from funnelsync.sync.alerts import AlertSummary, run_alerts
 from funnelsync.sync.evaluate import EVALUATED_THROUGH, Evaluator, diffs_for
 from funnelsync.sync.identity.service import refresh_identity
 from funnelsync.sync.identity.writeback import furthest_stage_plan
@@ -38,6 +38,7 @@ from funnelsync.sync.leads.operations import (
 )
 from funnelsync.sync.pull import Progress, SourcePull, pull_source, usage_of
 from funnelsync.sync.push import PushSummary, new_values, push_diffs
+from funnelsync.sync.webhook import post_webhook
 
 log = logging.getLogger(__name__)
 current_run_id: ContextVar[int | None] = ContextVar("funnelsync_run_id", default=None)

@@ -23,7 +23,8 @@ from funnelsync.rules.routing import OwnerDirectory
 from funnelsync.rules.sla import ESCALATION
 from funnelsync.store.api import Store
 from funnelsync.store.models import Alert
-from funnelsync.sync.alerts import AlertSummary, ensure_tasks, marker, post_webhook
+from funnelsync.sync.alerts import AlertSummary, ensure_tasks, marker
+from funnelsync.sync.webhook import post_webhook
 
 TITLES = {"sla_first_touch": "SLA: first touch overdue",
           "sla_escalation": "SLA escalation: MQL untouched",
