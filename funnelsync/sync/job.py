@@ -16,7 +16,7 @@ import socket
 import time
 import uuid
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -42,7 +42,7 @@ from funnelsync.sync.webhook import post_webhook
 
 log = logging.getLogger(__name__)
 current_run_id: ContextVar[int | None] = ContextVar("funnelsync_run_id", default=None)
-
+DRY_RUN_ONLY = frozenset({"planned_changes", "planned_tasks"})  # RunResult fields
 
 
 @dataclass
@@ -64,9 +64,9 @@ class RunResult:
     warnings: list[str] = field(default_factory=list)
     api_calls: dict[str, int] = field(default_factory=dict)
     retries: dict[str, int] = field(default_factory=dict)
-    planned_changes: list[dict[str, Any]] = field(default_factory=list)
-    planned_tasks: list[dict[str, Any]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    planned_changes: list[dict[str, Any]] = field(default_factory=list)  # dry runs only
+    planned_tasks: list[dict[str, Any]] = field(default_factory=list)  # dry runs only
 
     @property
     def exit_code(self) -> int:
@@ -74,18 +74,19 @@ class RunResult:
         return EXIT_PARTIAL if self.errors else EXIT_OK
 
     def to_json(self) -> dict[str, Any]:
-        data = {"run_id": self.run_id, "dry_run": self.dry_run, "pulled": self.pulled,
-                "deleted": self.deleted, "changes": self.changes,
-                "records_written": self.records_written, "tasks_created": self.tasks_created,
-                "tasks_deferred": self.tasks_deferred,
-                "alerts_open": self.alerts_open, "alerts_opened": self.alerts_opened,
-                "alerts_resolved": self.alerts_resolved, "errors": self.errors,
-                "warnings": self.warnings, "api_calls": self.api_calls,
-                "retries": self.retries, "timings": self.timings}
-        if self.dry_run:
-            data["planned_changes"] = self.planned_changes
-            data["planned_tasks"] = self.planned_tasks
-        return data
+        """Every field in declaration order; the planned changes and tasks of dry runs only."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if self.dry_run or f.name not in DRY_RUN_ONLY}
+
+    def add_alerts(self, summary: AlertSummary) -> None:
+        """Count what an alert step did (or would do, in a dry run)."""
+        self.tasks_created += summary.tasks_created
+        self.tasks_deferred += summary.tasks_deferred
+        self.alerts_open += summary.open_total
+        self.alerts_opened += summary.opened
+        self.alerts_resolved += summary.resolved
+        self.errors += summary.errors
+        self.planned_tasks += summary.planned_tasks
 
 
 class SyncJob:
@@ -225,15 +226,8 @@ class SyncJob:
         result.errors += summary.errors
 
     def _alerts(self, store: Store, source: Source, now: datetime, result: RunResult) -> None:
-        summary: AlertSummary = run_alerts(store, source, self.config, now,
-                                           dry_run=result.dry_run)
-        result.tasks_created += summary.tasks_created
-        result.tasks_deferred += summary.tasks_deferred
-        result.alerts_open += summary.open_total
-        result.alerts_opened += summary.opened
-        result.alerts_resolved += summary.resolved
-        result.errors += summary.errors
-        result.planned_tasks += summary.planned_tasks
+        summary = run_alerts(store, source, self.config, now, dry_run=result.dry_run)
+        result.add_alerts(summary)
         url = self.config.alerts.webhook_url
         if url and summary.new_alerts and not result.dry_run:
             warning = post_webhook(url, summary.new_alerts)
@@ -244,12 +238,7 @@ class SyncJob:
         if not result.dry_run:  # a dry run must not advance the round-robin position
             save_routing_state(store, ops)
         summary, warnings = run_lead_ops(store, source, ops, dry_run=result.dry_run)
-        result.tasks_created += summary.tasks_created
-        result.alerts_open += summary.open_total
-        result.alerts_opened += summary.opened
-        result.alerts_resolved += summary.resolved
-        result.errors += summary.errors
-        result.planned_tasks += summary.planned_tasks
+        result.add_alerts(summary)
         result.warnings += warnings
 
     def _refresh_lock(self, store: Store) -> None:
