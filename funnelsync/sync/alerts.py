@@ -69,7 +69,7 @@ def run_alerts(store: Store, source: Source, config: AppConfig, now: datetime, *
     summary = AlertSummary()
     wanted = current_reasons(store, source, config, now)
     existing = {(a.record_id, a.reason): a for a in store.open_alerts(source.name)
-                if a.reason not in LEAD_REASONS}  # lead alerts belong to sync/lead_ops
+                if a.reason not in LEAD_REASONS}  # lead alerts belong to the lead operations
     gone = [alert for key, alert in existing.items() if key not in wanted]
     summary.resolved = len(gone)
     fresh = [(reason, deal) for key, (reason, deal) in wanted.items() if key not in existing]

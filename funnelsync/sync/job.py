@@ -145,7 +145,7 @@ class SyncJob:
         sources = open_sources(self.config, self.only, self.factory)
         try:
             self._pull_all(store, sources, result, full)
-            with _timed(result, "identity"):  # people table after the pull (identity_service)
+            with _timed(result, "identity"):  # the people table, right after the pull
                 refresh_identity(store, self.config, self.clock(), sources, result)
             if not pull_only:
                 self._write_back(store, sources, result)

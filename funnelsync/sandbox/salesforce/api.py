@@ -1,6 +1,6 @@
 """Salesforce read surface: SOAP/OAuth login, versions, limits, describe, query/queryAll paging.
 
-Writes live in `sf_write`, Bulk 2.0 in `sf_bulk`. Errors are Salesforce's JSON lists
+Writes are in `write` and `collections`, Bulk 2.0 in `bulk`. Errors are Salesforce's JSON lists
 (`[{"message": ..., "errorCode": ...}]`) via `sf_error`.
 """
 

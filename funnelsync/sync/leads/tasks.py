@@ -1,6 +1,6 @@
 """Lead alerts and their tasks: one alert per (lead, reason), one task per alert, never twice.
 
-The same crash-safe scheme as the stale-deal alerts (sync/alerts.py): the alert is marked
+The same crash-safe scheme as the stale-deal alerts (``sync.alerts``): the alert is marked
 ``pending`` before its task is created and the task subject carries a marker, so a run that died
 between the CRM call and the store update is followed by one that finds the task instead of
 creating a second. Tasks sit on the lead (Salesforce Task with WhoId; HubSpot task associated

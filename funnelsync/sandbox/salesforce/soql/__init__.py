@@ -1,7 +1,7 @@
 """SOQL for the sandbox: parse a query, check it against a schema, run it over in-memory records.
 
-Pure and dependency-free (imports nothing else from funnelsync). Syntax lives in
-`soql_parse`, names and WHERE in `soql_eval`; this module is the public API.
+Pure and dependency-free (imports nothing else from funnelsync). Syntax is
+checked in `parse`, names and WHERE in `evaluate`; this module is the public API.
 
 Contract with the caller (the sandbox server)
 ---------------------------------------------
