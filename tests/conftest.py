@@ -7,6 +7,10 @@ Databases:
 - ``pg_schema_url``: a fresh, empty schema on that server (dropped afterwards), as a URL.
 - ``db_url``: parametrised over ``sqlite`` (a file in tmp_path) and ``postgresql``
   (``pg_schema_url``): a fresh, empty state-store URL on each backend.
+
+Helpers: pytest puts this directory on ``sys.path`` (it holds the root conftest and no
+``__init__.py``), so every test imports shared helpers as ``support`` (``support.clock``: the
+one ``FakeClock``), next to the helper modules of its own directory.
 """
 
 from __future__ import annotations

@@ -13,9 +13,9 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
+from funnelsync.clock import Clock, utc_now
 from funnelsync.config.loading import load_config
 from funnelsync.config.reference import init_config
 from funnelsync.crm.source import ConnectorFactory, default_connector
@@ -55,14 +55,10 @@ class DemoResult:
     seconds: float
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def run_demo(options: DemoOptions, *, progress: Progress | None = None,
              step: Callable[[str], None] = lambda _: None,
              connector_factory: ConnectorFactory = default_connector,
-             clock: Callable[[], datetime] = _utc_now) -> DemoResult:
+             clock: Clock = utc_now) -> DemoResult:
     """Start a sandbox, sync it fully, audit and report, write the HTML report, stop."""
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="funnelsync-demo-") as tmp, \

@@ -138,7 +138,7 @@ class FunnelReport:
     currencies: list[str]
     merge: MergeInfo
     views: list[FunnelView]
-    sla: dict[str, Any] | None = None  # reports/sla.py, when [sla] is configured
+    sla: dict[str, Any] | None = None  # SLA attainment, when [sla] is configured
 
     def view(self, name: str) -> FunnelView:
         """The view of one CRM (``salesforce``, ``hubspot``) or ``combined``."""

@@ -1,7 +1,7 @@
 """Thin glue from a state store to the pure report and audit functions.
 
-The store is described by a Protocol (funnelsync.store.Store satisfies it), so reports do
-not import sync: imports stay one-way (cli → sync/reports → mapping).
+The store is described by a Protocol (``funnelsync.store.Store`` satisfies it): reports
+only read, and any object offering these reads can feed them.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def report_from_store(store: ReportStore, config: AppConfig, now: datetime, *,
                       people: Mapping[str, str] | None = None) -> FunnelReport:
     """The funnel report over what the store holds for the configured CRMs."""
     data = load_inputs(store, config.sources())
-    if people is None:  # each person once in the combined view (sync/identity; issue 9)
+    if people is None:  # each person once in the combined view
         from funnelsync.sync.identity.service import people_for_leads
         people = people_for_leads(data.leads, config)
     report = build_report(data.deals, data.leads, data.changes, config, now,

@@ -1,7 +1,7 @@
-"""Pure sync computations in one place: lead score, funnel stage, stale-deal reasons.
+"""Pure decisions: lead score, funnel stage, stale deals, the diff, routing, SLA, nurture, linking.
 
-No I/O and no clock: every function that depends on time takes ``now`` (timezone-aware).
-The code lives in ``score.py``, ``compute_stage.py`` and ``stale.py``; import it from here.
+No I/O and no clock: every function that depends on time takes ``now`` (timezone-aware). The
+score, stage and staleness names most callers need are importable from the package itself.
 """
 
 from __future__ import annotations

@@ -90,7 +90,7 @@ class IdentityRecord:
 
 @dataclass(frozen=True)
 class Overrides:
-    """Manual decisions: pairs of record keys or e-mails (see identity_overrides)."""
+    """Manual decisions: pairs of record keys or e-mails (the identity overrides file)."""
 
     link: tuple[tuple[str, str], ...] = ()
     never_link: tuple[tuple[str, str], ...] = ()

@@ -128,7 +128,7 @@ class Plan:
     defects: tuple[str, ...] = ()
 
     def hs_pipelines(self) -> tuple:
-        """hs_schema.PIPELINES with this plan's probabilities and without removed stages."""
+        """The HubSpot PIPELINES with this plan's probabilities and without removed stages."""
         return tuple((pid, label, tuple(
             (sid, slabel, _fraction(self.hs_probabilities.get(sid)) or prob, closed)
             for sid, slabel, prob, closed in stages if sid not in self.hs_removed))

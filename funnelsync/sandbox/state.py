@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from funnelsync.sandbox.common import DAY_MS
-from funnelsync.sandbox.data.dataset import Dataset, generate
+from funnelsync.sandbox.data import Dataset, generate
 from funnelsync.sandbox.hubspot.schema import initial_properties
 
 FAULT_TYPES = {"fail_rate": float, "latency_ms": float, "token_ttl": float, "rate_limit": int,

@@ -41,10 +41,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from funnelsync.clock import Clock, utc_now
 from funnelsync.errors import DataError
 from funnelsync.mapping.schema import CatalogStage, FunnelDeal, FunnelLead, StageChange
 from funnelsync.store.alerts import AlertsMixin
-from funnelsync.store.connection import Clock, utc_now, write_transaction
+from funnelsync.store.connection import write_transaction
 from funnelsync.store.models import RecordKind, StoredRecord, UpsertStats, Watermark
 from funnelsync.store.people import PeopleMixin
 from funnelsync.store.rows import (

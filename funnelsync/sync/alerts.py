@@ -10,12 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
-
-import requests
 
 from funnelsync.config.models import AppConfig
 from funnelsync.connectors.base import RowResult, TaskSpec
@@ -24,7 +22,6 @@ from funnelsync.mapping.schema import FunnelDeal, StageChange
 from funnelsync.rules.stale import StaleReason, stale_reasons
 from funnelsync.store import Alert, Store
 
-Sleep = Callable[[float], None]
 LEAD_REASONS = frozenset({"sla_first_touch", "sla_escalation", "nurture_reentry"})
 
 
@@ -71,7 +68,7 @@ def run_alerts(store: Store, source: Source, config: AppConfig, now: datetime, *
     summary = AlertSummary()
     wanted = current_reasons(store, source, config, now)
     existing = {(a.record_id, a.reason): a for a in store.open_alerts(source.name)
-                if a.reason not in LEAD_REASONS}  # lead alerts belong to sync/lead_ops
+                if a.reason not in LEAD_REASONS}  # lead alerts belong to the lead operations
     gone = [alert for key, alert in existing.items() if key not in wanted]
     summary.resolved = len(gone)
     fresh = [(reason, deal) for key, (reason, deal) in wanted.items() if key not in existing]
@@ -205,42 +202,3 @@ def _task_json(source: str, deal: FunnelDeal, reason: StaleReason) -> dict[str, 
 def _alert_json(source: str, deal: FunnelDeal, reason: StaleReason) -> dict[str, Any]:
     return {"source": source, "deal_id": deal.source_id, "reason": reason.code,
             "message": reason.message, "evidence": reason.evidence}
-
-
-def post_webhook(url: str, alerts: Sequence[dict[str, Any]], *, attempts: int = 3,
-                 timeout: float = 5.0, sleep: Sleep | None = None,
-                 session: requests.Session | None = None,
-                 title: str = "stale-deal alert(s)") -> str | None:
-    """POST new alerts as Slack-compatible JSON. Returns None on success, else a warning.
-
-    Never raises and never blocks the sync for long: a few short attempts, then a warning.
-    """
-    if not alerts:
-        return None
-    lines = [f"• {a['source']} {a.get('kind', 'deal')} {a['deal_id']}: {a['message']}"
-             for a in alerts[:50]]
-    more = f"\n… and {len(alerts) - 50} more" if len(alerts) > 50 else ""
-    payload = {"text": f"funnelsync: {len(alerts)} new {title}\n"
-                       + "\n".join(lines) + more, "alerts": list(alerts)}
-    http = session or requests.Session()
-    wait = sleep or _sleep
-    problem = "no attempt made"
-    for attempt in range(attempts):
-        try:
-            response = http.post(url, json=payload, timeout=timeout)
-            if response.status_code < 300:
-                return None
-            problem = f"HTTP {response.status_code}"
-            if response.status_code < 500 and response.status_code != 429:
-                break
-        except requests.RequestException as exc:
-            problem = type(exc).__name__
-        if attempt + 1 < attempts:
-            wait(2.0 ** attempt)
-    return f"alert webhook failed after retries ({problem}); alerts are kept in the store"
-
-
-def _sleep(seconds: float) -> None:
-    import time
-
-    time.sleep(seconds)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from funnelsync.config.models import AppConfig
 from funnelsync.connectors.base import Kind
@@ -22,9 +22,19 @@ from funnelsync.store import Store, StoredRecord
 
 if TYPE_CHECKING:
     from funnelsync.sync.identity.writeback import FurthestStagePlan
-    from funnelsync.sync.leads.operations import LeadOps
 
 EVALUATED_THROUGH = "evaluated_through_run"
+
+
+class LeadDecisions(Protocol):
+    """A CRM's lead decisions beyond stage and score (routing's owner, nurture's status)."""
+
+    def decide(self, lead: FunnelLead, stage: str | None,
+               score: float) -> tuple[dict[str, Any], dict[str, str]]: ...
+
+    def allowed_keys(self) -> frozenset[str]: ...
+
+    def live_values(self, lead: FunnelLead) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -60,13 +70,13 @@ class Evaluator:
     """Desired values per record; pure apart from the scorer's caches."""
 
     def __init__(self, config: AppConfig, now: datetime,
-                 ops: Mapping[str, LeadOps] | None = None) -> None:
+                 ops: Mapping[str, LeadDecisions] | None = None) -> None:
         self.config = config
         self.now = now
         self.scorer = Scorer(config.scoring)
         self.rules = StageRules(config)
-        self.ops = dict(ops or {})  # per CRM: routing and nurture decisions (sync/lead_ops)
-        self.identity: FurthestStagePlan | None = None  # sync/identity_writeback (opt-in)
+        self.ops = dict(ops or {})  # per CRM: routing and nurture decisions
+        self.identity: FurthestStagePlan | None = None  # furthest-stage write-back (opt-in)
 
     def desired(self, record: FunnelLead | FunnelDeal) -> Desired:
         if isinstance(record, FunnelLead):

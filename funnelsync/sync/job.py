@@ -14,18 +14,18 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, fields
+from datetime import datetime
 from typing import Any
 
+from funnelsync.clock import Clock, utc_now
 from funnelsync.config.models import AppConfig
 from funnelsync.connectors.base import KINDS
 from funnelsync.crm.source import ConnectorFactory, Source, default_connector, open_sources
 from funnelsync.errors import EXIT_OK, EXIT_PARTIAL, FunnelsyncError, LockHeld
 from funnelsync.store import Store, default_holder
-from funnelsync.sync.alerts import AlertSummary, post_webhook, run_alerts
+from funnelsync.sync.alerts import AlertSummary, run_alerts
 from funnelsync.sync.evaluate import EVALUATED_THROUGH, Evaluator, diffs_for
 from funnelsync.sync.identity.service import refresh_identity
 from funnelsync.sync.identity.writeback import furthest_stage_plan
@@ -37,13 +37,11 @@ from funnelsync.sync.leads.operations import (
 )
 from funnelsync.sync.pull import Progress, SourcePull, pull_source, usage_of
 from funnelsync.sync.push import PushSummary, new_values, push_diffs
+from funnelsync.sync.webhook import post_webhook
 
 log = logging.getLogger(__name__)
 current_run_id: ContextVar[int | None] = ContextVar("funnelsync_run_id", default=None)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+DRY_RUN_ONLY = frozenset({"planned_changes", "planned_tasks"})  # RunResult fields
 
 
 @dataclass
@@ -65,9 +63,9 @@ class RunResult:
     warnings: list[str] = field(default_factory=list)
     api_calls: dict[str, int] = field(default_factory=dict)
     retries: dict[str, int] = field(default_factory=dict)
-    planned_changes: list[dict[str, Any]] = field(default_factory=list)
-    planned_tasks: list[dict[str, Any]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    planned_changes: list[dict[str, Any]] = field(default_factory=list)  # dry runs only
+    planned_tasks: list[dict[str, Any]] = field(default_factory=list)  # dry runs only
 
     @property
     def exit_code(self) -> int:
@@ -75,18 +73,19 @@ class RunResult:
         return EXIT_PARTIAL if self.errors else EXIT_OK
 
     def to_json(self) -> dict[str, Any]:
-        data = {"run_id": self.run_id, "dry_run": self.dry_run, "pulled": self.pulled,
-                "deleted": self.deleted, "changes": self.changes,
-                "records_written": self.records_written, "tasks_created": self.tasks_created,
-                "tasks_deferred": self.tasks_deferred,
-                "alerts_open": self.alerts_open, "alerts_opened": self.alerts_opened,
-                "alerts_resolved": self.alerts_resolved, "errors": self.errors,
-                "warnings": self.warnings, "api_calls": self.api_calls,
-                "retries": self.retries, "timings": self.timings}
-        if self.dry_run:
-            data["planned_changes"] = self.planned_changes
-            data["planned_tasks"] = self.planned_tasks
-        return data
+        """Every field in declaration order; the planned changes and tasks of dry runs only."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if self.dry_run or f.name not in DRY_RUN_ONLY}
+
+    def add_alerts(self, summary: AlertSummary) -> None:
+        """Count what an alert step did (or would do, in a dry run)."""
+        self.tasks_created += summary.tasks_created
+        self.tasks_deferred += summary.tasks_deferred
+        self.alerts_open += summary.open_total
+        self.alerts_opened += summary.opened
+        self.alerts_resolved += summary.resolved
+        self.errors += summary.errors
+        self.planned_tasks += summary.planned_tasks
 
 
 class SyncJob:
@@ -94,7 +93,7 @@ class SyncJob:
 
     def __init__(self, config: AppConfig, *, sources: list[str] | None = None,
                  connector_factory: ConnectorFactory = default_connector,
-                 clock: Callable[[], datetime] = utc_now, progress: Progress | None = None,
+                 clock: Clock = utc_now, progress: Progress | None = None,
                  reevaluate_all: bool = False) -> None:
         self.config = config
         self.only = sources
@@ -145,7 +144,7 @@ class SyncJob:
         sources = open_sources(self.config, self.only, self.factory)
         try:
             self._pull_all(store, sources, result, full)
-            with _timed(result, "identity"):  # people table after the pull (identity_service)
+            with _timed(result, "identity"):  # the people table, right after the pull
                 refresh_identity(store, self.config, self.clock(), sources, result)
             if not pull_only:
                 self._write_back(store, sources, result)
@@ -226,15 +225,8 @@ class SyncJob:
         result.errors += summary.errors
 
     def _alerts(self, store: Store, source: Source, now: datetime, result: RunResult) -> None:
-        summary: AlertSummary = run_alerts(store, source, self.config, now,
-                                           dry_run=result.dry_run)
-        result.tasks_created += summary.tasks_created
-        result.tasks_deferred += summary.tasks_deferred
-        result.alerts_open += summary.open_total
-        result.alerts_opened += summary.opened
-        result.alerts_resolved += summary.resolved
-        result.errors += summary.errors
-        result.planned_tasks += summary.planned_tasks
+        summary = run_alerts(store, source, self.config, now, dry_run=result.dry_run)
+        result.add_alerts(summary)
         url = self.config.alerts.webhook_url
         if url and summary.new_alerts and not result.dry_run:
             warning = post_webhook(url, summary.new_alerts)
@@ -245,12 +237,7 @@ class SyncJob:
         if not result.dry_run:  # a dry run must not advance the round-robin position
             save_routing_state(store, ops)
         summary, warnings = run_lead_ops(store, source, ops, dry_run=result.dry_run)
-        result.tasks_created += summary.tasks_created
-        result.alerts_open += summary.open_total
-        result.alerts_opened += summary.opened
-        result.alerts_resolved += summary.resolved
-        result.errors += summary.errors
-        result.planned_tasks += summary.planned_tasks
+        result.add_alerts(summary)
         result.warnings += warnings
 
     def _refresh_lock(self, store: Store) -> None:

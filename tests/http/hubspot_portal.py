@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pytest_httpserver import HTTPServer
+from support.clock import FakeClock
 from werkzeug import Request, Response
 
 TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"
@@ -469,21 +470,6 @@ def running_portal(**kwargs: Any) -> Iterator[tuple[Portal, str]]:
         yield server.fresh(**kwargs)
     finally:
         server.stop()
-
-
-class FakeClock:
-    """A monotonic clock that only moves when something sleeps on it."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def make_connector(host: str, clock: FakeClock, *, config: dict[str, Any] | None = None,

@@ -6,6 +6,7 @@ from typing import Any
 
 import responses
 from responses import matchers
+from support.clock import FakeClock
 
 from funnelsync.config.models import LimitsConfig, SalesforceConfig
 from funnelsync.connectors.http import RetryPolicy
@@ -20,19 +21,6 @@ PASSWORD = "hunter2-Secret-pw"
 TOKEN = "SecTok3nXyz987"
 LIMIT = {"Sforce-Limit-Info": "api-usage=18/100000"}
 BATCH = {"Sforce-Query-Options": "batchSize=2000"}
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(round(seconds, 3))
-        self.now += seconds
 
 
 def password_config(**extra: Any) -> SalesforceConfig:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 
 import pytest
-from hubspot_portal import BASE_MS, TOKEN, FakeClock, Portal, PortalServer, make_connector
+from hubspot_portal import BASE_MS, TOKEN, Portal, PortalServer, make_connector
+from support.clock import FakeClock
 
 from funnelsync.errors import AuthError
 

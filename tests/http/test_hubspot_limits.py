@@ -6,7 +6,8 @@ import socket
 from datetime import UTC, datetime
 
 import pytest
-from hubspot_portal import BASE_MS, FakeClock, Portal, PortalServer, make_connector
+from hubspot_portal import BASE_MS, Portal, PortalServer, make_connector
+from support.clock import FakeClock
 
 from funnelsync.config.models import LimitsConfig
 from funnelsync.connectors.hubspot.limits import HubSpotLimiter

@@ -6,7 +6,8 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hubspot_portal import BASE_MS, FakeClock, Portal, PortalServer, make_connector
+from hubspot_portal import BASE_MS, Portal, PortalServer, make_connector
+from support.clock import FakeClock
 
 from funnelsync.connectors.hubspot.search import SearchState
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from hubspot_portal import BASE_MS, FakeClock, Portal, PortalServer, make_connector
+from hubspot_portal import BASE_MS, Portal, PortalServer, make_connector
+from support.clock import FakeClock
 
 from funnelsync.connectors.base import RecordUpdate, RowResult, TaskSpec
 from funnelsync.connectors.hubspot.writes import chunk_updates

@@ -15,7 +15,6 @@ from salesforce_fixtures import (
     LEAD_FIELDS,
     LIMIT,
     SESSION,
-    FakeClock,
     add_describe,
     add_query,
     add_soap_login,
@@ -26,6 +25,7 @@ from salesforce_fixtures import (
     password_config,
     query_page,
 )
+from support.clock import FakeClock
 
 from funnelsync.config.models import LimitsConfig, SalesforceConfig
 from funnelsync.connectors.base import Page

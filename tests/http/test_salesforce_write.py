@@ -10,7 +10,6 @@ from responses import matchers
 from salesforce_fixtures import (
     API,
     LIMIT,
-    FakeClock,
     add_describe,
     add_query,
     add_soap_login,
@@ -19,6 +18,7 @@ from salesforce_fixtures import (
     field,
     query_page,
 )
+from support.clock import FakeClock
 
 from funnelsync.connectors.base import RecordUpdate, RowResult, TaskSpec
 

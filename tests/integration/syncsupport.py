@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
+
+from support.clock import SANDBOX_START, FakeClock
 
 from funnelsync.config.loading import parse_config
 from funnelsync.config.models import AppConfig
@@ -11,25 +12,6 @@ from funnelsync.connectors.base import Connector
 from funnelsync.connectors.http import RetryPolicy
 from funnelsync.crm.source import default_connector
 from funnelsync.sandbox import Sandbox
-
-
-class FakeClock:
-    """Epoch seconds that move only when someone sleeps (shared by sandbox and clients)."""
-
-    def __init__(self, start: float = 1_795_000_000.0) -> None:
-        self.now = start
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.now += max(0.0, seconds)
-
-    def tick(self, seconds: float) -> None:
-        self.sleep(seconds)
 
 
 def sandbox_config(sb: Sandbox, db_url: str, extra: str = "") -> AppConfig:
@@ -64,7 +46,7 @@ def no_wait_factory(clock: FakeClock | None = None):  # type: ignore[no-untyped-
     well: a limiter on a clock the server does not share would send searches faster than the
     server's per-second limit allows and draw 429s.
     """
-    fake = clock or FakeClock()
+    fake = clock or FakeClock(SANDBOX_START)
 
     def factory(name: str, config: AppConfig) -> Connector:
         policy = RetryPolicy(config.limits.max_retry_seconds, sleep=fake.sleep, clock=fake)

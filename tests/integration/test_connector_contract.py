@@ -21,7 +21,8 @@ from datetime import date, datetime
 from typing import Any
 
 import pytest
-from syncsupport import FakeClock, no_wait_factory, sandbox_config
+from support.clock import SANDBOX_START, FakeClock
+from syncsupport import no_wait_factory, sandbox_config
 
 from funnelsync.config.loading import parse_config
 from funnelsync.config.models import AppConfig, WritebackConfig
@@ -129,7 +130,7 @@ def crm(request: pytest.FixtureRequest) -> Crm:
 
 @contextmanager
 def _world(leads: int, deals: int) -> Iterator[World]:
-    clock = FakeClock()
+    clock = FakeClock(SANDBOX_START)
     with Sandbox(seed=7, leads=leads, deals=deals, clock=clock) as sandbox:
         yield World(sandbox, clock, sandbox_config(sandbox, "sqlite:///:memory:"))
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from support.clock import SANDBOX_START, FakeClock
 
 from funnelsync.config.models import HubSpotConfig, LimitsConfig
 from funnelsync.connectors.http import RetryPolicy
@@ -19,22 +20,9 @@ OAUTH = {"client_id": "funnelsync-demo", "client_secret": "demo-secret",
          "refresh_token": "demo-refresh"}
 
 
-class FakeClock:
-    """One clock for sandbox and connector: waits advance it instead of sleeping."""
-
-    def __init__(self, start: float = 1_795_435_200.0) -> None:  # 2026-11-23T12:00:00Z
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
 def world() -> Iterator[tuple[Sandbox, FakeClock]]:
-    clock = FakeClock()
+    clock = FakeClock(SANDBOX_START)
     with Sandbox(seed=7, leads=300, deals=300, clock=clock) as sandbox:
         yield sandbox, clock
 

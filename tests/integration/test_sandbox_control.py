@@ -17,23 +17,16 @@ from hubspot import HubSpot
 from hubspot.crm.deals import PublicObjectSearchRequest
 from sfclient import salesforce_client
 from simple_salesforce.exceptions import SalesforceGeneralError
+from support.clock import SANDBOX_START, FakeClock
 
 from funnelsync.cli.main import main
 from funnelsync.sandbox import Sandbox
 from funnelsync.sandbox.control import config_toml
 
 
-class FakeClock:
-    def __init__(self, start: float = 1_795_435_200.0) -> None:  # 2026-11-23T12:00:00Z
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(seed=7, leads=300, deals=300, clock=FakeClock()) as sb:
+    with Sandbox(seed=7, leads=300, deals=300, clock=FakeClock(SANDBOX_START)) as sb:
         yield sb
 
 
@@ -96,15 +89,15 @@ def test_reset_restores_seed_data_and_counters(sandbox: Sandbox) -> None:
     hs.crm.deals.basic_api.get_page(limit=1)
     sandbox.touch("hubspot", "deals", 5)
     assert requests.post(f"{sandbox.url}/__sandbox/reset", timeout=5).json() == {"reset": True}
-    again = Sandbox(seed=7, leads=300, deals=300, clock=FakeClock()).state
+    again = Sandbox(seed=7, leads=300, deals=300, clock=FakeClock(SANDBOX_START)).state
     assert sandbox.state.data.hs["deals"] == again.data.hs["deals"]
     assert sandbox.stats()["hubspot"]["api_calls"] == 0
 
 
 def test_same_seed_same_data_other_seed_other_data() -> None:
-    first = Sandbox(seed=11, leads=200, deals=200, clock=FakeClock()).state.data
-    second = Sandbox(seed=11, leads=200, deals=200, clock=FakeClock()).state.data
-    other = Sandbox(seed=12, leads=200, deals=200, clock=FakeClock()).state.data
+    first = Sandbox(seed=11, leads=200, deals=200, clock=FakeClock(SANDBOX_START)).state.data
+    second = Sandbox(seed=11, leads=200, deals=200, clock=FakeClock(SANDBOX_START)).state.data
+    other = Sandbox(seed=12, leads=200, deals=200, clock=FakeClock(SANDBOX_START)).state.data
     assert first.sf["Opportunity"] == second.sf["Opportunity"]
     assert first.sf["OpportunityHistory"] == second.sf["OpportunityHistory"]
     assert first.hs["contacts"] == second.hs["contacts"]

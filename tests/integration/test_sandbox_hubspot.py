@@ -17,28 +17,21 @@ from hubspot.crm.deals.exceptions import ApiException as DealsApiException
 from hubspot.crm.objects.tasks import SimplePublicObjectInputForCreate
 from hubspot.crm.properties import PropertyCreate
 from hubspot.crm.properties.exceptions import ApiException as PropertiesApiException
+from support.clock import SANDBOX_START, FakeClock
 from urllib3 import Retry
 
 from funnelsync.sandbox import Sandbox
 
 
-class FakeClock:
-    def __init__(self, start: float = 1_795_435_200.0) -> None:  # 2026-11-23T12:00:00Z
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(seed=7, leads=300, deals=300, clock=FakeClock()) as sb:
+    with Sandbox(seed=7, leads=300, deals=300, clock=FakeClock(SANDBOX_START)) as sb:
         yield sb
 
 
 @pytest.fixture
 def fresh() -> Iterator[Sandbox]:
-    with Sandbox(seed=7, leads=300, deals=300, clock=FakeClock()) as sb:
+    with Sandbox(seed=7, leads=300, deals=300, clock=FakeClock(SANDBOX_START)) as sb:
         yield sb
 
 

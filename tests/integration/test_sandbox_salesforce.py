@@ -18,16 +18,9 @@ from simple_salesforce.exceptions import (
     SalesforceRefusedRequest,
     SalesforceResourceNotFound,
 )
+from support.clock import SANDBOX_START, FakeClock
 
 from funnelsync.sandbox import Sandbox
-
-
-class FakeClock:
-    def __init__(self, start: float = 1_795_435_200.0) -> None:  # 2026-11-23T12:00:00Z
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +32,7 @@ def sandbox() -> Iterator[Sandbox]:
 @pytest.fixture
 def fresh() -> Iterator[Sandbox]:
     """A sandbox of its own for tests that write or change faults."""
-    with Sandbox(seed=7, leads=300, deals=300, clock=FakeClock()) as sb:
+    with Sandbox(seed=7, leads=300, deals=300, clock=FakeClock(SANDBOX_START)) as sb:
         yield sb
 
 

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from support.clock import SANDBOX_START, FakeClock
 from syncsupport import (
-    FakeClock,
     crm_snapshot,
     no_wait_factory,
     sandbox_config,
@@ -86,12 +86,12 @@ def on(clock: FakeClock):  # type: ignore[no-untyped-def]
 
 
 def test_faults_token_expiry_and_429s_end_in_the_same_crm_state(tmp_path) -> None:
-    calm = FakeClock()
+    calm = FakeClock(SANDBOX_START)
     with Sandbox(**SIZE, clock=calm) as clean:
         config = sandbox_config(clean, f"sqlite:///{tmp_path / 'a.db'}")
         job(config, **on(calm)).run()
         expected = crm_snapshot(clean, config)
-    clock = FakeClock()
+    clock = FakeClock(SANDBOX_START)
     with Sandbox(**SIZE, clock=clock) as faulty:
         faulty.set_faults(fail_rate=0.1, token_ttl=30, rate_limit=40)
         config = sandbox_config(faulty, f"sqlite:///{tmp_path / 'b.db'}")
@@ -165,7 +165,7 @@ def test_a_second_concurrent_run_is_refused_naming_the_holder(sandbox: Sandbox,
 
 
 def test_scores_that_decay_with_time_alone_reach_the_crm_once_a_day(tmp_path) -> None:
-    clock = FakeClock()
+    clock = FakeClock(SANDBOX_START)
     with Sandbox(**SIZE, clock=clock) as sb:
         config = sandbox_config(sb, f"sqlite:///{tmp_path / 'fs.db'}")
         job(config, **on(clock)).run()

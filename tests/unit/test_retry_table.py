@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 import urllib3.exceptions
+from support.clock import FakeClock
 
 from funnelsync.config.models import LimitsConfig
 from funnelsync.connectors.http import Action, Failure, RetryPolicy, classify, parse_retry_after
@@ -56,21 +57,6 @@ def test_table_row(status: int | None, code: str | None, exc: BaseException | No
 
 def test_codes_match_case_insensitively() -> None:
     assert classify(403, "request_limit_exceeded") is Action.QUOTA
-
-
-class FakeClock:
-    """A clock the injected sleep advances, so the time budget is exercised without waiting."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(round(seconds, 3))
-        self.now += seconds
 
 
 class Boom(Exception):

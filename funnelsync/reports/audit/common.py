@@ -34,7 +34,7 @@ class Finding:
 
 @dataclass(frozen=True)
 class AuditOptions:
-    """Thresholds of the checks (defaults from issue 7)."""
+    """Thresholds of the checks."""
 
     unused_days: int = 90
     skip_share: float = 0.30

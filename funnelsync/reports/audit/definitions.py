@@ -2,7 +2,7 @@
 
 Check ids (stable): unmapped_stage, missing_stage, probability_order, closed_flag_conflict
 (definition checks, here) and probability_calibration, stage_unused, stage_skipped,
-backward_moves, cross_crm_mismatch, max_days_vs_p90 (history checks, audit_history.py).
+backward_moves, cross_crm_mismatch, max_days_vs_p90 (history checks, ``audit.history``).
 The CLI exits 0 when ``has_errors`` is false, 1 otherwise.
 """
 

@@ -1,5 +1,5 @@
 """Audit findings about people present in both CRMs: identity_stage_conflict and
-identity_owner_conflict (issue 9). Evidence names record keys, stages and owner e-mails, never
+identity_owner_conflict. Evidence names record keys, stages and owner e-mails, never
 the person's own e-mail or name."""
 
 from __future__ import annotations

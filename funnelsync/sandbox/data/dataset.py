@@ -1,29 +1,17 @@
-"""Deterministic sandbox data: the same seed and anchor day always give the same records.
+"""The sandbox's records of both CRMs, in memory: what the request handlers read and change.
 
-`generate(seed, leads, deals, now_ms)` builds N Salesforce Leads and N HubSpot contacts, M
-Opportunities and M HubSpot deals, with the mess real orgs have (see issue 4): stale deals,
-skipped and backward stage moves, null and text amounts, deleted and archived rows, queue-owned
-and unowned leads, inactive owners, people in both CRMs whose e-mails differ only in case or
-whitespace, and modification timestamps with ties. Everything is relative to `now_ms` (the
-anchor, midnight UTC of the server's day) so demos look current.
+Salesforce rows live in ``sf`` (object name -> id -> row, as the REST API returns them) and
+HubSpot records in ``hs`` (object type -> id -> record with string properties); ``counters``
+hands out the next id per prefix or object type.
 """
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field
 
-from funnelsync.sandbox import scenarios
-from funnelsync.sandbox.common import DAY_MS, rint, sf_date, sf_datetime, sf_id
-from funnelsync.sandbox.data import hubspot as data_hubspot
-from funnelsync.sandbox.data import people as data_people
-from funnelsync.sandbox.data.people import Person
+from funnelsync.sandbox.common import sf_datetime, sf_id
 from funnelsync.sandbox.hubspot.schema import PIPELINES
-from funnelsync.sandbox.salesforce.schema import LEAD_STATUSES, OPPORTUNITY_STAGES, STAGE_INFO
-
-SF_OPEN_PATH = tuple(row[0] for row in OPPORTUNITY_STAGES if not row[2])
-CUSTOM_SF_STAGE = "Technical Validation"
-ORG_ID = "00D5g000004FSyEEAW"
+from funnelsync.sandbox.salesforce.schema import STAGE_INFO
 
 
 class SfTables(dict):
@@ -41,7 +29,7 @@ class SfTables(dict):
         for opp, path, times in self.history_plan:
             for stage, at in zip(path, times, strict=True):
                 hid = sf_id("008", len(rows) + 1)
-                rows[hid] = _history_row(hid, opp, stage, at)
+                rows[hid] = history_row(hid, opp, stage, at)
         self.history_plan = []
         self["OpportunityHistory"] = rows
         return rows
@@ -49,6 +37,8 @@ class SfTables(dict):
 
 @dataclass
 class Dataset:
+    """Every record of both CRMs, relative to ``now_ms`` (the anchor day)."""
+
     now_ms: int
     sf: SfTables = field(default_factory=SfTables)  # object -> id -> row
     hs: dict[str, dict[str, dict]] = field(default_factory=dict)  # object -> id -> record
@@ -56,217 +46,11 @@ class Dataset:
     hs_assoc: dict[str, set[str]] = field(default_factory=dict)  # task id -> deal ids
     hs_contact_assoc: dict[str, set[str]] = field(default_factory=dict)  # task -> contact ids
     counters: dict[str, int] = field(default_factory=dict)  # next id number per prefix/object
-    hs_pipelines: tuple = PIPELINES  # deal pipelines as hs_schema.PIPELINES (scenarios change)
+    hs_pipelines: tuple = PIPELINES  # deal pipelines shaped as PIPELINES; a scenario changes them
 
 
-def generate(seed: int, leads: int, deals: int, now_ms: int,
-             scenario: str = "default") -> Dataset:
-    """Build the whole dataset for both CRMs; a scenario other than "default" replaces the deals
-    and stage catalogs with its plan (scenarios.py)."""
-    rng = random.Random(seed)
-    ds = Dataset(now_ms=now_ms)
-    plan = scenarios.build(scenario, deals)
-    owners = data_people.owners()
-    _add_org(ds, owners)
-    people = data_people.people(rng, leads)
-    _add_leads(ds, rng, people)
-    _add_opportunities(ds, rng, deals, plan.salesforce if plan else None)
-    data_hubspot.add_all(ds, rng, people, owners, leads, deals, plan.hubspot if plan else None)
-    if plan is not None:
-        scenarios.apply_catalogs(ds.sf["OpportunityStage"], plan)
-        ds.hs_pipelines = plan.hs_pipelines()
-    return ds
-
-
-def _add_org(ds: Dataset, owners: list[data_people.Owner]) -> None:
-    now = sf_datetime(ds.now_ms - 400 * DAY_MS)
-    users: dict[str, dict] = {}
-    for i, o in enumerate(owners, start=1):
-        uid = sf_id("005", i)
-        users[uid] = {
-            "Id": uid, "IsDeleted": False, "CreatedDate": now, "LastModifiedDate": now,
-            "SystemModstamp": now, "Username": o.email.replace(".io", ".io.sf"),
-            "FirstName": o.first, "LastName": o.last, "Name": f"{o.first} {o.last}",
-            "Email": o.email, "IsActive": o.active, "Title": o.title, "ManagerId": None,
-            "UserType": "Standard", "TimeZoneSidKey": o.tz,
-        }
-    manager = sf_id("005", 1)
-    for uid, row in users.items():
-        row["ManagerId"] = None if uid == manager else manager
-    ds.sf["User"] = users
-    ds.sf["Group"] = {
-        sf_id("00G", i): {
-            "Id": sf_id("00G", i), "IsDeleted": False, "CreatedDate": now,
-            "LastModifiedDate": now, "SystemModstamp": now, "Name": name,
-            "DeveloperName": name.replace(" ", "_"), "Type": "Queue", "Email": None,
-        }
-        for i, name in enumerate(("Inbound Leads Queue", "Partner Leads Queue"), start=1)
-    }
-    _add_catalogs(ds, now)
-
-
-def _add_catalogs(ds: Dataset, now: str) -> None:
-    stages = {}
-    for order, (name, prob, closed, won, forecast) in enumerate(OPPORTUNITY_STAGES, start=1):
-        sid = sf_id("01J", order)
-        stages[sid] = {
-            "Id": sid, "MasterLabel": name, "ApiName": name, "IsActive": True,
-            "IsClosed": closed, "IsWon": won, "DefaultProbability": float(prob),
-            "SortOrder": order, "ForecastCategoryName": forecast,
-            "Description": "Custom stage of this org" if name == CUSTOM_SF_STAGE else None,
-            "CreatedDate": now, "LastModifiedDate": now, "SystemModstamp": now,
-        }
-    ds.sf["OpportunityStage"] = stages
-    statuses = {}
-    for order, (name, converted, default) in enumerate(LEAD_STATUSES, start=1):
-        sid = sf_id("01J", 100 + order)
-        statuses[sid] = {
-            "Id": sid, "MasterLabel": name, "ApiName": name, "IsConverted": converted,
-            "IsDefault": default, "SortOrder": order, "CreatedDate": now,
-            "LastModifiedDate": now, "SystemModstamp": now,
-        }
-    ds.sf["LeadStatus"] = statuses
-
-
-def modstamp(rng: random.Random, start_ms: int, now_ms: int, ties: list[int]) -> int:
-    """A modification time after `start_ms`; one in ten lands on a shared 'bulk import' time."""
-    if rng.random() < 0.1:
-        later = [t for t in ties if t >= start_ms]
-        if later:
-            return rng.choice(later)
-    return rint(rng, start_ms, max(start_ms + 1, now_ms - 60_000))
-
-
-def tie_times(rng: random.Random, now_ms: int) -> list[int]:
-    return sorted(now_ms - rint(rng, 1, 360) * DAY_MS + 9 * 3_600_000 for _ in range(6))
-
-
-def _lead_owner(rng: random.Random, ds: Dataset) -> str:
-    roll = rng.random()
-    if roll < 0.08:
-        return sf_id("00G", 1 + (roll < 0.02))
-    users = data_people.ACTIVE_OWNER_NUMBERS if roll > 0.12 else data_people.INACTIVE_OWNER_NUMBERS
-    return sf_id("005", rng.choice(users))
-
-
-def _add_leads(ds: Dataset, rng: random.Random, people: list[Person]) -> None:
-    now = ds.now_ms
-    ties = tie_times(rng, now)
-    rows: dict[str, dict] = {}
-    statuses = [s[0] for s in LEAD_STATUSES]
-    for i, p in enumerate(people, start=1):
-        lid = sf_id("00Q", i)
-        created = now - rint(rng, DAY_MS, 365 * DAY_MS)
-        mod = modstamp(rng, created, now, ties)
-        status = rng.choices(statuses, (35, 30, 15, 20))[0]
-        activity = rint(rng, created, now) if rng.random() < 0.7 else None
-        rows[lid] = {
-            "Id": lid, "IsDeleted": p.sf_deleted, "CreatedDate": sf_datetime(created),
-            "LastModifiedDate": sf_datetime(mod), "SystemModstamp": sf_datetime(mod),
-            "FirstName": p.first, "LastName": p.last, "Name": f"{p.first} {p.last}",
-            "Company": p.company, "Email": p.sf_email, "Title": p.title,
-            "Industry": p.industry, "NumberOfEmployees": p.employees, "Country": p.country,
-            "LeadSource": p.source, "Rating": rng.choice(("Hot", "Warm", "Cold", None)),
-            "Status": status, "OwnerId": _lead_owner(rng, ds),
-            "IsConverted": status == "Closed - Converted",
-            "ConvertedDate": sf_date(mod) if status == "Closed - Converted" else None,
-            "ConvertedOpportunityId": None,
-            "LastActivityDate": sf_date(activity) if activity else None,
-            "Funnel_Stage__c": None, "Funnel_Score__c": None,
-        }
-    ds.sf["Lead"] = rows
-
-
-def stage_path(rng: random.Random, order: tuple[str, ...], won: str, lost: str,
-               optional: str | None = None) -> list[str]:
-    """Stages a deal entered, oldest first: forward runs with skips and a few backward moves."""
-    roll = rng.random()
-    if roll < 0.18:
-        path, final = list(order[: rint(rng, len(order) - 2, len(order) + 1)]), won
-    elif roll < 0.40:
-        path, final = list(order[: rint(rng, 1, len(order) + 1)]), lost
-    else:
-        path, final = list(order[: rint(rng, 1, len(order) + 1)]), None
-    if optional and optional in path and path[-1] != optional and rng.random() < 0.7:
-        path.remove(optional)  # most deals never pass the org's custom stage
-    if len(path) > 2 and rng.random() < 0.15:
-        del path[rint(rng, 1, len(path) - 1)]  # a skipped stage
-    if final is None and len(path) > 1 and path[-1] != order[-1] and rng.random() < 0.08:
-        path.append(order[order.index(path[-1]) + 1])
-        path.append(path[-2])  # a backward move: went ahead, came back
-    if final:
-        path.append(final)
-    return path
-
-
-def stage_times(rng: random.Random, count: int, now_ms: int, stale: bool) -> list[int]:
-    """Increasing entry times for `count` stages, the last one in the past."""
-    created = now_ms - rint(rng, (120 if stale else 20) * DAY_MS, 400 * DAY_MS)
-    gaps = [rint(rng, DAY_MS // 2, 25 * DAY_MS) for _ in range(count - 1)]
-    span = now_ms - created - (90 * DAY_MS if stale else DAY_MS)
-    total = sum(gaps)
-    if total > span > 0:
-        gaps = [g * span // total for g in gaps]
-    times = [created]
-    for gap in gaps:
-        times.append(times[-1] + max(gap, 60_000))
-    return times
-
-
-def _add_opportunities(ds: Dataset, rng: random.Random, count: int,
-                       plan: list[scenarios.Journey] | None = None) -> None:
-    now = ds.now_ms
-    ties = tie_times(rng, now)
-    count = count if plan is None else len(plan)
-    accounts = _add_accounts(ds, rng, max(10, count // 4))
-    opps: dict[str, dict] = {}
-    for i in range(1, count + 1):
-        oid = sf_id("006", i)
-        if plan is None:
-            path = stage_path(rng, SF_OPEN_PATH, "Closed Won", "Closed Lost", CUSTOM_SF_STAGE)
-            stale = rng.random() < 0.15
-            times = stage_times(rng, len(path), now, stale)
-        else:
-            path, times, stale = plan[i - 1].path, plan[i - 1].times(now), False
-        row = _opportunity(ds, rng, oid, path, times, accounts, stale)
-        if plan is not None:
-            row["IsDeleted"] = False  # a scenario's counts are exact
-        row["SystemModstamp"] = row["LastModifiedDate"] = sf_datetime(
-            modstamp(rng, times[-1], now, ties))
-        opps[oid] = row
-        snapshot = {k: row[k] for k in ("Id", "IsDeleted", "Amount", "CloseDate", "OwnerId")}
-        ds.sf.history_plan.append((snapshot, path, times))
-    ds.sf["Opportunity"] = opps
-    ds.sf["Task"] = _sf_tasks(ds, rng, list(opps), count // 5)
-
-
-def _opportunity(ds: Dataset, rng: random.Random, oid: str, path: list[str],
-                 times: list[int], accounts: list[str], stale: bool) -> dict:
-    stage = path[-1]
-    _, prob, closed, won, forecast = STAGE_INFO[stage]
-    account = rng.choice(accounts)
-    close_ms = times[-1] if closed else times[-1] + rint(rng, -30, 90) * DAY_MS
-    amount = None if rng.random() < 0.05 else float(rint(rng, 20, 2500) * 100)
-    activity = None if stale or rng.random() < 0.25 else rint(rng, times[-1], ds.now_ms)
-    return {
-        "Id": oid, "IsDeleted": rng.random() < 0.03, "CreatedDate": sf_datetime(times[0]),
-        "LastModifiedDate": None, "SystemModstamp": None,
-        "Name": f"{ds.sf['Account'][account]['Name']} - {rint(rng, 5, 500)} seats",
-        "AccountId": account, "Amount": amount, "CloseDate": sf_date(close_ms),
-        "StageName": stage, "Probability": float(prob), "IsClosed": closed, "IsWon": won,
-        "ForecastCategoryName": forecast,
-        "Type": rng.choice(("New Business", "Existing Business", None)),
-        "LeadSource": rng.choice(data_people.SF_SOURCES),
-        "OwnerId": sf_id("005", rng.choice(
-            data_people.INACTIVE_OWNER_NUMBERS if rng.random() < 0.05
-            else data_people.ACTIVE_OWNER_NUMBERS)),
-        "LastActivityDate": sf_date(activity) if activity else None,
-        "LastStageChangeDate": sf_datetime(times[-1]),
-        "Funnel_Stage__c": None, "Funnel_Score__c": None,
-    }
-
-
-def _history_row(hid: str, opp: dict, stage: str, at: int) -> dict:
+def history_row(hid: str, opp: dict, stage: str, at: int) -> dict:
+    """The OpportunityHistory row recording that ``opp`` entered ``stage`` at ``at`` (ms)."""
     _, prob, _, _, forecast = STAGE_INFO[stage]
     stamp = sf_datetime(at)
     return {
@@ -275,40 +59,3 @@ def _history_row(hid: str, opp: dict, stage: str, at: int) -> dict:
         "Probability": float(prob), "ForecastCategory": forecast, "CreatedById": opp["OwnerId"],
         "CreatedDate": stamp, "SystemModstamp": stamp,
     }
-
-
-def _add_accounts(ds: Dataset, rng: random.Random, count: int) -> list[str]:
-    stamp = sf_datetime(ds.now_ms - 500 * DAY_MS)
-    rows = {}
-    for i in range(1, count + 1):
-        aid = sf_id("001", i)
-        company = data_people.company_name(rng, i)
-        rows[aid] = {
-            "Id": aid, "IsDeleted": False, "CreatedDate": stamp, "LastModifiedDate": stamp,
-            "SystemModstamp": stamp, "Name": company,
-            "Industry": rng.choice(data_people.SF_INDUSTRIES),
-            "NumberOfEmployees": rng.choice((12, 80, 250, 1200, 9000)),
-            "BillingCountry": rng.choice(data_people.COUNTRIES),
-            "OwnerId": sf_id("005", rng.choice(data_people.ACTIVE_OWNER_NUMBERS)),
-        }
-    ds.sf["Account"] = rows
-    return list(rows)
-
-
-def _sf_tasks(ds: Dataset, rng: random.Random, opp_ids: list[str], count: int) -> dict[str, dict]:
-    rows = {}
-    for i in range(1, count + 1):
-        tid = sf_id("00T", i)
-        opp = ds.sf["Opportunity"][rng.choice(opp_ids)]
-        at = rint(rng, ds.now_ms - 200 * DAY_MS, ds.now_ms)
-        status = rng.choice(("Not Started", "Completed", "Completed", "In Progress"))
-        stamp = sf_datetime(at)
-        rows[tid] = {
-            "Id": tid, "IsDeleted": False, "CreatedDate": stamp, "LastModifiedDate": stamp,
-            "SystemModstamp": stamp, "Subject": rng.choice(("Call", "Email", "Demo", "Follow up")),
-            "Description": None, "WhatId": opp["Id"], "WhoId": None, "OwnerId": opp["OwnerId"],
-            "Status": status, "Priority": "Normal", "ActivityDate": sf_date(at + 3 * DAY_MS),
-            "IsClosed": status == "Completed", "Type": None,
-        }
-    ds.counters["00T"] = count + 1
-    return rows

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING
 
 from funnelsync.sandbox.common import DAY_MS, hs_datetime, rint
 from funnelsync.sandbox.data import people as data_people
+from funnelsync.sandbox.data.dataset import Dataset
+from funnelsync.sandbox.data.journeys import stage_path, stage_times
 from funnelsync.sandbox.hubspot.schema import (
     CUSTOM_PIPELINE_ID,
     CUSTOM_STAGES,
     DEFAULT_STAGES,
     LEAD_STATUS,
     LIFECYCLE,
+    STAGE_META,
 )
-
-if TYPE_CHECKING:
-    from funnelsync.sandbox.data.dataset import Dataset
-    from funnelsync.sandbox.scenarios import Journey
+from funnelsync.sandbox.scenarios import Journey
 
 CONTACT_ID_BASE = 1000
 DEAL_ID_BASE = 5_000_000
@@ -139,8 +138,6 @@ def _lifecycle_entries(rng: random.Random, stage_no: int, created: int, now: int
 
 
 def _deals(ds: Dataset, rng: random.Random, count: int) -> dict[str, dict]:
-    from funnelsync.sandbox.data.dataset import stage_path, stage_times
-
     now = ds.now_ms
     ties = _ties(rng, now)
     # A bulk import stamped a large block of deals with one hs_lastmodifieddate: at 20,000 deals
@@ -192,8 +189,6 @@ def _amount(rng: random.Random) -> str | None:
 
 def _deal_props(ds: Dataset, rng: random.Random, rid: int, path: list[str], times: list[int],
                 custom: bool, modified: int) -> dict[str, str | None]:
-    from funnelsync.sandbox.hubspot.schema import STAGE_META
-
     stage = path[-1]
     _, (_, _, prob, closed) = STAGE_META[stage]
     close_ms = times[-1] if closed else times[-1] + rint(rng, -30, 90) * DAY_MS

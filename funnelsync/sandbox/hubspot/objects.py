@@ -181,6 +181,17 @@ def _inputs(body: object) -> list | Response:
     return inputs
 
 
+def _batch(m: re.Match, req: Request) -> tuple[str, dict, list] | Response:
+    """The object named in the URL, the JSON body and its inputs, or the answer refusing them."""
+    obj, body = _obj(m), req.json()
+    inputs = _inputs(body)
+    if obj is None:
+        return not_found()
+    if isinstance(inputs, Response):
+        return inputs
+    return obj, body, inputs
+
+
 def _batch_response(state: SandboxState, results: list, missing: list[str],
                     started: str, ok_status: int = 200) -> Response:
     body: dict[str, object] = {"status": "COMPLETE", "results": results,
@@ -196,20 +207,27 @@ def _batch_response(state: SandboxState, results: list, missing: list[str],
     return json_response(207, body)
 
 
+def _batch_record(state: SandboxState, obj: str, item: object, *,
+                  archived: bool) -> tuple[str, dict | None]:
+    """The id a batch input names, and its record (None when absent or not in that archive)."""
+    rid = str(item.get("id", "")) if isinstance(item, dict) else ""
+    rec = state.data.hs[obj].get(rid)
+    return rid, rec if rec is not None and rec["archived"] == archived else None
+
+
 def batch_read(state: SandboxState, req: Request, m: re.Match) -> Response:
-    obj, body = _obj(m), req.json()
-    inputs = _inputs(body)
-    if obj is None or isinstance(inputs, Response):
-        return not_found() if obj is None else inputs  # type: ignore[return-value]
+    batch = _batch(m, req)
+    if isinstance(batch, Response):
+        return batch
+    obj, body, inputs = batch
     archived = (req.arg("archived") or "false").lower() == "true"
-    names = wanted(obj, body.get("properties") or None)  # type: ignore[union-attr]
+    names = wanted(obj, body.get("properties") or None)
     with state.lock:
         started = hs_datetime(state.now_ms())
         results, missing = [], []
         for item in inputs:
-            rid = str(item.get("id", "")) if isinstance(item, dict) else ""
-            rec = state.data.hs[obj].get(rid)
-            if rec is None or rec["archived"] != archived:
+            rid, rec = _batch_record(state, obj, item, archived=archived)
+            if rec is None:
                 missing.append(rid)
             else:
                 results.append(render(state, obj, rec, names))
@@ -217,17 +235,16 @@ def batch_read(state: SandboxState, req: Request, m: re.Match) -> Response:
 
 
 def batch_update(state: SandboxState, req: Request, m: re.Match) -> Response:
-    obj, body = _obj(m), req.json()
-    inputs = _inputs(body)
-    if obj is None or isinstance(inputs, Response):
-        return not_found() if obj is None else inputs  # type: ignore[return-value]
+    batch = _batch(m, req)
+    if isinstance(batch, Response):
+        return batch
+    obj, _, inputs = batch
     with state.lock:
         started = hs_datetime(state.now_ms())
         plans, missing = [], []
         for item in inputs:
-            rid = str(item.get("id", "")) if isinstance(item, dict) else ""
-            rec = state.data.hs[obj].get(rid)
-            if rec is None or rec["archived"]:
+            rid, rec = _batch_record(state, obj, item, archived=False)
+            if rec is None:
                 missing.append(rid)
                 continue
             try:
@@ -246,10 +263,10 @@ def batch_update(state: SandboxState, req: Request, m: re.Match) -> Response:
 
 
 def batch_create(state: SandboxState, req: Request, m: re.Match) -> Response:
-    obj, body = _obj(m), req.json()
-    inputs = _inputs(body)
-    if obj is None or isinstance(inputs, Response):
-        return not_found() if obj is None else inputs  # type: ignore[return-value]
+    batch = _batch(m, req)
+    if isinstance(batch, Response):
+        return batch
+    obj, _, inputs = batch
     with state.lock:
         started = hs_datetime(state.now_ms())
         try:

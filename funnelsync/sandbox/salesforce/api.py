@@ -1,6 +1,6 @@
 """Salesforce read surface: SOAP/OAuth login, versions, limits, describe, query/queryAll paging.
 
-Writes live in `sf_write`, Bulk 2.0 in `sf_bulk`. Errors are Salesforce's JSON lists
+Writes are in `write` and `collections`, Bulk 2.0 in `bulk`. Errors are Salesforce's JSON lists
 (`[{"message": ..., "errorCode": ...}]`) via `sf_error`.
 """
 
@@ -13,8 +13,8 @@ import secrets
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
-from funnelsync.sandbox.common import Request, Response, dumps, json_response
-from funnelsync.sandbox.data.dataset import ORG_ID
+from funnelsync.sandbox.common import Request, Response, dumps, json_response, sf_id
+from funnelsync.sandbox.data.salesforce import ORG_ID
 from funnelsync.sandbox.salesforce import soql
 from funnelsync.sandbox.salesforce.schema import FIELDS, describe_global, describe_object
 from funnelsync.sandbox.state import SandboxState
@@ -41,8 +41,6 @@ def not_found() -> Response:
 
 
 def api_user_id() -> str:
-    from funnelsync.sandbox.common import sf_id
-
     return sf_id("005", API_USER_NUMBER)
 
 

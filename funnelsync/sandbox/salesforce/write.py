@@ -19,7 +19,7 @@ from funnelsync.sandbox.common import (
     sf_datetime,
     sf_id,
 )
-from funnelsync.sandbox.data.dataset import _history_row
+from funnelsync.sandbox.data.dataset import history_row
 from funnelsync.sandbox.salesforce.api import OBJECT_NAMES, api_user_id, not_found, sf_error
 from funnelsync.sandbox.salesforce.schema import (
     CREATEABLE,
@@ -146,7 +146,7 @@ def apply_update(state: SandboxState, obj: str, row: dict, changes: dict, now_ms
     if history_due:
         history = state.data.sf["OpportunityHistory"]
         hid = sf_id("008", len(history) + 1)
-        history[hid] = _history_row(hid, row, row["StageName"], now_ms)
+        history[hid] = history_row(hid, row, row["StageName"], now_ms)
         history[hid]["CreatedById"] = api_user_id()
 
 
@@ -172,11 +172,27 @@ def _object(name: str) -> str | None:
     return obj if obj in CREATEABLE else None
 
 
-def update_one(state: SandboxState, req: Request, m: re.Match) -> Response:
+def _target(m: re.Match, req: Request) -> tuple[str, dict] | Response:
+    """The writable object named in the URL and the JSON body, or the answer refusing them."""
     obj = _object(m["obj"])
     body = req.json()
-    if obj is None or not isinstance(body, dict):
-        return not_found() if obj is None else sf_error(400, "JSON_PARSER_ERROR", "bad body")
+    if obj is None:
+        return not_found()
+    if not isinstance(body, dict):
+        return sf_error(400, "JSON_PARSER_ERROR", "bad body")
+    return obj, body
+
+
+def _rejected(exc: RowError) -> Response:
+    return json_response(400, [{"message": exc.message, "errorCode": exc.code,
+                                "fields": exc.fields}])
+
+
+def update_one(state: SandboxState, req: Request, m: re.Match) -> Response:
+    target = _target(m, req)
+    if isinstance(target, Response):
+        return target
+    obj, body = target
     with state.lock:
         row = state.data.sf[obj].get(m["id"])
         if row is None or row["IsDeleted"]:
@@ -184,8 +200,7 @@ def update_one(state: SandboxState, req: Request, m: re.Match) -> Response:
         try:
             changes = validate(state, obj, body, creating=False)
         except RowError as exc:
-            return json_response(400, [{"message": exc.message, "errorCode": exc.code,
-                                        "fields": exc.fields}])
+            return _rejected(exc)
         apply_update(state, obj, row, changes, state.now_ms())
         state.counters["salesforce"].records_written += 1
         state.bump()
@@ -193,16 +208,15 @@ def update_one(state: SandboxState, req: Request, m: re.Match) -> Response:
 
 
 def create_one(state: SandboxState, req: Request, m: re.Match) -> Response:
-    obj = _object(m["obj"])
-    body = req.json()
-    if obj is None or not isinstance(body, dict):
-        return not_found() if obj is None else sf_error(400, "JSON_PARSER_ERROR", "bad body")
+    target = _target(m, req)
+    if isinstance(target, Response):
+        return target
+    obj, body = target
     with state.lock:
         try:
             values = validate(state, obj, body, creating=True)
         except RowError as exc:
-            return json_response(400, [{"message": exc.message, "errorCode": exc.code,
-                                        "fields": exc.fields}])
+            return _rejected(exc)
         rid = create_record(state, obj, values, state.now_ms())
         _count_create(state, obj)
         state.bump()

@@ -1,10 +1,10 @@
 """Identity over the state store: link, persist, look one person up, forget them.
 
-When it runs (decided for issue 9): the sync job refreshes the ``people`` table once per run,
+When it runs: the sync job refreshes the ``people`` table once per run,
 right after the pull (``refresh_identity``: one streaming pass over the stored leads/contacts,
 linear, no API call except the owner lists when owner conflicts are compared). Reports, the
 audit and the ``identity``/``person`` commands link on demand from the stored records instead of
-trusting the table, so they are right even after a pull by an older version or an edit of the
+trusting the table, so they hold whatever wrote the table and follow every edit of the
 overrides file; the table keeps first/last seen and serves the write-back of the furthest stage.
 """
 

@@ -6,8 +6,8 @@ Two halves, both driven by the sync job:
   through the same diff-and-push (and ``--dry-run`` lists them).
 - ``run_lead_ops`` runs after the push over every live lead: it moves the SLA timers and
   nurture's lost-since marks, and opens, keeps and resolves the lead alerts
-  (``sla_first_touch``, ``sla_escalation``, ``nurture_reentry``) with one task each
-  (see lead_tasks). Nothing is stored in a dry run; the tasks it would create are listed.
+  (``sla_first_touch``, ``sla_escalation``, ``nurture_reentry``) with one task each (see
+  ``leads.tasks``). Nothing is stored in a dry run; the tasks it would create are listed.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Lead alerts and their tasks: one alert per (lead, reason), one task per alert, never twice.
 
-The same crash-safe scheme as the stale-deal alerts (sync/alerts.py): the alert is marked
+The same crash-safe scheme as the stale-deal alerts (``sync.alerts``): the alert is marked
 ``pending`` before its task is created and the task subject carries a marker, so a run that died
 between the CRM call and the store update is followed by one that finds the task instead of
 creating a second. Tasks sit on the lead (Salesforce Task with WhoId; HubSpot task associated
@@ -22,7 +22,8 @@ from funnelsync.mapping.schema import FunnelLead
 from funnelsync.rules.routing import OwnerDirectory
 from funnelsync.rules.sla import ESCALATION
 from funnelsync.store import Alert, Store
-from funnelsync.sync.alerts import AlertSummary, ensure_tasks, marker, post_webhook
+from funnelsync.sync.alerts import AlertSummary, ensure_tasks, marker
+from funnelsync.sync.webhook import post_webhook
 
 TITLES = {"sla_first_touch": "SLA: first touch overdue",
           "sla_escalation": "SLA escalation: MQL untouched",

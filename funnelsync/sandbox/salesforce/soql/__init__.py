@@ -1,7 +1,7 @@
 """SOQL for the sandbox: parse a query, check it against a schema, run it over in-memory records.
 
-Pure and dependency-free (imports nothing else from funnelsync). Syntax lives in
-`soql_parse`, names and WHERE in `soql_eval`; this module is the public API.
+Pure and dependency-free (imports nothing else from funnelsync). Syntax is
+checked in `parse`, names and WHERE in `evaluate`; this module is the public API.
 
 Contract with the caller (the sandbox server)
 ---------------------------------------------
@@ -142,13 +142,7 @@ def _projector(level: _Level, prefix: str,
     kind, url = level.obj, f"{prefix}{level.obj}/"
 
     def project(record: Record) -> dict[str, Any]:
-        get = record.get
-        out: dict[str, Any] = {"attributes": {"type": kind, "url": f"{url}{get('Id')}"}}
-        for key, source in pairs:
-            out[key] = get(source)
-        for key, build in nested:
-            out[key] = build(out[key])
-        return out
+        return _row(record, kind, f"{url}{record.get('Id')}", pairs, nested)
 
     return project
 
@@ -172,15 +166,20 @@ def _related(level: _Level, prefix: str,
             return None
         attributes = record.get("attributes")  # polymorphic lookups name their own type
         kind = attributes.get("type", base) if isinstance(attributes, Mapping) else base
-        get = record.get
-        out: dict[str, Any] = {"attributes": {"type": kind, "url": f"{prefix}{kind}/{get('Id')}"}}
-        for key, source in pairs:
-            out[key] = get(source)
-        for key, sub in nested:
-            out[key] = sub(out[key])
-        return out
+        return _row(record, kind, f"{prefix}{kind}/{record.get('Id')}", pairs, nested)
 
     return build
+
+
+def _row(record: Record, kind: str, url: str, pairs: tuple, nested: tuple) -> dict[str, Any]:
+    """One result row: its attributes, the selected fields, then the nested lookup rows."""
+    get = record.get
+    out: dict[str, Any] = {"attributes": {"type": kind, "url": url}}
+    for key, source in pairs:
+        out[key] = get(source)
+    for key, build in nested:
+        out[key] = build(out[key])
+    return out
 
 
 # -- public API -----------------------------------------------------------------------------

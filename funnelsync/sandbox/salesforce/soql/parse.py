@@ -1,7 +1,7 @@
 """SOQL tokenizer and parser for the sandbox: text in, a schema-free `Query` tree out.
 
 Only syntax is checked here (MALFORMED_QUERY); names and types are checked against a schema
-by `soql_eval.compile`. The grammar is the subset a CRM connector needs:
+by `evaluate.compile`. The grammar is the subset a CRM connector needs:
 
     SELECT field, Rel.Field, ... | COUNT()  FROM Object
     [WHERE cond] [ORDER BY field [ASC|DESC] [NULLS FIRST|LAST], ...] [LIMIT n]

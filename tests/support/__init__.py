@@ -1,0 +1,1 @@
+"""Helpers shared by every test directory (importable as ``support``: tests/ is on sys.path)."""

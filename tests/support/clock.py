@@ -1,0 +1,35 @@
+"""One fake clock for every test: epoch seconds that move only when someone waits on them.
+
+Give ``clock`` where a ``Callable[[], float]`` clock is taken (sandbox, rate limiter, token
+expiry, ``RetryPolicy(clock=...)``) and ``clock.sleep`` where a sleeper is: waiting advances
+the time at once and is recorded in ``sleeps`` (rounded to the millisecond), so no test waits
+for real. ``tick`` lets time pass without anyone waiting. Thread-safe: a sandbox server thread
+and the client may share one clock.
+"""
+
+from __future__ import annotations
+
+import threading
+
+START = 1000.0  # where a clock only ever compared with itself starts
+SANDBOX_START = 1_795_435_200.0  # 2026-11-23T12:00:00Z, a Monday: an anchor for sandbox data
+
+
+class FakeClock:
+    def __init__(self, start: float = START) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.sleeps.append(round(seconds, 3))
+            self.now += max(0.0, seconds)
+
+    def tick(self, seconds: float) -> None:
+        with self._lock:
+            self.now += seconds
