@@ -11,19 +11,16 @@ import re
 import shutil
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
 from funnelsync.cli.common import config_option, echo_json, json_option, open_store
+from funnelsync.clock import utc_now
 from funnelsync.config.loading import load_config
 from funnelsync.errors import EXIT_USAGE, ConfigError
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _width() -> int:
@@ -167,7 +164,7 @@ def audit_cmd(config_path: str | None, as_json: bool) -> None:
 
     config = load_config(config_path)
     with open_store(config) as store:
-        result = audit_from_store(store, config, _now())
+        result = audit_from_store(store, config, utc_now())
     if as_json:
         echo_json(result.to_dict())
     else:
@@ -202,8 +199,8 @@ def report_cmd(config_path: str | None, fmt: str, output: str | None, since: dat
     config = load_config(config_path)
     since_day = since.date() if since else None
     with open_store(config) as store:
-        report = report_from_store(store, config, _now(), since=since_day, by=by)
-        findings = audit_from_store(store, config, _now()).findings if fmt == "html" else None
+        report = report_from_store(store, config, utc_now(), since=since_day, by=by)
+        findings = audit_from_store(store, config, utc_now()).findings if fmt == "html" else None
     text = render_report(report, fmt, findings=findings, width=_width())
     _emit(text, output)
 

@@ -7,12 +7,12 @@ They parse arguments, call funnelsync.sync.identity.service and render.
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from funnelsync.cli.common import config_option, echo_json, json_option, open_store
+from funnelsync.clock import utc_now
 from funnelsync.config.loading import load_config
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ def _forget(email: str, config_path: str | None, as_json: bool) -> None:
     config, store = _open(config_path)
     with store:
         done = forget_person(store, config, email)
-    done["at"] = datetime.now(UTC).isoformat()
+    done["at"] = utc_now().isoformat()
     if as_json:
         echo_json(done)
     else:

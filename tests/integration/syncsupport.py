@@ -50,8 +50,6 @@ def no_wait_factory(clock: FakeClock | None = None):  # type: ignore[no-untyped-
 
     def factory(name: str, config: AppConfig) -> Connector:
         policy = RetryPolicy(config.limits.max_retry_seconds, sleep=fake.sleep, clock=fake)
-        if name == "salesforce":
-            return default_connector(name, config, retry=policy)
         if clock is None:
             return default_connector(name, config, retry=policy)
         return default_connector(name, config, retry=policy, clock=fake, sleep=fake.sleep)

@@ -80,19 +80,8 @@ class SalesforceWrites:
     def _update_batch(self, batch: list[RecordUpdate]) -> list[RowResult]:
         records = [{"attributes": {"type": OBJECTS[c.kind]}, "id": c.record_id, **c.fields}
                    for c in batch]
-        body = {"allOrNone": False, "records": records}
         ids = [c.record_id for c in batch]
-        try:
-            rows = self._call(lambda: self._sf().restful("composite/sobjects", method="PATCH",
-                                                         json=body),
-                              f"update of {len(batch)} record(s)")
-        except RateLimited:
-            raise
-        except RemoteError as err:
-            if err.retryable:
-                raise
-            return _failed_rows(ids, err)
-        return [_row_result(i, row) for i, row in zip(ids, rows or [], strict=True)]
+        return self._collection("PATCH", records, ids, f"update of {len(batch)} record(s)")
 
     def create_tasks(self, tasks: Sequence[TaskSpec]) -> list[RowResult]:
         """Create one open Task per spec on its deal; ``created_id`` is the new Task id."""
@@ -104,18 +93,25 @@ class SalesforceWrites:
     def _create_batch(self, batch: list[TaskSpec]) -> list[RowResult]:
         records = [_task_record(t) for t in batch]
         ids = [t.deal_id for t in batch]
+        return self._collection("POST", records, ids, f"creation of {len(batch)} task(s)",
+                                classify_create)
+
+    def _collection(self, method: str, records: list[dict[str, Any]], ids: list[str],
+                    what: str, decide: Callable[..., Action] = classify) -> list[RowResult]:
+        """One sObject Collections call (allOrNone=false): a result per row, in order. A
+        whole-call failure that retrying cannot fix fails every row of the batch."""
+        body = {"allOrNone": False, "records": records}
         try:
-            rows = self._call(lambda: self._sf().restful(
-                "composite/sobjects", method="POST",
-                json={"allOrNone": False, "records": records}),
-                f"creation of {len(batch)} task(s)", classify_create)
+            rows = self._call(lambda: self._sf().restful("composite/sobjects", method=method,
+                                                         json=body), what, decide)
         except RateLimited:
             raise
         except RemoteError as err:
             if err.retryable:
                 raise
             return _failed_rows(ids, err)
-        return [_row_result(i, row, created=True)
+        created = method == "POST"
+        return [_row_result(i, row, created=created)
                 for i, row in zip(ids, rows or [], strict=True)]
 
     def find_tasks(self, deal_ids: Sequence[str],
