@@ -1,9 +1,13 @@
 """Normalise a stream of raw CRM records (what ``funnelsync normalize`` runs).
 
-Input is either JSON lines — one raw record per line, or one API page per line — or a single
-JSON document: an API page (``records`` for Salesforce, ``results`` for HubSpot), a list of
-records, or one record. Each record yields a ``NormalizedItem`` carrying the record and its
-warnings, or the reason it was rejected; one bad record never stops the rest.
+Input is either JSON lines (one raw record, or one page, per line) or a single JSON document.
+A line or document may be an API page (``records`` for Salesforce, ``results`` for HubSpot),
+any other object whose one list holds the records (``{"deals": [...]}``, HubSpot v1's
+``{"contacts": [...], "has-more": ...}``, SOSL's ``{"searchRecords": [...]}``), a list of
+records, or one record. HubSpot v1 records (``dealId`` / ``vid``) are read by the HubSpot
+mappers. A record of the other CRM, or an object holding several lists, is rejected with a
+message naming its shape. Each record yields a ``NormalizedItem`` carrying the record and
+its warnings, or the reason it was rejected; one bad record never stops the rest.
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ ObjectName = Literal["lead", "deal"]
 Mapper = Callable[[Any], MapResult]
 
 PAGE_KEYS = {"salesforce": "records", "hubspot": "results"}
+SHAPES: dict[str, Callable[[Any], str | None]] = {
+    "salesforce": salesforce.shape_of, "hubspot": hubspot.shape_of,
+}
+OTHER = {"salesforce": "hubspot", "hubspot": "salesforce"}
 
 # name → (source, object, file, pipelines file for HubSpot deal labels)
 SAMPLES: dict[str, tuple[SourceName, ObjectName, str, str | None]] = {
@@ -73,7 +81,7 @@ def normalize_stream(lines: Iterable[str], source: SourceName, mapper: Mapper
         else:
             # Not one JSON value per line: the whole input is one (pretty-printed) document.
             text = "\n" * (number - 1) + line + "".join(it)
-            yield from _normalize_document(text, source, mapper)
+            yield from _normalize_text(text, source, mapper)
         return
 
 
@@ -99,8 +107,8 @@ def _normalize_lines(lines: Iterable[str], start: int, source: SourceName,
         yield from _normalize_value(value, f"line {number}", source, mapper)
 
 
-def _normalize_document(text: str, source: SourceName,
-                        mapper: Mapper) -> Iterator[NormalizedItem]:
+def _normalize_text(text: str, source: SourceName,
+                    mapper: Mapper) -> Iterator[NormalizedItem]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -122,19 +130,55 @@ def _looks_like_json_lines(text: str) -> bool:
 
 def _normalize_value(value: Any, where: str, source: SourceName,
                      mapper: Mapper) -> Iterator[NormalizedItem]:
-    key = PAGE_KEYS[source]
-    if isinstance(value, dict) and isinstance(value.get(key), list):
-        records, prefix = value[key], f"{where} {key}".strip()
-    elif isinstance(value, list):
-        records, prefix = value, where
-    else:
-        yield _map_one(value, where or "record", mapper)
+    found = _records_in(value, source)
+    if found is None:
+        yield _map_one(value, where or "record", source, mapper)
         return
+    records, key = found
+    prefix = f"{where} {key}".strip()
     for index, raw in enumerate(records):
-        yield _map_one(raw, f"{prefix}[{index}]", mapper)
+        yield _map_one(raw, f"{prefix}[{index}]", source, mapper)
 
 
-def _map_one(raw: Any, position: str, mapper: Mapper) -> NormalizedItem:
+def _records_in(value: Any, source: SourceName) -> tuple[list[Any], str] | None:
+    """The records of a list, an API page or any other object whose one list holds them
+    (with the key of that list); None when ``value`` is not a collection of records."""
+    if isinstance(value, list):
+        return value, ""
+    if not isinstance(value, dict):
+        return None
+    page = value.get(PAGE_KEYS[source])
+    if isinstance(page, list):
+        return page, PAGE_KEYS[source]
+    if _is_record(value):
+        return None
+    lists = [key for key, item in value.items() if isinstance(item, list)]
+    return (value[lists[0]], lists[0]) if len(lists) == 1 else None
+
+
+def _is_record(value: Any) -> bool:
+    return any(shape(value) for shape in SHAPES.values())
+
+
+def _shape_problem(raw: Any, source: SourceName) -> str | None:
+    """Why ``raw`` cannot be a record of ``source``, naming its shape; None when it may be."""
+    if not isinstance(raw, dict) or SHAPES[source](raw):
+        return None
+    other = OTHER[source]
+    foreign = SHAPES[other](raw)
+    if foreign:
+        return f"{foreign}, not a {source} record (map it with --source {other})"
+    lists = [key for key, item in raw.items() if isinstance(item, list)]
+    if len(lists) > 1:
+        return (f"an object holding several lists ({', '.join(lists)}), not a record (pass "
+                "the one list that holds the records)")
+    return None
+
+
+def _map_one(raw: Any, position: str, source: SourceName, mapper: Mapper) -> NormalizedItem:
+    problem = _shape_problem(raw, source)
+    if problem:
+        return NormalizedItem(position, error=problem)
     try:
         result = mapper(raw)
     except DataError as exc:
