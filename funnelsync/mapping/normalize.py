@@ -6,8 +6,13 @@ any other object whose one list holds the records (``{"deals": [...]}``, HubSpot
 ``{"contacts": [...], "has-more": ...}``, SOSL's ``{"searchRecords": [...]}``), a list of
 records, or one record. HubSpot v1 records (``dealId`` / ``vid``) are read by the HubSpot
 mappers. A record of the other CRM, or an object holding several lists, is rejected with a
-message naming its shape. Each record yields a ``NormalizedItem`` carrying the record and
-its warnings, or the reason it was rejected; one bad record never stops the rest.
+message naming its shape.
+
+The input may be text lines or the byte lines of a binary file; bytes are decoded as
+``config.encoding`` describes (UTF-8 with or without a byte-order mark, UTF-16), and a line
+that cannot be decoded is rejected with its number while the other lines still map. Each
+record yields a ``NormalizedItem`` carrying the record and its warnings, or the reason it was
+rejected; one bad record never stops the rest.
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from itertools import chain
-from typing import Any, Literal, TextIO
+from typing import IO, Any, Literal, TextIO
 
+from funnelsync.config.encoding import SAVE_AS_UTF8, BadLine, decode_lines, decode_text
 from funnelsync.config.models import AppConfig
 from funnelsync.errors import ConfigError, DataError
 from funnelsync.mapping import hubspot, salesforce
@@ -69,20 +75,38 @@ def make_mapper(source: SourceName, obj: ObjectName, config: AppConfig | None = 
     return lambda raw: hubspot.map_deal(raw, maps, catalog, wb)
 
 
-def normalize_stream(lines: Iterable[str], source: SourceName, mapper: Mapper
-                     ) -> Iterator[NormalizedItem]:
-    """Map every record of a JSON-lines or single-JSON-document input, lazily."""
-    it = iter(lines)
+def normalize_stream(lines: Iterable[str] | Iterable[bytes], source: SourceName,
+                     mapper: Mapper) -> Iterator[NormalizedItem]:
+    """Map every record of a JSON-lines or single-JSON-document input, lazily. ``lines`` are
+    the lines of a text file, or of a binary file (then decoded, see the module docstring)."""
+    it = _text_lines(lines)
     for number, line in enumerate(it, start=1):
+        if isinstance(line, BadLine):
+            yield _unreadable(number, line)
+            continue
         if not line.strip():
             continue
         if _parses(line):
             yield from _normalize_lines(chain([line], it), number, source, mapper)
         else:
             # Not one JSON value per line: the whole input is one (pretty-printed) document.
-            text = "\n" * (number - 1) + line + "".join(it)
-            yield from _normalize_text(text, source, mapper)
+            yield from _normalize_document(line, number, it, source, mapper)
         return
+
+
+def _text_lines(lines: Iterable[Any]) -> Iterator[str | BadLine]:
+    """Text lines, one item per input line; a byte-order mark at the start is dropped."""
+    it = iter(lines)
+    first = next(it, None)
+    if isinstance(first, bytes | bytearray):
+        yield from decode_lines(chain([bytes(first)], it))
+    elif first is not None:
+        yield first.removeprefix("\ufeff")
+        yield from it
+
+
+def _unreadable(number: int, line: BadLine) -> NormalizedItem:
+    return NormalizedItem(f"line {number}", error=f"{line.reason}; {SAVE_AS_UTF8}")
 
 
 def _parses(line: str) -> bool:
@@ -93,9 +117,12 @@ def _parses(line: str) -> bool:
     return True
 
 
-def _normalize_lines(lines: Iterable[str], start: int, source: SourceName,
+def _normalize_lines(lines: Iterable[str | BadLine], start: int, source: SourceName,
                      mapper: Mapper) -> Iterator[NormalizedItem]:
     for number, line in enumerate(lines, start=start):
+        if isinstance(line, BadLine):
+            yield _unreadable(number, line)
+            continue
         if not line.strip():
             continue
         try:
@@ -105,6 +132,19 @@ def _normalize_lines(lines: Iterable[str], start: int, source: SourceName,
                                                         f"(column {exc.colno})")
             continue
         yield from _normalize_value(value, f"line {number}", source, mapper)
+
+
+def _normalize_document(first: str, number: int, rest: Iterator[str | BadLine],
+                        source: SourceName, mapper: Mapper) -> Iterator[NormalizedItem]:
+    """The input from line ``number`` on as one text; undecodable lines are reported and
+    left blank (so line numbers stay right)."""
+    parts = ["\n" * (number - 1), first]
+    for index, line in enumerate(rest, start=number + 1):
+        if isinstance(line, BadLine):
+            yield _unreadable(index, line)
+            line = "\n"
+        parts.append(line)
+    yield from _normalize_text("".join(parts), source, mapper)
 
 
 def _normalize_text(text: str, source: SourceName,
@@ -202,13 +242,20 @@ def sample_catalog(name: str) -> HubSpotCatalog | None:
         return load_catalog(handle)
 
 
-def load_catalog(handle: TextIO) -> HubSpotCatalog:
-    """A HubSpotCatalog from a saved ``/crm/v3/pipelines/deals`` response."""
+def load_catalog(handle: IO[str] | IO[bytes]) -> HubSpotCatalog:
+    """A HubSpotCatalog from a saved ``/crm/v3/pipelines/deals`` response (a text or binary
+    file; bytes are decoded as ``config.encoding`` describes)."""
+    hint = "save the JSON answer of GET /crm/v3/pipelines/deals"
+    data = handle.read()
     try:
-        return HubSpotCatalog.from_pipelines(json.load(handle))
-    except (json.JSONDecodeError, DataError) as exc:
+        text = decode_text(data) if isinstance(data, bytes) else data.removeprefix("\ufeff")
+    except ValueError as exc:
         raise ConfigError(f"cannot read the pipelines file: {exc}",
-                          hint="save the JSON answer of GET /crm/v3/pipelines/deals") from None
+                          hint=f"{SAVE_AS_UTF8}; {hint}") from None
+    try:
+        return HubSpotCatalog.from_pipelines(json.loads(text))
+    except (json.JSONDecodeError, DataError) as exc:
+        raise ConfigError(f"cannot read the pipelines file: {exc}", hint=hint) from None
 
 
 def _open_resource(filename: str) -> TextIO:

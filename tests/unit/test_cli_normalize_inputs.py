@@ -1,5 +1,6 @@
 """`funnelsync normalize` on inputs as they come in the wild, through click's CliRunner:
-wrappers around the records, HubSpot v1 pages, and the other CRM's records."""
+wrappers around the records, HubSpot v1 pages, the other CRM's records, and the encodings
+Windows tools write (UTF-8 with a BOM, UTF-16) or a stray Latin-1 line."""
 
 from __future__ import annotations
 
@@ -112,3 +113,100 @@ def test_records_of_another_shape_are_rejected_by_name(
     assert result.stderr.splitlines()[0] == f"error: line 1: {message}"
     assert "field id is missing" not in result.stderr
     assert "field Id is missing" not in result.stderr
+
+
+def test_utf8_bom_json_lines_map_fully(tmp_path: Path) -> None:
+    text = json.dumps(SF_LEAD) + "\n" + json.dumps({**SF_LEAD, "Id": "00QB"}) + "\n"
+    (tmp_path / "leads.jsonl").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    result = run("--source", "salesforce", "--object", "lead", "leads.jsonl")
+    assert result.exit_code == 0
+    assert [r["source_id"] for r in lines_of(result)] == ["00QA", "00QB"]
+    assert result.stderr == "2 normalised, 0 rejected, 0 warning(s)\n"
+
+
+def test_utf8_bom_pretty_printed_page_maps_fully() -> None:
+    page = json.dumps({"totalSize": 1, "done": True, "records": [SF_LEAD]}, indent=2)
+    result = run("--source", "salesforce", "--object", "lead",
+                 stdin=b"\xef\xbb\xbf" + page.encode())
+    assert result.exit_code == 0
+    assert [r["email"] for r in lines_of(result)] == ["maria@acme.example"]
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le"])
+def test_utf16_json_lines_map_fully(tmp_path: Path, codec: str) -> None:
+    deals = [{**HS_DEAL, "id": str(9001 + i), "properties": {
+        **HS_DEAL["properties"], "dealname": f"Müller GmbH {i}"}} for i in range(3)]
+    text = "\r\n".join(json.dumps(d, ensure_ascii=False) for d in deals) + "\r\n"
+    (tmp_path / "deals.jsonl").write_bytes(text.encode(codec))
+    result = run("--source", "hubspot", "--object", "deal", "deals.jsonl")
+    assert result.exit_code == 0
+    assert [r["name"] for r in lines_of(result)] == [
+        "Müller GmbH 0", "Müller GmbH 1", "Müller GmbH 2"]
+    assert result.stderr == "3 normalised, 0 rejected, 0 warning(s)\n"
+
+
+def test_utf16_pretty_printed_page_maps_fully() -> None:
+    page = json.dumps({"results": [HS_DEAL], "paging": {"next": {"after": "9002"}}}, indent=2)
+    result = run("--source", "hubspot", "--object", "deal", stdin=page.encode("utf-16"))
+    assert result.exit_code == 0
+    assert [r["source_id"] for r in lines_of(result)] == ["9001"]
+
+
+def test_one_latin1_line_is_rejected_with_its_number_and_the_rest_map(tmp_path: Path) -> None:
+    good = [json.dumps({**SF_LEAD, "Id": f"00Q{i}"}).encode() for i in range(1, 4)]
+    bad = json.dumps({**SF_LEAD, "Id": "00QX", "Company": "Caf\u00e9"}, ensure_ascii=False)
+    data = b"\n".join([good[0], bad.encode("latin-1"), good[1], good[2]]) + b"\n"
+    (tmp_path / "leads.jsonl").write_bytes(data)
+    result = run("--source", "salesforce", "--object", "lead", "leads.jsonl")
+    assert result.exit_code == 1
+    assert [r["source_id"] for r in lines_of(result)] == ["00Q1", "00Q2", "00Q3"]
+    column = bad.index("\u00e9") + 1
+    assert result.stderr.splitlines() == [
+        f"error: line 2: not valid UTF-8 (byte 0xe9 at column {column}); save the file as UTF-8",
+        "3 normalised, 1 rejected, 0 warning(s)"]
+    assert "Traceback" not in result.output
+
+
+def test_a_latin1_first_line_does_not_lose_the_others() -> None:
+    data = '{"Id": "00QX", "Company": "Ni\u00f1o"}'.encode("latin-1") + b"\n" + \
+        json.dumps(SF_LEAD).encode() + b"\n"
+    result = run("--source", "salesforce", "--object", "lead", stdin=data)
+    assert result.exit_code == 1
+    assert [r["source_id"] for r in lines_of(result)] == ["00QA"]
+    assert result.stderr.splitlines()[0] == (
+        "error: line 1: not valid UTF-8 (byte 0xf1 at column 30); save the file as UTF-8")
+
+
+def test_a_latin1_line_in_a_pretty_printed_page_is_named() -> None:
+    page = json.dumps({"records": [{**SF_LEAD, "Company": "Caf\u00e9"}]}, indent=2,
+                      ensure_ascii=False)
+    result = run("--source", "salesforce", "--object", "lead", stdin=page.encode("latin-1"))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "error: line 11: not valid UTF-8 (byte 0xe9 at column 22); save the file as UTF-8",
+        "error: line 12 column 5: not valid JSON: Expecting property name enclosed in double "
+        "quotes",
+        "0 normalised, 2 rejected, 0 warning(s)"]
+    assert "Traceback" not in result.output
+
+
+def test_utf16_pipelines_file_fills_labels(tmp_path: Path) -> None:
+    pipelines = {"results": [{"id": "default", "stages": [
+        {"id": "contractsent", "label": "Vertrag verschickt", "displayOrder": 4,
+         "metadata": {"isClosed": "false", "probability": "0.9"}}]}]}
+    (tmp_path / "pipes.json").write_bytes(json.dumps(pipelines).encode("utf-16"))
+    result = run("--source", "hubspot", "--object", "deal", "--pipelines", "pipes.json",
+                 stdin=json.dumps(HS_DEAL) + "\n")
+    assert result.exit_code == 0
+    assert [(r["stage_label"], r["probability"]) for r in lines_of(result)] == [
+        ("Vertrag verschickt", 90.0)]
+
+
+def test_undecodable_pipelines_file_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "pipes.json").write_bytes(b'{"results": [{"id": "d\xe9fault"}]}')
+    result = run("--source", "hubspot", "--object", "deal", "--pipelines", "pipes.json",
+                 stdin="")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: cannot read the pipelines file: line 1: not valid UTF-8 (byte 0xe9 at column "
+        "23) (save the file as UTF-8; save the JSON answer of GET /crm/v3/pipelines/deals)\n")
