@@ -40,11 +40,10 @@ def schema_cmd(as_json: bool) -> None:
 @click.option("--sample", type=click.Choice(["salesforce-deals", "salesforce-leads",
                                              "hubspot-deals", "hubspot-contacts"]),
               help="Normalise a bundled sample instead of INPUT (sets --source/--object).")
-@click.option("--pipelines", type=click.File("r", encoding="utf-8"),
+@click.option("--pipelines", type=click.File("rb"),
               help="Saved /crm/v3/pipelines/deals answer (HubSpot deal labels, probability).")
 @config_option
-@click.argument("input_file", metavar="[INPUT|-]", type=click.File("r", encoding="utf-8"),
-                default="-")
+@click.argument("input_file", metavar="[INPUT|-]", type=click.File("rb"), default="-")
 def normalize_cmd(source: str | None, obj: str | None, sample: str | None, pipelines: Any,
                   config_path: str | None, input_file: Any) -> None:
     """Map raw CRM records (JSON lines or one API page) to the funnel schema, one JSON per line.

@@ -1,7 +1,9 @@
 """Loading configuration: TOML text or file → ``AppConfig``, with ``${ENV}`` expansion.
 
 Validation reports every problem at once, each with its TOML path (and line/column for TOML
-syntax errors).
+syntax errors). Files are decoded as ``config.encoding`` describes: a byte-order mark (UTF-8 or
+UTF-16, as Windows editors and PowerShell write) is accepted; bytes that are not text are a
+ConfigError naming the file, the line and the byte.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from funnelsync.config.encoding import SAVE_AS_UTF8, decode_text
 from funnelsync.config.models import AppConfig
 from funnelsync.config.toml_text import toml_key
 from funnelsync.errors import ConfigError
@@ -104,7 +107,7 @@ def parse_config(text: str, *, source: str = "<config>",
                  environ: dict[str, str] | None = None) -> AppConfig:
     """Parse TOML text into an AppConfig, raising ConfigError listing every problem."""
     try:
-        raw = tomllib.loads(text)
+        raw = tomllib.loads(text.removeprefix("\ufeff"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: invalid TOML: {exc}",
                           hint="fix the syntax at that line and column") from None
@@ -145,8 +148,17 @@ def load_config(path: str | Path | None = None, *, required: bool = True) -> App
                                    f"./{DEFAULT_CONFIG_NAME} (funnelsync init writes one)")
         return AppConfig()
     try:
-        text = resolved.read_text(encoding="utf-8")
+        data = resolved.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read configuration file {resolved}: {exc.strerror}",
                           hint="check the path given with -c") from None
-    return parse_config(text, source=str(resolved))
+    return parse_config(read_text_file(data, resolved), source=str(resolved))
+
+
+def read_text_file(data: bytes, path: str | Path) -> str:
+    """A configuration-like file's bytes as text; ConfigError naming the file and the encoding
+    problem when they are not text."""
+    try:
+        return decode_text(data)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}", hint=SAVE_AS_UTF8) from None

@@ -3,15 +3,20 @@
 Input is each element of ``results`` exactly as the v3 list/search endpoints return it:
 top-level ``id``, ``createdAt``, ``updatedAt``, ``archived`` and ``properties``, where every
 value is a string or null (numbers, booleans and times must be parsed; times come as ISO with
-``Z`` or as epoch milliseconds). ``dealstage`` and ``pipeline`` are ids.
+``Z`` or as epoch milliseconds). ``dealstage`` and ``pipeline`` are ids. Legacy v1 objects
+(``dealId`` / ``vid``, ``properties.<name>.value``) are read too (see ``hubspot_v1``).
+Property names are HubSpot's default properties of *that* object: a contact's company size is
+``numemployees``; ``numberofemployees`` exists on companies only.
 
 Contact (``map_contact``, request ``CONTACT_PROPERTIES``) → ``FunnelLead``:
   source_id←id (else hs_object_id), email←email (trimmed, lower case), first_name←firstname,
   last_name←lastname, company←company, title←jobtitle, industry←industry,
-  employees←numberofemployees (a number; an enumeration band such as "25-50" or "1000+" gives
-  its lower bound), country←country, lead_source←hs_analytics_source,
+  employees←numemployees (a dropdown of bands such as "1-5", "25-50", "1000+", "10001+": a band
+  gives its lower bound, see ``parse_employees``; a plain head count is read as it is),
+  country←country, lead_source←hs_analytics_source,
   owner_id←hubspot_owner_id, status←lifecyclestage, funnel_stage←lifecyclestage via
-  [mapping.hubspot.lifecycle_stage], created_at←createdate (else createdAt),
+  [mapping.hubspot.lifecycle_stage] (a warning when the record has no lifecyclestage property
+  at all, i.e. it was not requested), created_at←createdate (else createdAt),
   updated_at←lastmodifieddate (else hs_lastmodifieddate, else updatedAt),
   last_activity_at←notes_last_updated, is_deleted←archived.
   extra: lead_status←hs_lead_status, email_opens←hs_email_open, email_clicks←hs_email_click,
@@ -22,14 +27,18 @@ Contact (``map_contact``, request ``CONTACT_PROPERTIES``) → ``FunnelLead``:
 Deal (``map_deal``, request ``deal_properties(...)``) → ``FunnelDeal``:
   source_id←id (else hs_object_id), name←dealname, amount←amount, currency←deal_currency_code,
   pipeline←pipeline, stage←dealstage, stage_label←the catalog's label,
-  funnel_stage←dealstage via [mapping.hubspot.deal_stages.<pipeline>],
-  probability←hs_deal_stage_probability ("0.2" → 20.0; else the catalog's),
-  is_closed←hs_is_closed (else catalog), is_won←hs_is_closed_won (else catalog),
-  close_date←closedate (its UTC date), owner_id←hubspot_owner_id, created_at←createdate (else
+  funnel_stage←dealstage via [mapping.hubspot.deal_stages.<pipeline>] (a warning when the
+  deal has no dealstage property at all), probability←hs_deal_stage_probability ("0.2" →
+  20.0; else the catalog's), is_closed / is_won←what the stage defines (see
+  ``hubspot_stages``), else hs_is_closed / hs_is_closed_won (calculated properties, present
+  only when requested; a warning when they contradict the stage), close_date←closedate (its
+  UTC date), owner_id←hubspot_owner_id, created_at←createdate (else
   createdAt), updated_at←hs_lastmodifieddate (else updatedAt),
-  last_activity_at←notes_last_updated, stage_entered_at←hs_v2_date_entered_<dealstage>,
-  is_deleted←archived; account_id/owner_name stay null (they need other API calls).
-  extra: forecast_category←hs_forecast_category, lead_source←hs_analytics_source,
+  last_activity_at←notes_last_updated, stage_entered_at←hs_v2_date_entered_<dealstage> (else
+  the older hs_date_entered_<dealstage>), is_deleted←archived; account_id/owner_name stay null
+  (they need other API calls).
+  extra: forecast_category←hs_manual_forecast_category (the deal's "Forecast category"; else
+  hs_forecast_category, found in pages saved by other tools), lead_source←hs_analytics_source,
   type←dealtype.
 
 With a WritebackConfig both put ``extra["live"] = {"stage": ..., "score": ...}``: the current
@@ -47,6 +56,14 @@ from funnelsync.config.models import WritebackConfig
 from funnelsync.errors import DataError
 from funnelsync.mapping.funnel import StageMaps
 from funnelsync.mapping.hubspot_catalog import HubSpotCatalog, map_pipelines
+from funnelsync.mapping.hubspot_stages import (
+    ENTERED_PREFIX,
+    check_flags,
+    entered_at,
+    stage_entries,
+    stage_flags,
+)
+from funnelsync.mapping.hubspot_v1 import has_v1_values, to_v3, unwrap_values, v1_kind
 from funnelsync.mapping.owners import CrmOwner
 from funnelsync.mapping.parse import (
     RecordReader,
@@ -57,15 +74,18 @@ from funnelsync.mapping.parse import (
     require_id,
     require_record,
 )
-from funnelsync.mapping.result import MapResult, build_model, unmapped_warning
+from funnelsync.mapping.result import (
+    MapResult,
+    build_model,
+    missing_stage_warning,
+    unmapped_warning,
+)
 from funnelsync.mapping.schema import CatalogStage, FunnelDeal, FunnelLead, StageChange
 from funnelsync.mapping.writeback import WritebackTarget, live_values, with_writeback
 
 SOURCE = "hubspot"
-ENTERED_PREFIX = "hs_v2_date_entered_"
-
 CONTACT_PROPERTIES: tuple[str, ...] = (
-    "email", "firstname", "lastname", "company", "jobtitle", "industry", "numberofemployees",
+    "email", "firstname", "lastname", "company", "jobtitle", "industry", "numemployees",
     "country", "lifecyclestage", "hs_lead_status", "hubspot_owner_id", "createdate",
     "lastmodifieddate", "hs_lastmodifieddate", "notes_last_updated", "hs_email_open",
     "hs_email_click", "num_conversion_events", "hs_analytics_num_page_views",
@@ -74,7 +94,8 @@ CONTACT_PROPERTIES: tuple[str, ...] = (
 DEAL_PROPERTIES: tuple[str, ...] = (
     "dealname", "amount", "deal_currency_code", "pipeline", "dealstage", "closedate",
     "hubspot_owner_id", "createdate", "hs_lastmodifieddate", "notes_last_updated",
-    "hs_is_closed", "hs_is_closed_won", "hs_deal_stage_probability", "hs_forecast_category",
+    "hs_is_closed", "hs_is_closed_won", "hs_deal_stage_probability",
+    "hs_manual_forecast_category",
     "hs_analytics_source", "dealtype", "hs_object_id",
 )
 BANT_PROPERTIES: dict[str, str] = {
@@ -99,7 +120,7 @@ def deal_properties(writeback: WritebackConfig | None = None,
 
 
 def _reader(raw: Any, kind: str) -> tuple[RecordReader, Mapping[str, Any]]:
-    record = require_record(raw, SOURCE, kind)
+    record = _as_v3(require_record(raw, SOURCE, kind), kind)
     props = record.get("properties", {})
     if props is None or not isinstance(props, Mapping):
         label = record.get("id") if isinstance(record.get("id"), str) else "(no id)"
@@ -113,6 +134,29 @@ def _reader(raw: Any, kind: str) -> tuple[RecordReader, Mapping[str, Any]]:
     return RecordReader(SOURCE, kind, record_id, props), record
 
 
+def _as_v3(record: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
+    """A v1 object (or v1 property values in a v3 object) in the v3 shape."""
+    if v1_kind(record) is not None:
+        return to_v3(record, kind)
+    props = record.get("properties")
+    if isinstance(props, Mapping) and has_v1_values(props):
+        return {**record, "properties": unwrap_values(props)}
+    return record
+
+
+def shape_of(raw: Any) -> str | None:
+    """What kind of HubSpot record ``raw`` is ("a HubSpot v1 deal (dealId)", "a HubSpot v3
+    object"), or None when it does not look like one."""
+    if not isinstance(raw, Mapping):
+        return None
+    legacy = v1_kind(raw)
+    if legacy is not None:
+        return f"a HubSpot v1 {legacy} ({'dealId' if legacy == 'deal' else 'vid'})"
+    if "id" in raw or isinstance(raw.get("properties"), Mapping):
+        return "a HubSpot v3 object"
+    return None
+
+
 def _top(r: RecordReader, record: Mapping[str, Any]) -> dict[str, Any]:
     """Values from the top level of the object, used when the properties lack them."""
     return {
@@ -123,13 +167,17 @@ def _top(r: RecordReader, record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def parse_employees(value: Any) -> int | None:
-    """A head count, or the lower bound of HubSpot's enumeration bands ("25-50", "1000+")."""
+    """A head count from a contact's ``numemployees``: HubSpot's dropdown bands ("1-5",
+    "25-50", "1000+", "10001+") give their lower bound, the one number the band guarantees
+    (scoring thresholds such as "1000+" then match the band of the same name); a plain count,
+    as imports or custom options hold it, is read as it is."""
     try:
         return parse_int(value)
     except ValueError:
         band = _BAND.fullmatch(value.strip()) if isinstance(value, str) else None
         if band is None:
-            raise
+            raise ValueError("is neither a head count nor a band such as '25-50' or "
+                             "'1000+'") from None
         return int(band.group(1).replace(",", ""))
 
 
@@ -139,6 +187,8 @@ def map_contact(raw: Any, maps: StageMaps,
     r, record = _reader(raw, "contact")
     top = _top(r, record)
     lifecycle = r.text("lifecyclestage")
+    if not r.has("lifecyclestage"):
+        r.warnings.append(missing_stage_warning(r.label(), "lifecyclestage"))
     lead_source = r.text("hs_analytics_source")
     bant = {k: r.text(p) for k, p in BANT_PROPERTIES.items() if r.has(p)}
     extra = {
@@ -158,7 +208,7 @@ def map_contact(raw: Any, maps: StageMaps,
         "first_name": r.text("firstname"), "last_name": r.text("lastname"),
         "company": r.text("company"), "title": r.text("jobtitle"),
         "industry": r.text("industry"),
-        "employees": r.parsed("numberofemployees", parse_employees),
+        "employees": r.parsed("numemployees", parse_employees),
         "country": r.text("country"), "lead_source": lead_source,
         "owner_id": r.text("hubspot_owner_id"), "status": lifecycle, "funnel_stage": funnel,
         "created_at": r.timestamp("createdate") or top["created_at"],
@@ -181,19 +231,23 @@ def map_deal(raw: Any, maps: StageMaps, catalog: HubSpotCatalog | Mapping[Any, A
     top = _top(r, record)
     pipeline, stage = r.text("pipeline"), r.text("dealstage")
     known = _as_catalog(catalog).stage(pipeline, stage) if catalog is not None else None
+    if not r.has("dealstage"):
+        r.warnings.append(missing_stage_warning(r.label(), "dealstage"))
     values = {
         "source": SOURCE, "source_id": r.record_id, "name": r.text("dealname"),
         "amount": r.decimal("amount"), "currency": r.text("deal_currency_code"),
         "pipeline": pipeline, "stage": stage, "stage_label": known.label if known else None,
         "funnel_stage": _deal_stage(r, maps, pipeline, stage, known),
-        **_deal_state(r, known), "close_date": r.day("closedate"),
+        **_deal_state(r, pipeline, stage, known),
+        "close_date": r.day("closedate"),
         "owner_id": r.text("hubspot_owner_id"),
         "created_at": r.timestamp("createdate") or top["created_at"],
         "updated_at": r.timestamp("hs_lastmodifieddate") or top["updated_at"],
         "last_activity_at": r.timestamp("notes_last_updated"),
-        "stage_entered_at": r.timestamp(f"{ENTERED_PREFIX}{stage}") if stage else None,
+        "stage_entered_at": entered_at(r, stage),
         "is_deleted": top["is_deleted"],
-        "extra": {"forecast_category": r.text("hs_forecast_category"),
+        "extra": {"forecast_category": r.text("hs_manual_forecast_category")
+                  or r.text("hs_forecast_category"),
                   "lead_source": r.text("hs_analytics_source"), "type": r.text("dealtype"),
                   **live_values(r, writeback, with_score=False)},
     }
@@ -225,33 +279,30 @@ def _deal_stage(r: RecordReader, maps: StageMaps, pipeline: str | None, stage: s
     return funnel
 
 
-def _deal_state(r: RecordReader, known: CatalogStage | None) -> dict[str, Any]:
+def _deal_state(r: RecordReader, pipeline: str | None, stage: str | None,
+                known: CatalogStage | None) -> dict[str, Any]:
     probability = r.parsed("hs_deal_stage_probability", parse_fraction_percent)
+    if probability is None and known is not None:
+        probability = known.probability
     closed, won = r.flag("hs_is_closed", None), r.flag("hs_is_closed_won", None)
-    if known is not None:
-        probability = known.probability if probability is None else probability
-        closed = known.is_closed if closed is None else closed
-        won = known.is_won if won is None else won
+    by_stage = stage_flags(pipeline, stage, known)
+    if by_stage is not None:
+        check_flags(r, stage, by_stage, {"hs_is_closed": closed, "hs_is_closed_won": won})
+        closed, won = by_stage
     return {"probability": probability, "is_closed": bool(closed), "is_won": bool(won)}
 
 
 def stage_changes_from_deal(raw: Any) -> list[StageChange]:
     """The stage path of a deal (or a contact's lifecycle path) from its
-    ``hs_v2_date_entered_<stageId>`` properties, oldest first, each ``from_stage`` the stage
-    entered before it. Entries without a valid time are left out (they were never entered)."""
-    r, _ = _reader(raw, "deal")
-    entries: list[tuple[Any, str]] = []
-    for name in r.values:
-        if isinstance(name, str) and name.startswith(ENTERED_PREFIX):
-            try:
-                at = parse_datetime(r.values[name])
-            except ValueError:
-                continue
-            if at is not None and len(name) > len(ENTERED_PREFIX):
-                entries.append((at, name[len(ENTERED_PREFIX):]))
+    ``hs_v2_date_entered_<stageId>`` properties (else the older forms, see
+    ``hubspot_stages``; the v2 one wins when several hold a time), oldest first, each
+    ``from_stage`` the stage entered before it. Entries without a valid time are left out
+    (they were never entered)."""
+    legacy = v1_kind(raw) if isinstance(raw, Mapping) else None
+    r, _ = _reader(to_v3(raw, legacy) if legacy else raw, "deal")
     changes: list[StageChange] = []
     previous: str | None = None
-    for at, stage in sorted(entries):
+    for at, stage in sorted((at, stage) for stage, (_, at) in stage_entries(r.values).items()):
         changes.append(StageChange(source=SOURCE, record_id=r.record_id, from_stage=previous,
                                    to_stage=stage, changed_at=at))
         previous = stage
@@ -312,6 +363,7 @@ __all__ = [
     "map_deal",
     "map_pipelines",
     "parse_employees",
+    "shape_of",
     "stage_changes_from_deal",
     "writeback_fields",
 ]

@@ -1,9 +1,18 @@
 """Normalise a stream of raw CRM records (what ``funnelsync normalize`` runs).
 
-Input is either JSON lines — one raw record per line, or one API page per line — or a single
-JSON document: an API page (``records`` for Salesforce, ``results`` for HubSpot), a list of
-records, or one record. Each record yields a ``NormalizedItem`` carrying the record and its
-warnings, or the reason it was rejected; one bad record never stops the rest.
+Input is either JSON lines (one raw record, or one page, per line) or a single JSON document.
+A line or document may be an API page (``records`` for Salesforce, ``results`` for HubSpot),
+any other object whose one list holds the records (``{"deals": [...]}``, HubSpot v1's
+``{"contacts": [...], "has-more": ...}``, SOSL's ``{"searchRecords": [...]}``), a list of
+records, or one record. HubSpot v1 records (``dealId`` / ``vid``) are read by the HubSpot
+mappers. A record of the other CRM, or an object holding several lists, is rejected with a
+message naming its shape.
+
+The input may be text lines or the byte lines of a binary file; bytes are decoded as
+``config.encoding`` describes (UTF-8 with or without a byte-order mark, UTF-16), and a line
+that cannot be decoded is rejected with its number while the other lines still map. Each
+record yields a ``NormalizedItem`` carrying the record and its warnings, or the reason it was
+rejected; one bad record never stops the rest.
 """
 
 from __future__ import annotations
@@ -13,8 +22,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from itertools import chain
-from typing import Any, Literal, TextIO
+from typing import IO, Any, Literal, TextIO
 
+from funnelsync.config.encoding import SAVE_AS_UTF8, BadLine, decode_lines, decode_text
 from funnelsync.config.models import AppConfig
 from funnelsync.errors import ConfigError, DataError
 from funnelsync.mapping import hubspot, salesforce
@@ -28,6 +38,10 @@ ObjectName = Literal["lead", "deal"]
 Mapper = Callable[[Any], MapResult]
 
 PAGE_KEYS = {"salesforce": "records", "hubspot": "results"}
+SHAPES: dict[str, Callable[[Any], str | None]] = {
+    "salesforce": salesforce.shape_of, "hubspot": hubspot.shape_of,
+}
+OTHER = {"salesforce": "hubspot", "hubspot": "salesforce"}
 
 # name → (source, object, file, pipelines file for HubSpot deal labels)
 SAMPLES: dict[str, tuple[SourceName, ObjectName, str, str | None]] = {
@@ -61,20 +75,38 @@ def make_mapper(source: SourceName, obj: ObjectName, config: AppConfig | None = 
     return lambda raw: hubspot.map_deal(raw, maps, catalog, wb)
 
 
-def normalize_stream(lines: Iterable[str], source: SourceName, mapper: Mapper
-                     ) -> Iterator[NormalizedItem]:
-    """Map every record of a JSON-lines or single-JSON-document input, lazily."""
-    it = iter(lines)
+def normalize_stream(lines: Iterable[str] | Iterable[bytes], source: SourceName,
+                     mapper: Mapper) -> Iterator[NormalizedItem]:
+    """Map every record of a JSON-lines or single-JSON-document input, lazily. ``lines`` are
+    the lines of a text file, or of a binary file (then decoded, see the module docstring)."""
+    it = _text_lines(lines)
     for number, line in enumerate(it, start=1):
+        if isinstance(line, BadLine):
+            yield _unreadable(number, line)
+            continue
         if not line.strip():
             continue
         if _parses(line):
             yield from _normalize_lines(chain([line], it), number, source, mapper)
         else:
             # Not one JSON value per line: the whole input is one (pretty-printed) document.
-            text = "\n" * (number - 1) + line + "".join(it)
-            yield from _normalize_document(text, source, mapper)
+            yield from _normalize_document(line, number, it, source, mapper)
         return
+
+
+def _text_lines(lines: Iterable[Any]) -> Iterator[str | BadLine]:
+    """Text lines, one item per input line; a byte-order mark at the start is dropped."""
+    it = iter(lines)
+    first = next(it, None)
+    if isinstance(first, bytes | bytearray):
+        yield from decode_lines(chain([bytes(first)], it))
+    elif first is not None:
+        yield first.removeprefix("\ufeff")
+        yield from it
+
+
+def _unreadable(number: int, line: BadLine) -> NormalizedItem:
+    return NormalizedItem(f"line {number}", error=f"{line.reason}; {SAVE_AS_UTF8}")
 
 
 def _parses(line: str) -> bool:
@@ -85,9 +117,12 @@ def _parses(line: str) -> bool:
     return True
 
 
-def _normalize_lines(lines: Iterable[str], start: int, source: SourceName,
+def _normalize_lines(lines: Iterable[str | BadLine], start: int, source: SourceName,
                      mapper: Mapper) -> Iterator[NormalizedItem]:
     for number, line in enumerate(lines, start=start):
+        if isinstance(line, BadLine):
+            yield _unreadable(number, line)
+            continue
         if not line.strip():
             continue
         try:
@@ -99,8 +134,21 @@ def _normalize_lines(lines: Iterable[str], start: int, source: SourceName,
         yield from _normalize_value(value, f"line {number}", source, mapper)
 
 
-def _normalize_document(text: str, source: SourceName,
-                        mapper: Mapper) -> Iterator[NormalizedItem]:
+def _normalize_document(first: str, number: int, rest: Iterator[str | BadLine],
+                        source: SourceName, mapper: Mapper) -> Iterator[NormalizedItem]:
+    """The input from line ``number`` on as one text; undecodable lines are reported and
+    left blank (so line numbers stay right)."""
+    parts = ["\n" * (number - 1), first]
+    for index, line in enumerate(rest, start=number + 1):
+        if isinstance(line, BadLine):
+            yield _unreadable(index, line)
+            line = "\n"
+        parts.append(line)
+    yield from _normalize_text("".join(parts), source, mapper)
+
+
+def _normalize_text(text: str, source: SourceName,
+                    mapper: Mapper) -> Iterator[NormalizedItem]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -122,19 +170,55 @@ def _looks_like_json_lines(text: str) -> bool:
 
 def _normalize_value(value: Any, where: str, source: SourceName,
                      mapper: Mapper) -> Iterator[NormalizedItem]:
-    key = PAGE_KEYS[source]
-    if isinstance(value, dict) and isinstance(value.get(key), list):
-        records, prefix = value[key], f"{where} {key}".strip()
-    elif isinstance(value, list):
-        records, prefix = value, where
-    else:
-        yield _map_one(value, where or "record", mapper)
+    found = _records_in(value, source)
+    if found is None:
+        yield _map_one(value, where or "record", source, mapper)
         return
+    records, key = found
+    prefix = f"{where} {key}".strip()
     for index, raw in enumerate(records):
-        yield _map_one(raw, f"{prefix}[{index}]", mapper)
+        yield _map_one(raw, f"{prefix}[{index}]", source, mapper)
 
 
-def _map_one(raw: Any, position: str, mapper: Mapper) -> NormalizedItem:
+def _records_in(value: Any, source: SourceName) -> tuple[list[Any], str] | None:
+    """The records of a list, an API page or any other object whose one list holds them
+    (with the key of that list); None when ``value`` is not a collection of records."""
+    if isinstance(value, list):
+        return value, ""
+    if not isinstance(value, dict):
+        return None
+    page = value.get(PAGE_KEYS[source])
+    if isinstance(page, list):
+        return page, PAGE_KEYS[source]
+    if _is_record(value):
+        return None
+    lists = [key for key, item in value.items() if isinstance(item, list)]
+    return (value[lists[0]], lists[0]) if len(lists) == 1 else None
+
+
+def _is_record(value: Any) -> bool:
+    return any(shape(value) for shape in SHAPES.values())
+
+
+def _shape_problem(raw: Any, source: SourceName) -> str | None:
+    """Why ``raw`` cannot be a record of ``source``, naming its shape; None when it may be."""
+    if not isinstance(raw, dict) or SHAPES[source](raw):
+        return None
+    other = OTHER[source]
+    foreign = SHAPES[other](raw)
+    if foreign:
+        return f"{foreign}, not a {source} record (map it with --source {other})"
+    lists = [key for key, item in raw.items() if isinstance(item, list)]
+    if len(lists) > 1:
+        return (f"an object holding several lists ({', '.join(lists)}), not a record (pass "
+                "the one list that holds the records)")
+    return None
+
+
+def _map_one(raw: Any, position: str, source: SourceName, mapper: Mapper) -> NormalizedItem:
+    problem = _shape_problem(raw, source)
+    if problem:
+        return NormalizedItem(position, error=problem)
     try:
         result = mapper(raw)
     except DataError as exc:
@@ -158,13 +242,20 @@ def sample_catalog(name: str) -> HubSpotCatalog | None:
         return load_catalog(handle)
 
 
-def load_catalog(handle: TextIO) -> HubSpotCatalog:
-    """A HubSpotCatalog from a saved ``/crm/v3/pipelines/deals`` response."""
+def load_catalog(handle: IO[str] | IO[bytes]) -> HubSpotCatalog:
+    """A HubSpotCatalog from a saved ``/crm/v3/pipelines/deals`` response (a text or binary
+    file; bytes are decoded as ``config.encoding`` describes)."""
+    hint = "save the JSON answer of GET /crm/v3/pipelines/deals"
+    data = handle.read()
     try:
-        return HubSpotCatalog.from_pipelines(json.load(handle))
-    except (json.JSONDecodeError, DataError) as exc:
+        text = decode_text(data) if isinstance(data, bytes) else data.removeprefix("\ufeff")
+    except ValueError as exc:
         raise ConfigError(f"cannot read the pipelines file: {exc}",
-                          hint="save the JSON answer of GET /crm/v3/pipelines/deals") from None
+                          hint=f"{SAVE_AS_UTF8}; {hint}") from None
+    try:
+        return HubSpotCatalog.from_pipelines(json.loads(text))
+    except (json.JSONDecodeError, DataError) as exc:
+        raise ConfigError(f"cannot read the pipelines file: {exc}", hint=hint) from None
 
 
 def _open_resource(filename: str) -> TextIO:

@@ -41,4 +41,11 @@ def unmapped_warning(label: str, what: str, config_table: str) -> str:
     return f"{label}: {what} is not mapped; add it under [{config_table}]"
 
 
-__all__ = ["MapResult", "build_model", "unmapped_warning"]
+def missing_stage_warning(label: str, field: str) -> str:
+    """The warning for a record that lacks its stage field altogether (not requested, or cut
+    from a saved page): its funnel stage cannot be known, which is not the same as empty."""
+    return (f"{label}: {field} is missing, so the funnel stage is unknown; include {field} in "
+            "the fields you request")
+
+
+__all__ = ["MapResult", "build_model", "missing_stage_warning", "unmapped_warning"]

@@ -8,7 +8,8 @@ Lead (``map_lead``, query with ``LEAD_FIELDS``) → ``FunnelLead``:
   source_id←Id, email←Email (trimmed, lower case), first_name←FirstName, last_name←LastName,
   company←Company, title←Title, industry←Industry, employees←NumberOfEmployees,
   country←Country, lead_source←LeadSource, owner_id←OwnerId, owner_name←Owner.Name,
-  status←Status, funnel_stage←Status via [mapping.salesforce.lead_status], created_at←CreatedDate,
+  status←Status, funnel_stage←Status via [mapping.salesforce.lead_status] (a warning when the
+  row has no Status field at all), created_at←CreatedDate,
   updated_at←LastModifiedDate (else SystemModstamp), last_activity_at←LastActivityDate (a date:
   midnight UTC), is_deleted←IsDeleted.
   extra: rating←Rating, lead_source←LeadSource, is_converted←IsConverted,
@@ -19,7 +20,8 @@ Lead (``map_lead``, query with ``LEAD_FIELDS``) → ``FunnelLead``:
 Opportunity (``map_opportunity``, query with ``OPPORTUNITY_FIELDS``) → ``FunnelDeal``:
   source_id←Id, name←Name, amount←Amount, currency←CurrencyIsoCode (multi-currency orgs only),
   stage and stage_label←StageName, funnel_stage←StageName via
-  [mapping.salesforce.opportunity_stage], probability←Probability, is_closed←IsClosed,
+  [mapping.salesforce.opportunity_stage] (a warning when the row has no StageName field at all),
+  probability←Probability, is_closed←IsClosed,
   is_won←IsWon, close_date←CloseDate, owner_id←OwnerId, owner_name←Owner.Name,
   account_id←AccountId, account_name←Account.Name, created_at←CreatedDate,
   updated_at←LastModifiedDate (else SystemModstamp), last_activity_at←LastActivityDate,
@@ -51,7 +53,12 @@ from funnelsync.mapping.parse import (
     require_id,
     require_record,
 )
-from funnelsync.mapping.result import MapResult, build_model, unmapped_warning
+from funnelsync.mapping.result import (
+    MapResult,
+    build_model,
+    missing_stage_warning,
+    unmapped_warning,
+)
 from funnelsync.mapping.schema import CatalogStage, FunnelDeal, FunnelLead, StageChange
 from funnelsync.mapping.writeback import WritebackTarget, live_values, with_writeback
 
@@ -107,8 +114,22 @@ def _reader(raw: Any, kind: str, sobject: str) -> RecordReader:
     return RecordReader(SOURCE, kind, record_id, record)
 
 
-def _stage(r: RecordReader, value: str | None, table: dict[str, str], what: str,
+def shape_of(raw: Any) -> str | None:
+    """What kind of Salesforce row ``raw`` is ("a Salesforce Lead row"), or None when it does
+    not look like one."""
+    if not isinstance(raw, Mapping):
+        return None
+    attributes = raw.get("attributes")
+    sobject = attributes.get("type") if isinstance(attributes, Mapping) else None
+    if isinstance(sobject, str):
+        return f"a Salesforce {sobject} row"
+    return "a Salesforce row" if "Id" in raw else None
+
+
+def _stage(r: RecordReader, field: str, value: str | None, table: dict[str, str], what: str,
            config_table: str) -> str | None:
+    if not r.has(field):
+        r.warnings.append(missing_stage_warning(r.label(), field))
     if value is None:
         return None
     stage = table.get(value)
@@ -142,7 +163,7 @@ def map_lead(raw: Any, maps: StageMaps,
         "employees": r.integer("NumberOfEmployees"), "country": r.text("Country"),
         "lead_source": lead_source, "owner_id": r.text("OwnerId"),
         "owner_name": r.text("Owner.Name"), "status": status,
-        "funnel_stage": _stage(r, status, maps.lead_status, "status",
+        "funnel_stage": _stage(r, "Status", status, maps.lead_status, "status",
                                "mapping.salesforce.lead_status"),
         **_times(r), "is_deleted": r.flag("IsDeleted"), "extra": extra,
     }
@@ -173,7 +194,7 @@ def map_opportunity(raw: Any, maps: StageMaps,
         "source": SOURCE, "source_id": r.record_id, "name": r.text("Name"),
         "amount": r.decimal("Amount"), "currency": r.text("CurrencyIsoCode"),
         "pipeline": None, "stage": stage, "stage_label": stage,
-        "funnel_stage": _stage(r, stage, maps.opportunity_stage, "stage",
+        "funnel_stage": _stage(r, "StageName", stage, maps.opportunity_stage, "stage",
                                "mapping.salesforce.opportunity_stage"),
         "probability": r.parsed("Probability", parse_percent), "is_closed": r.flag("IsClosed"),
         "is_won": r.flag("IsWon"), "close_date": r.day("CloseDate"),
@@ -305,5 +326,6 @@ __all__ = [
     "map_opportunity",
     "opportunity_fields",
     "order_history",
+    "shape_of",
     "writeback_fields",
 ]

@@ -87,7 +87,7 @@ def test_json_lines_with_bad_records_exit_1_and_keep_the_rest() -> None:
         '{"id": "2", "properties": ',
         "",
         json.dumps({"properties": {"dealname": "no id"}}),
-        json.dumps({"id": "4", "properties": {"amount": "abc"}}),
+        json.dumps({"id": "4", "properties": {"amount": "abc", "dealstage": "qualifiedtobuy"}}),
     ]) + "\n"
     result = run("--source", "hubspot", "--object", "deal", "-", stdin=stdin)
     assert result.exit_code == 1
@@ -118,7 +118,8 @@ def test_api_page_on_one_line_and_json_array(tmp_path: Path) -> None:
     result = run("--source", "hubspot", "--object", "lead", "page.json")
     assert result.exit_code == 0
     assert [(r["email"], r["is_deleted"]) for r in lines_of(result)] == [("a@b.example", True)]
-    array = json.dumps([{"Id": "006X", "Amount": "12"}, "oops"], indent=2)
+    array = json.dumps([{"Id": "006X", "Amount": "12", "StageName": "Prospecting"}, "oops"],
+                       indent=2)
     result = run("--source", "salesforce", "--object", "deal", stdin=array)
     assert result.exit_code == 1
     assert [r["amount"] for r in lines_of(result)] == ["12"]

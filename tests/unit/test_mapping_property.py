@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -62,7 +63,7 @@ HS_CONTACT = {
     "id": "501", "createdAt": "2026-10-02T08:15:00.000Z", "updatedAt": "2026-11-20T10:00:00Z",
     "archived": False, "properties": {
         "email": "M@X.example", "firstname": "Maria", "lastname": "Lopez", "company": "Acme",
-        "jobtitle": "VP", "industry": "SOFTWARE", "numberofemployees": "25-50",
+        "jobtitle": "VP", "industry": "SOFTWARE", "numemployees": "25-50",
         "country": "Spain", "lifecyclestage": "lead", "hs_lead_status": "NEW",
         "hubspot_owner_id": "77", "createdate": "2026-10-02T08:15:00.000Z",
         "lastmodifieddate": "2026-11-20T10:00:00.000Z", "notes_last_updated": "1732350000000",
@@ -176,3 +177,32 @@ def test_history_rows_give_a_change_or_data_error(raw: dict[str, Any]) -> None:
         assert exc.field in ("OpportunityId", "StageName", "CreatedDate")
         return
     assert change.changed_at.utcoffset() is not None
+
+
+V1_VALUE = st.one_of(VALUE, st.integers(), st.booleans(), st.lists(VALUE, max_size=2),
+                     st.dictionaries(st.sampled_from(["value", "versions", "source"]), VALUE))
+V1_PROPERTIES = st.dictionaries(
+    st.sampled_from(["dealstage", "amount", "createdate", "email", "lifecyclestage",
+                     "hs_date_entered_lead", "hs_v2_date_entered_closedwon", "numemployees"]),
+    st.one_of(V1_VALUE, st.fixed_dictionaries({"value": VALUE})))
+V1_IDENTITIES = st.lists(st.dictionaries(
+    st.sampled_from(["type", "value", "is-primary"]),
+    st.one_of(VALUE, st.just("EMAIL"), st.booleans())), max_size=2)
+V1_RECORDS = st.fixed_dictionaries({}, optional={
+    "dealId": st.one_of(st.integers(), VALUE), "vid": st.one_of(st.integers(), VALUE),
+    "canonical-vid": st.one_of(st.integers(), VALUE), "isDeleted": V1_VALUE,
+    "properties": st.one_of(V1_VALUE, V1_PROPERTIES),
+    "identity-profiles": st.one_of(V1_VALUE, st.lists(st.dictionaries(
+        st.sampled_from(["identities", "vid"]), st.one_of(V1_VALUE, V1_IDENTITIES)),
+        max_size=2)),
+})
+
+
+@PROFILE
+@given(V1_RECORDS)
+def test_hubspot_v1_shapes_give_a_record_or_data_error(raw: dict[str, Any]) -> None:
+    for mapper in (lambda r: hs.map_contact(r, MAPS, WB),
+                   lambda r: hs.map_deal(r, MAPS, CATALOG)):
+        _check(mapper, raw)
+    with contextlib.suppress(DataError):
+        hs.stage_changes_from_deal(raw)

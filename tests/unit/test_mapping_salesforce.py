@@ -192,9 +192,10 @@ def test_impossible_dates_become_null_with_warning() -> None:
     ]
 
 
-def test_missing_keys_give_nulls_and_no_warnings() -> None:
+def test_missing_keys_give_nulls_and_only_the_missing_stage_warning() -> None:
     result = sf.map_opportunity({"Id": "006B"}, MAPS)
-    assert result.warnings == []
+    assert result.warnings == ["salesforce opportunity 006B: StageName is missing, so the funnel "
+                               "stage is unknown; include StageName in the fields you request"]
     dumped = result.record.model_dump()
     assert dumped["amount"] is None and dumped["stage"] is None
     assert (dumped["is_closed"], dumped["is_won"], dumped["is_deleted"]) == (False, False, False)

@@ -94,7 +94,7 @@ LIFECYCLE_STAGES = ("subscriber", "lead", "marketingqualifiedlead", "salesqualif
                     "opportunity", "customer", "evangelist", "other")
 DEFAULT_PROPERTIES: dict[str, list[str]] = {
     "leads": ["email", "firstname", "lastname", "company", "jobtitle", "industry",
-              "numberofemployees", "country", "hs_analytics_source", "lifecyclestage",
+              "numemployees", "country", "hs_analytics_source", "lifecyclestage",
               "hs_lead_status", "hs_email_open", "hs_email_click", "num_conversion_events",
               "hs_analytics_num_page_views", "hubspot_owner_id", "notes_last_updated",
               "funnel_stage", "funnel_score", *(STAGE_PREFIX + s for s in LIFECYCLE_STAGES)],

@@ -110,7 +110,7 @@ def _contact_props(ds: Dataset, rng: random.Random, p: data_people.Person, email
     props: dict[str, str | None] = {
         "email": email, "firstname": p.first, "lastname": p.last, "company": p.company,
         "jobtitle": p.title, "industry": data_people.HS_INDUSTRY.get(p.industry or ""),
-        "numberofemployees": None if p.employees is None else str(p.employees),
+        "numemployees": None if p.employees is None else str(p.employees),
         "country": p.country, "hs_analytics_source": data_people.HS_SOURCES.get(p.source or ""),
         "lifecyclestage": LIFECYCLE[stage_no], "hs_lead_status": rng.choice(LEAD_STATUS + (None,)),
         "hubspot_owner_id": _pick_owner(rng, 0.10),

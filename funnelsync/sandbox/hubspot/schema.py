@@ -1,4 +1,11 @@
-"""The sandbox portal's HubSpot schema: deal pipelines, lifecycle stages, property catalog."""
+"""The sandbox portal's HubSpot schema: deal pipelines, lifecycle stages, property catalog.
+
+The property catalog holds HubSpot's own default properties of each object, under their real
+names and types (a contact's company size is the ``numemployees`` dropdown; the number
+``numberofemployees`` belongs to companies, which the sandbox does not serve), plus the
+portal's custom ``funnel_*`` properties. A client asking for a property of another object
+gets nothing back for it, as from HubSpot.
+"""
 
 from __future__ import annotations
 
@@ -45,8 +52,8 @@ _COMMON = {"hs_object_id": "number", "createdate": "datetime", "hs_lastmodifiedd
            "funnel_stage": "string", "funnel_score": "number"}
 _BASE: dict[str, dict[str, str]] = {
     "contacts": {**_COMMON, "email": "string", "firstname": "string", "lastname": "string",
-                 "company": "string", "jobtitle": "string", "industry": "enumeration",
-                 "numberofemployees": "number", "country": "string",
+                 "company": "string", "jobtitle": "string", "industry": "string",
+                 "numemployees": "enumeration", "country": "string",
                  "hs_analytics_source": "enumeration", "lifecyclestage": "enumeration",
                  "hs_lead_status": "enumeration", "hs_email_open": "number",
                  "hs_email_click": "number", "num_conversion_events": "number",
@@ -56,6 +63,8 @@ _BASE: dict[str, dict[str, str]] = {
               "deal_currency_code": "enumeration", "dealstage": "enumeration",
               "pipeline": "enumeration", "closedate": "datetime", "hs_is_closed": "bool",
               "hs_is_closed_won": "bool", "hs_deal_stage_probability": "number",
+              "hs_manual_forecast_category": "enumeration", "hs_analytics_source": "enumeration",
+              "dealtype": "enumeration",
               **{f"hs_v2_date_entered_{s}": "datetime" for s in STAGE_META}},
     "tasks": {"hs_object_id": "number", "hs_createdate": "datetime", "createdate": "datetime",
               "hs_lastmodifieddate": "datetime", "hs_task_subject": "string",

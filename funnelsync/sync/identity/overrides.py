@@ -12,7 +12,8 @@ CSV (header optional)::
     never-link,ana@acme.com,ana.smith@acme.com
 
 Each side is a record key (``source:kind:id``, kind ``lead``) or an e-mail (every record with
-that e-mail).
+that e-mail). The file may carry a byte-order mark (UTF-8 or UTF-16, as Excel and PowerShell
+save); bytes that are not text are a ConfigError naming the file, the line and the byte.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from funnelsync.config.loading import read_text_file
 from funnelsync.errors import ConfigError
 from funnelsync.rules.linking import Overrides
 
@@ -34,10 +36,11 @@ def load_overrides(path: Path | None) -> Overrides:
     if path is None:
         return Overrides()
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        data = Path(path).read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read identity.overrides_file {path}: {exc.strerror}",
                           hint="check the path in [identity] overrides_file") from None
+    text = read_text_file(data, f"identity.overrides_file {path}")
     if Path(path).suffix.lower() == ".csv":
         return parse_csv(text, str(path))
     return parse_toml(text, str(path))
