@@ -14,6 +14,9 @@ import codecs
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
+from pathlib import Path
+
+from funnelsync.errors import ConfigError
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF8, "utf-8-sig"),
@@ -131,3 +134,12 @@ def _utf16_lines(head: bytes, rest: Iterator[bytes], codec: str) -> Iterator[str
 
 
 __all__ = ["SAVE_AS_UTF8", "BadLine", "decode_lines", "decode_text", "sniff_encoding"]
+
+
+def read_text_file(data: bytes, path: str | Path) -> str:
+    """A configuration-like file's bytes as text; ConfigError naming the file and the encoding
+    problem when they are not text."""
+    try:
+        return decode_text(data)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}", hint=SAVE_AS_UTF8) from None

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from funnelsync.config.base import StrictModel
+from funnelsync.config.overrides import Overrides, load_overrides
+from funnelsync.errors import ConfigError
 
 FREE_MAIL_DOMAINS: tuple[str, ...] = (
     "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "ymail.com", "hotmail.com",
@@ -44,10 +46,27 @@ class IdentityConfig(StrictModel):
         False, description="Write the person's furthest funnel stage to the funnel-stage "
                            "field of their records in the other CRM.")
 
+    _overrides: Overrides = PrivateAttr(default_factory=Overrides)
+
     @field_validator("free_mail_domains")
     @classmethod
     def _lower(cls, domains: list[str]) -> list[str]:
         return [d.strip().lower() for d in domains if d.strip()]
+
+    @model_validator(mode="after")
+    def _read_overrides(self) -> IdentityConfig:
+        """The overrides file is read with the configuration, so `config check` reports its
+        problems and linking stays a pure function of the loaded config."""
+        try:
+            self._overrides = load_overrides(self.overrides_file)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    @property
+    def overrides(self) -> Overrides:
+        """The manual link / never-link pairs of ``overrides_file`` (none without a file)."""
+        return self._overrides
 
 
 __all__ = ["FREE_MAIL_DOMAINS", "IdentityConfig"]

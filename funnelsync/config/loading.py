@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from funnelsync.config.encoding import SAVE_AS_UTF8, decode_text
+from funnelsync.config.encoding import read_text_file
 from funnelsync.config.models import AppConfig
 from funnelsync.config.toml_text import toml_key
 from funnelsync.errors import ConfigError
@@ -153,12 +153,3 @@ def load_config(path: str | Path | None = None, *, required: bool = True) -> App
         raise ConfigError(f"cannot read configuration file {resolved}: {exc.strerror}",
                           hint="check the path given with -c") from None
     return parse_config(read_text_file(data, resolved), source=str(resolved))
-
-
-def read_text_file(data: bytes, path: str | Path) -> str:
-    """A configuration-like file's bytes as text; ConfigError naming the file and the encoding
-    problem when they are not text."""
-    try:
-        return decode_text(data)
-    except ValueError as exc:
-        raise ConfigError(f"{path}: {exc}", hint=SAVE_AS_UTF8) from None

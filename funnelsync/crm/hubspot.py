@@ -11,7 +11,7 @@ from funnelsync.connectors.base import Connector, Kind
 from funnelsync.crm.spec import CrmSpec, StageVocabulary, no_history
 from funnelsync.mapping import hubspot as hs_map
 from funnelsync.mapping.funnel import StageMaps
-from funnelsync.mapping.hubspot_catalog import HubSpotCatalog
+from funnelsync.mapping.hubspot.catalog import HubSpotCatalog
 from funnelsync.mapping.owners import CrmOwner
 from funnelsync.mapping.result import MapResult
 from funnelsync.mapping.schema import CatalogStage, StageChange

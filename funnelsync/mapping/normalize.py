@@ -29,7 +29,7 @@ from funnelsync.config.models import AppConfig
 from funnelsync.errors import ConfigError, DataError
 from funnelsync.mapping import hubspot, salesforce
 from funnelsync.mapping.funnel import StageMaps
-from funnelsync.mapping.hubspot_catalog import HubSpotCatalog
+from funnelsync.mapping.hubspot.catalog import HubSpotCatalog
 from funnelsync.mapping.result import MapResult
 from funnelsync.mapping.schema import FunnelDeal, FunnelLead
 

@@ -15,10 +15,13 @@ from funnelsync.config.models import AppConfig
 from funnelsync.mapping.funnel import StageMaps
 from funnelsync.mapping.schema import CatalogStage, FunnelDeal, FunnelLead, StageChange
 from funnelsync.reports.audit.definitions import AuditOptions, AuditResult, run_audit
+from funnelsync.reports.audit.identity import identity_findings
 from funnelsync.reports.audit.routing import ops_findings_from_store
 from funnelsync.reports.metrics import build_report
 from funnelsync.reports.model import FunnelReport
 from funnelsync.reports.sla import sla_from_store
+from funnelsync.rules.linking import people_for_leads
+from funnelsync.store import owner_directory
 
 
 class StoredRecordLike(Protocol):
@@ -70,8 +73,7 @@ def report_from_store(store: ReportStore, config: AppConfig, now: datetime, *,
     """The funnel report over what the store holds for the configured CRMs."""
     data = load_inputs(store, config.sources())
     if people is None:  # each person once in the combined view
-        from funnelsync.sync.identity.service import people_for_leads
-        people = people_for_leads(data.leads, config)
+        people = people_for_leads(data.leads, config.identity)
     report = build_report(data.deals, data.leads, data.changes, config, now,
                           catalog=data.catalog, since=since, by=by, people=people)
     if config.sla is not None:
@@ -86,7 +88,5 @@ def audit_from_store(store: ReportStore, config: AppConfig, now: datetime,
     result = run_audit(data.catalog, StageMaps(config), config.funnel, data.deals, data.changes,
                        now, options)
     result.findings += ops_findings_from_store(store, config, now)  # routing and SLA
-    from funnelsync.reports.audit.identity import identity_findings  # people in both CRMs
-    from funnelsync.sync.identity.service import directory_of
-    result.findings += identity_findings(data.leads, config, directory_of(store))
+    result.findings += identity_findings(data.leads, config, owner_directory(store))
     return result

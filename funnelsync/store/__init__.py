@@ -3,7 +3,7 @@
 ``Store`` is the one entry point; the value types are what its methods take and return.
 """
 
-from funnelsync.store.api import Store
+from funnelsync.store.api import Store, owner_directory
 from funnelsync.store.models import (
     VOLATILE_FIELDS,
     Alert,
@@ -41,4 +41,5 @@ __all__ = [
     "Watermark",
     "content_hash",
     "default_holder",
+    "owner_directory",
 ]

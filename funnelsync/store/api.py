@@ -327,4 +327,11 @@ class Store(RunsMixin, AlertsMixin, PeopleMixin, TimersMixin):
         return query
 
 
-__all__ = ["Store"]
+def owner_directory(store: object) -> dict[str, dict[str, str]]:
+    """Owner e-mails per CRM saved by the last sync; {} for a store-like object that keeps no
+    key/value state (a report fed from elsewhere)."""
+    owner_emails = getattr(store, "owner_emails", None)
+    return owner_emails() if callable(owner_emails) else {}
+
+
+__all__ = ["Store", "owner_directory"]

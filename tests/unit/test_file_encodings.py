@@ -13,9 +13,9 @@ from click.testing import CliRunner
 
 from funnelsync.cli.main import main
 from funnelsync.config.encoding import BadLine, decode_lines, decode_text, sniff_encoding
+from funnelsync.config.overrides import load_overrides
 from funnelsync.errors import ConfigError
 from funnelsync.rules.linking import Overrides
-from funnelsync.sync.identity.overrides import load_overrides
 
 CONFIG = ('# Vertriebstrichter für die Region DACH\n'
           '[mapping.salesforce.opportunity_stage]\n"Technical Validation" = "intent"\n')

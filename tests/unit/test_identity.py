@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
 from funnelsync.config.identity import IdentityConfig
 from funnelsync.config.loading import parse_config
 from funnelsync.config.models import AppConfig
+from funnelsync.config.overrides import parse_csv, parse_toml
 from funnelsync.errors import ConfigError
 from funnelsync.mapping.schema import FunnelLead
 from funnelsync.reports.history import record_key as reports_record_key
 from funnelsync.rules.linking import (
     IdentityRecord,
+    Linker,
     Overrides,
     link_records,
     normalise_email,
     normalise_name,
+    people_for_leads,
     record_key,
 )
 from funnelsync.rules.people import (
@@ -29,7 +33,6 @@ from funnelsync.rules.people import (
     merge_timeline,
     summary,
 )
-from funnelsync.sync.identity.overrides import parse_csv, parse_toml
 from funnelsync.sync.identity.writeback import FurthestStagePlan
 
 BOTH = '[salesforce]\nsession_id = "x"\ninstance_url = "http://127.0.0.1:9"\n' \
@@ -229,3 +232,25 @@ def test_furthest_stage_write_back_raises_never_lowers_and_keeps_lost() -> None:
     plan.apply(lead, higher, {})
     assert higher == {"stage": "decision"}
     assert plan.visited == {("salesforce", "1")}
+
+
+def test_the_overrides_file_is_read_with_the_config(tmp_path: Path) -> None:
+    pairs = tmp_path / "pairs.toml"
+    pairs.write_text('never-link = [["ana@acme.com", "ana.smith@acme.com"]]\n', encoding="utf-8")
+    config = parse_config(f'[identity]\noverrides_file = "{pairs.as_posix()}"\n')
+    assert config.identity.overrides == Overrides((), (("ana@acme.com", "ana.smith@acme.com"),))
+    assert Linker(config.identity).overrides == config.identity.overrides
+
+
+def test_a_missing_overrides_file_is_a_config_problem_named_at_its_section(tmp_path: Path) -> None:
+    missing = tmp_path / "gone.csv"
+    with pytest.raises(ConfigError) as info:
+        parse_config(f'[identity]\noverrides_file = "{missing.as_posix()}"\n')
+    assert info.value.problems == [
+        f"identity: cannot read identity.overrides_file {missing.as_posix()}: No such file or "
+        "directory (check the path in [identity] overrides_file)"]
+
+
+def test_people_for_leads_is_none_when_linking_is_off() -> None:
+    assert people_for_leads([], IdentityConfig(enabled=False)) is None
+    assert people_for_leads([], IdentityConfig()) == {}

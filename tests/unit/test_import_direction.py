@@ -40,12 +40,6 @@ ALLOWED: dict[str, frozenset[str]] = {
     "cli": BELOW_APP | {"app", ROOT},
     ROOT: BELOW_APP | {"app"},
 }
-# Reports link people on demand through the sync's identity service. These imports stand until
-# that linking lives in a layer below both; the last test keeps this list from going stale.
-TOLERATED: frozenset[tuple[str, str]] = frozenset({
-    ("funnelsync.reports.source", "funnelsync.sync.identity.service"),
-    ("funnelsync.reports.audit.identity", "funnelsync.sync.identity.service"),
-})
 
 
 # -- the scan ---------------------------------------------------------------------------------
@@ -171,7 +165,7 @@ def crossings(package: str) -> set[tuple[str, str]]:
 def test_imports_go_one_way(package: str) -> None:
     assert package in ALLOWED, f"{package} has no allow-list: add it to ALLOWED"
     wrong = sorted(f"{source} imports {target}" for source, target in crossings(package)
-                   if area(target) not in ALLOWED[package] and (source, target) not in TOLERATED)
+                   if area(target) not in ALLOWED[package])
     assert wrong == []
 
 
@@ -184,12 +178,6 @@ def test_nothing_but_cli_imports_cli() -> None:
 
 def test_no_import_cycles() -> None:
     assert find_cycles(import_graph(True)) == []
-
-
-def test_tolerated_imports_still_exist() -> None:
-    graph = import_graph(False)
-    assert {(source, target) for source, target in TOLERATED if target in graph[source]} == \
-        set(TOLERATED)
 
 
 # -- the scanner itself -----------------------------------------------------------------------

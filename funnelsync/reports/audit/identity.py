@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from funnelsync.config.models import AppConfig
 from funnelsync.mapping.schema import FunnelLead
 from funnelsync.reports.audit.common import Finding
+from funnelsync.rules.linking import link_leads
 from funnelsync.rules.people import Conflict, conflicts
-from funnelsync.sync.identity.service import lead_identity, link
 
 _STAGE_FIX = ("align the person's stage in both CRMs (or correct a wrong link with a never-link "
               "line in identity.overrides_file); identity.writeback_furthest_stage = true "
@@ -28,7 +28,7 @@ def identity_findings(leads: Iterable[FunnelLead], config: AppConfig,
     people affected, with the widest disagreements first among the examples."""
     if not config.identity.enabled or len(config.sources()) < 2:
         return []
-    linking = link((lead_identity(x) for x in leads if not x.is_deleted), config)
+    linking = link_leads(leads, config.identity)
     found = conflicts(linking.people(), config, directory)
     stage = sorted((c for c in found if c.kind == "stage"), key=lambda c: -(c.distance or 0))
     owner = [c for c in found if c.kind != "stage"]

@@ -20,8 +20,7 @@ from funnelsync.config.models import AppConfig
 from funnelsync.crm import crm_spec
 from funnelsync.errors import DataError, FunnelsyncError
 from funnelsync.mapping.funnel import StageMaps
-from funnelsync.mapping.schema import FunnelLead
-from funnelsync.rules.linking import IdentityRecord, Linker, Linking, Person
+from funnelsync.rules.linking import IdentityRecord, Linking, Person, link_records
 from funnelsync.rules.people import (
     StagePositions,
     TimelineEntry,
@@ -30,8 +29,7 @@ from funnelsync.rules.people import (
     merge_timeline,
     summary,
 )
-from funnelsync.store import RefreshStats, Store, StoredRecord
-from funnelsync.sync.identity.overrides import load_overrides
+from funnelsync.store import RefreshStats, Store, StoredRecord, owner_directory
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +58,6 @@ def identity_record(stored: StoredRecord) -> IdentityRecord:
                           _parse_time(d.get("created_at")), stored.updated_at)
 
 
-def lead_identity(lead: FunnelLead) -> IdentityRecord:
-    return IdentityRecord(lead.source, "leads", lead.source_id, lead.email, lead.first_name,
-                          lead.last_name, lead.funnel_stage, lead.owner_id, lead.owner_name,
-                          lead.created_at, lead.updated_at)
-
-
 def stored_identities(store: Store, config: AppConfig) -> Iterator[IdentityRecord]:
     """Live leads/contacts of the configured CRMs, streamed."""
     for source in config.sources():
@@ -92,32 +84,14 @@ def linking_identities(store: Store, config: AppConfig) -> Iterator[IdentityReco
                                  intern(last) if last else last)
 
 
-def link(records: Iterable[IdentityRecord], config: AppConfig) -> Linking:
-    """Link with the configured rules and overrides file."""
-    return Linker(config.identity, load_overrides(config.identity.overrides_file)
-                  ).add_all(records).finish()
-
-
 def compute_identity(store: Store, config: AppConfig) -> Linking:
-    return link(stored_identities(store, config), config)
-
-
-def people_for_leads(leads: Iterable[FunnelLead], config: AppConfig) -> dict[str, str] | None:
-    """Record key → person id for reports; None when ``identity.enabled`` is false."""
-    if not config.identity.enabled:
-        return None
-    return link((lead_identity(x) for x in leads if not x.is_deleted), config).mapping()
+    return link_records(stored_identities(store, config), config.identity)
 
 
 def identity_summary(store: Store, config: AppConfig) -> dict[str, Any]:
     """``{"people", "linked", "by_rule", "conflicts"}`` over what the store holds."""
     people = list(compute_identity(store, config).people())
-    return summary(people, conflicts(people, config, directory_of(store)))
-
-
-def directory_of(store: Any) -> dict[str, dict[str, str]]:
-    """Owner e-mails saved by the last sync ({} for stores without key/value state)."""
-    return store.owner_emails() if hasattr(store, "owner_emails") else {}
+    return summary(people, conflicts(people, config, owner_directory(store)))
 
 
 # -- the sync step ----------------------------------------------------------------------------
@@ -133,7 +107,7 @@ def refresh_identity(store: Store, config: AppConfig, now: datetime,
             warning = _save_owners(store, source)
             if warning and result is not None:
                 result.warnings.append(warning)
-    stats = store.save_people(link(linking_identities(store, config), config), now)
+    stats = store.save_people(link_records(linking_identities(store, config), config.identity), now)
     log.info("identity refreshed", extra={"fields": stats.__dict__})
     return stats
 
@@ -162,7 +136,7 @@ def person_view(store: Store, config: AppConfig, email: str) -> dict[str, Any] |
         return None
     since = {s.key: s.first_seen for s in store.stored_links(person.person_id)}
     top = furthest(person, StagePositions.of(config))
-    found = conflicts([person], config, directory_of(store))
+    found = conflicts([person], config, owner_directory(store))
     return {
         "person_id": person.person_id, "rule": person.rule, "confidence": person.confidence,
         "sources": person.sources,
@@ -220,15 +194,11 @@ def forget_person(store: Store, config: AppConfig, email: str) -> dict[str, Any]
 
 __all__ = [
     "compute_identity",
-    "directory_of",
     "find_person",
     "forget_person",
     "identity_record",
     "identity_summary",
-    "lead_identity",
-    "link",
     "linking_identities",
-    "people_for_leads",
     "person_timeline",
     "person_view",
     "refresh_identity",

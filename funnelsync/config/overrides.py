@@ -20,15 +20,23 @@ from __future__ import annotations
 
 import csv
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from funnelsync.config.loading import read_text_file
+from funnelsync.config.encoding import read_text_file
 from funnelsync.errors import ConfigError
-from funnelsync.rules.linking import Overrides
 
 ACTIONS = {"link": "link", "never-link": "never_link", "never_link": "never_link"}
 _HINT = "see identity.overrides_file in the README: link / never-link pairs"
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Manual decisions: pairs of record keys or e-mails (the identity overrides file)."""
+
+    link: tuple[tuple[str, str], ...] = ()
+    never_link: tuple[tuple[str, str], ...] = ()
 
 
 def load_overrides(path: Path | None) -> Overrides:

@@ -55,15 +55,15 @@ from typing import Any, Literal
 from funnelsync.config.models import WritebackConfig
 from funnelsync.errors import DataError
 from funnelsync.mapping.funnel import StageMaps
-from funnelsync.mapping.hubspot_catalog import HubSpotCatalog, map_pipelines
-from funnelsync.mapping.hubspot_stages import (
+from funnelsync.mapping.hubspot.catalog import HubSpotCatalog, map_pipelines
+from funnelsync.mapping.hubspot.stages import (
     ENTERED_PREFIX,
     check_flags,
     entered_at,
     stage_entries,
     stage_flags,
 )
-from funnelsync.mapping.hubspot_v1 import has_v1_values, to_v3, unwrap_values, v1_kind
+from funnelsync.mapping.hubspot.v1 import has_v1_values, to_v3, unwrap_values, v1_kind
 from funnelsync.mapping.owners import CrmOwner
 from funnelsync.mapping.parse import (
     RecordReader,
