@@ -1,4 +1,4 @@
-"""Identity linking at scale: 250k, 500k and 1M synthetic leads/contacts (issue 9).
+"""Identity linking at scale: 250k, 500k and 1M synthetic leads/contacts.
 
 Each size runs in a fresh subprocess so its peak RSS is its own. About 30% of the people exist
 in both CRMs with case/whitespace differences; the name/domain rule is on, so both hash joins

@@ -18,7 +18,7 @@ from funnelsync.sandbox.scenarios import DEFECTS, mapping_toml
 from funnelsync.sync.job import SyncJob
 
 # One copy of each scenario template: 28 Salesforce and 33 HubSpot deals. No leads: they only
-# feed the identity checks (issue 9), which are not about stage definitions.
+# feed the identity checks, which are not about stage definitions.
 SIZE = {"seed": 5, "leads": 0}
 
 # Per defect: the one finding the audit must report (message left out: wording may change).
