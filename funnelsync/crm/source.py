@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from funnelsync.config.models import AppConfig
-from funnelsync.connectors.base import Connector, Kind
+from funnelsync.connectors.base import Connector, Kind, Page
 from funnelsync.mapping import hubspot as hs_map
 from funnelsync.mapping import salesforce as sf_map
 from funnelsync.mapping.funnel import StageMaps
@@ -68,12 +68,14 @@ class Source:
             return hs_map.stage_changes_from_deal(raw)
         return []
 
-    def iter_history(self, since: datetime | None) -> Iterator[StageChange]:
-        """Stage changes from a separate history stream (Salesforce OpportunityHistory)."""
+    def history_pages(self, since: datetime | None, resume: str | None = None
+                      ) -> Iterator[tuple[Page, list[StageChange]]]:
+        """Pages of a separate history stream (Salesforce OpportunityHistory), each with its
+        stage changes; ``since`` and ``resume`` as in ``Connector.iter_pages``."""
         if self.name != "salesforce":
             return
-        for raw in self.connector.iter_stage_changes(since):
-            yield sf_map.map_history(raw)
+        for page in self.connector.iter_stage_change_pages(since, resume):
+            yield page, [sf_map.map_history(raw) for raw in page.records]
 
     def stage_of(self, deal: FunnelDeal) -> Callable[[str], str | None]:
         """CRM stage value → funnel stage, within the deal's pipeline for HubSpot."""
