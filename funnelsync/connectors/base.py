@@ -23,11 +23,16 @@ class Page:
     (incremental pulls); None for unordered full loads. ``resume`` is an opaque token that,
     given back to ``iter_pages``, continues after this page (so a crash re-reads one page): the
     stored text of one of the typed resume tokens in :mod:`funnelsync.connectors.paging`.
+
+    Ordered pulls go by (modification time, id): ``last_id`` is the id of the last record at
+    ``cursor`` the page completes, so ``AfterKey(cursor, last_id)`` is where the next pull
+    starts; an empty ``last_id`` means no record at ``cursor`` is complete yet.
     """
 
     records: list[dict[str, Any]]
     cursor: datetime | None = None
     resume: str | None = None
+    last_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,10 +71,16 @@ class RowResult:
 
 @dataclass
 class Usage:
-    """What a connector spent: calls, records, retries, and the quota it saw."""
+    """What a connector spent: calls, records, retries, and the quota it saw.
+
+    ``records`` counts the records the connector yielded; ``received`` those the CRM sent,
+    including those the connector dropped (search-page boundary records a later page reads
+    again, archived records older than the deletion lookback).
+    """
 
     api_calls: int = 0
     records: int = 0
+    received: int = 0
     retries: int = 0
     quota_used: int | None = None
     quota_max: int | None = None
@@ -94,6 +105,11 @@ class Connector(Protocol):
         ...
 
     def iter_stage_changes(self, since: datetime | None = None) -> Iterator[dict[str, Any]]: ...
+
+    def iter_stage_change_pages(self, since: datetime | None = None,
+                                resume: str | None = None) -> Iterator[Page]:
+        """Stage-change rows a page at a time, ordered like ``iter_pages``."""
+        ...
 
     def stage_catalog(self) -> list[dict[str, Any]]: ...
 

@@ -11,6 +11,11 @@ again, forever. The two wire dialects sit on top of it:
 Callers get one page at a time with the token of the page after it, so they can store a page
 and the position past it together (a crash re-reads at most one page).
 
+Incremental pulls are ordered by (modification time, id) on both CRMs, so the position past a
+page is a key: :class:`AfterKey`. The next pull asks only for records after that key (later
+time, or the same time and a greater id), so records sharing the boundary time are never read
+twice, however many there are.
+
 Resume tokens are frozen dataclasses; ``encode()`` gives the string the state store keeps and
 ``decode_*`` reads it back:
 
@@ -19,6 +24,7 @@ Resume tokens are frozen dataclasses; ``encode()`` gives the string the state st
 ``BulkResume(job_id, locator)``   ``bulk2:<job id>:<locator>``
 ``ListResume(archived, after)``   ``live:<after>`` / ``archived:<after>``
 ``Finished()``                    ``end``
+``AfterKey(stamp, id)``           ``key:<ISO stamp>:<id>`` (both CRMs)
 HubSpot search ``SearchState``    ``search:<mode>:...`` (see hubspot/search.py)
 ================================  =========================================
 """
@@ -27,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -37,6 +44,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 BULK_PREFIX = "bulk2:"
+KEY_PREFIX = "key:"
 FINISHED_TOKEN = "end"
 _SHOWN_TOKEN = 80  # characters of a repeated token quoted in the error
 
@@ -80,6 +88,34 @@ def _repeated(call: str, token: object) -> RemoteError:
                             "call is broken")
 
 
+# -- ordered pulls (both CRMs) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AfterKey:
+    """An ordered pull goes on after the record whose key is (``stamp``, ``id``): with records
+    modified later than ``stamp``, or at ``stamp`` with an id greater than ``id``. An empty
+    ``id`` means no record at ``stamp`` has been read yet (a closed start: ``>= stamp``)."""
+
+    stamp: datetime
+    id: str = ""
+
+    def encode(self) -> str:
+        stamp = self.stamp if self.stamp.tzinfo else self.stamp.replace(tzinfo=UTC)
+        return f"{KEY_PREFIX}{stamp.astimezone(UTC).isoformat()}:{self.id}"
+
+    @classmethod
+    def decode(cls, token: str | None) -> AfterKey | None:
+        """The key a stored token names; None for no token or a token of another kind."""
+        if not token or not token.startswith(KEY_PREFIX):
+            return None
+        stamp, _, record_id = token.removeprefix(KEY_PREFIX).rpartition(":")
+        try:
+            return cls(datetime.fromisoformat(stamp), record_id)
+        except ValueError:
+            return None
+
+
 # -- Salesforce ----------------------------------------------------------------------------
 
 
@@ -104,10 +140,15 @@ class BulkResume:
         return f"{BULK_PREFIX}{self.job_id}:{self.locator or ''}"
 
 
-def decode_salesforce_resume(token: str | None) -> SoqlResume | BulkResume | None:
+SalesforceResume = SoqlResume | BulkResume | AfterKey
+
+
+def decode_salesforce_resume(token: str | None) -> SalesforceResume | None:
     """The position a stored Salesforce token names; None for no token."""
     if not token:
         return None
+    if token.startswith(KEY_PREFIX):
+        return AfterKey.decode(token)  # unreadable: start from ``since``
     if token.startswith(BULK_PREFIX):
         job_id, _, locator = token.removeprefix(BULK_PREFIX).partition(":")
         return BulkResume(job_id, locator or None)
@@ -171,7 +212,7 @@ class Finished:
         return FINISHED_TOKEN
 
 
-HubSpotResume = SearchState | ListResume | Finished
+HubSpotResume = SearchState | ListResume | Finished | AfterKey
 
 
 def decode_hubspot_resume(token: str | None) -> HubSpotResume | None:
@@ -181,6 +222,8 @@ def decode_hubspot_resume(token: str | None) -> HubSpotResume | None:
         return None
     if is_search_token(token):
         return SearchState.decode(token)
+    if token.startswith(KEY_PREFIX):
+        return AfterKey.decode(token)  # unreadable: start from ``since``
     phase, _, after = token.partition(":")
     if phase in ("live", "archived"):
         return ListResume(archived=phase == "archived", after=after or None)
@@ -212,6 +255,7 @@ def after_pages(fetch: Callable[[str | None], Mapping[str, Any]], call: str,
         yield AfterPage(body.get("results") or [], following)
 
 
-__all__ = ["BULK_PREFIX", "AfterPage", "BulkResume", "Finished", "HubSpotResume", "ListResume",
-           "SoqlPage", "SoqlResume", "after_pages", "batched", "decode_hubspot_resume",
-           "decode_salesforce_resume", "follow", "next_after", "next_records", "soql_pages"]
+__all__ = ["BULK_PREFIX", "KEY_PREFIX", "AfterKey", "AfterPage", "BulkResume", "Finished",
+           "HubSpotResume", "ListResume", "SalesforceResume", "SoqlPage", "SoqlResume",
+           "after_pages", "batched", "decode_hubspot_resume", "decode_salesforce_resume",
+           "follow", "next_after", "next_records", "soql_pages"]

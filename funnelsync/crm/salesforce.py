@@ -9,7 +9,7 @@ from operator import attrgetter
 from typing import Any
 
 from funnelsync.config.models import AppConfig, WritebackConfig
-from funnelsync.connectors.base import Connector
+from funnelsync.connectors.base import Connector, Page
 from funnelsync.crm.spec import CrmSpec, StageVocabulary, no_stage_changes, nothing_to_clear
 from funnelsync.mapping import salesforce as sf_map
 from funnelsync.mapping.funnel import StageMaps
@@ -36,10 +36,12 @@ def map_deal(raw: dict[str, Any], maps: StageMaps, writeback: WritebackConfig,
     return sf_map.map_opportunity(raw, maps, writeback)
 
 
-def history(connector: Connector, since: datetime | None) -> Iterator[StageChange]:
-    """OpportunityHistory rows since ``since``, mapped."""
-    for raw in connector.iter_stage_changes(since):
-        yield sf_map.map_history(raw)
+def history(connector: Connector, since: datetime | None, resume: str | None
+            ) -> Iterator[tuple[Page, list[StageChange]]]:
+    """OpportunityHistory pages since ``since`` (or from ``resume``), each with its rows
+    mapped."""
+    for page in connector.iter_stage_change_pages(since, resume):
+        yield page, [sf_map.map_history(raw) for raw in page.records]
 
 
 def read_owners(connector: Connector) -> list[CrmOwner]:

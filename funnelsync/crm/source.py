@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from funnelsync.config.models import AppConfig
-from funnelsync.connectors.base import Connector, Kind
+from funnelsync.connectors.base import Connector, Kind, Page
 from funnelsync.crm import crm_spec
 from funnelsync.crm.spec import CatalogContext, CrmSpec
 from funnelsync.mapping.funnel import StageMaps
@@ -55,9 +55,11 @@ class Source:
         """Stage changes carried inside a record (HubSpot deals' stage-entry times)."""
         return self.spec.stage_changes_in(kind, raw)
 
-    def iter_history(self, since: datetime | None) -> Iterator[StageChange]:
-        """Stage changes from a separate history stream (Salesforce OpportunityHistory)."""
-        return self.spec.history(self.connector, since)
+    def history_pages(self, since: datetime | None, resume: str | None = None
+                      ) -> Iterator[tuple[Page, list[StageChange]]]:
+        """Pages of a separate history stream (Salesforce OpportunityHistory), each with its
+        stage changes; ``since`` and ``resume`` as in ``Connector.iter_pages``."""
+        return self.spec.history(self.connector, since, resume)
 
     def stage_of(self, deal: FunnelDeal) -> Callable[[str], str | None]:
         """CRM stage value → funnel stage, within the deal's pipeline where stages have one."""

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from funnelsync.config.models import AppConfig, CrmWriteback, WritebackConfig
 from funnelsync.config.operations import NurtureConfig
-from funnelsync.connectors.base import Connector, Kind
+from funnelsync.connectors.base import Connector, Kind, Page
 from funnelsync.mapping.funnel import StageMaps
 from funnelsync.mapping.owners import CrmOwner
 from funnelsync.mapping.result import MapResult
@@ -26,6 +26,8 @@ RecordKind = Literal["lead", "deal"]  # the singular kinds of catalog stages and
 Raw = dict[str, Any]
 # What reading the stage catalog teaches the deal mapper (HubSpot: the pipelines); None if nothing
 CatalogContext = Any
+HistoryPages = Callable[[Connector, datetime | None, str | None],
+                        Iterator[tuple[Page, list[StageChange]]]]
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ class CrmSpec:
     map_lead: Callable[[Raw, StageMaps, WritebackConfig], MapResult]
     map_deal: Callable[[Raw, StageMaps, WritebackConfig, CatalogContext], MapResult]
     stage_changes_in: Callable[[Kind, Raw], list[StageChange]]  # carried inside a record
-    history: Callable[[Connector, datetime | None], Iterator[StageChange]]  # a separate stream
+    history: HistoryPages  # a separate stage-history stream, page by page
     read_owners: Callable[[Connector], list[CrmOwner]]
     writeback_fields: Callable[..., dict[str, Any]]  # mapping.<crm>.writeback_fields
     clear_first: Callable[[Kind, dict[str, Any]], dict[str, Any]]
@@ -98,7 +100,8 @@ def no_stage_changes(kind: Kind, raw: Raw) -> list[StageChange]:
     return []
 
 
-def no_history(connector: Connector, since: datetime | None) -> Iterator[StageChange]:
+def no_history(connector: Connector, since: datetime | None, resume: str | None
+               ) -> Iterator[tuple[Page, list[StageChange]]]:
     """For a CRM without a separate stage-history stream."""
     return iter(())
 

@@ -1,10 +1,15 @@
 """Pull: connectors → mapping → state store, page by page, each page with its watermark.
 
 A page and the watermark that points past it are committed in one transaction, so a crash
-re-reads at most one page and never skips one. Ordered pulls (Salesforce, HubSpot search) move
-the cursor page by page; unordered full loads (HubSpot list endpoints) keep a resume token per
-page and set the cursor once the load is complete: to when the load started, minus a lookback,
-so records changed while it ran are read again next time.
+re-reads at most one page and never skips one. Ordered pulls (Salesforce queries, HubSpot
+search) go by (modification time, id): the watermark is the key of the last record stored
+(its time as the cursor, the key as an ``AfterKey`` token), and the next pull asks only for
+what comes after it, so records sharing the boundary time are not read again. A watermark
+with a cursor and no key (stored before keys were kept) starts at the cursor, ``>=``, once.
+Unordered full loads (HubSpot list endpoints, Bulk 2.0) keep a resume token per page and set
+the cursor once the load is complete: to when the load started, minus a lookback, so records
+changed while it ran are read again next time. Deletions an incremental pull reads apart
+(HubSpot's archived lists) are stored without moving the watermark.
 """
 
 from __future__ import annotations
@@ -15,13 +20,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from funnelsync.connectors.base import KINDS, Kind, Page
+from funnelsync.connectors.paging import AfterKey
 from funnelsync.crm.source import Source
 from funnelsync.errors import DataError
 from funnelsync.mapping.schema import FunnelDeal, FunnelLead, StageChange
-from funnelsync.store import Store
+from funnelsync.store import Store, Watermark
 
 FULL_LOAD_LOOKBACK = timedelta(minutes=5)
-HISTORY_BATCH = 2000
 MAX_WARNINGS = 200
 
 Progress = Callable[[str, str, int], None]
@@ -82,21 +87,40 @@ def pull_source(store: Store, source: Source, run_id: int, now: datetime, *,
     return result
 
 
+def start_of(mark: Watermark | None) -> tuple[datetime | None, str | None]:
+    """``(since, resume)`` for a stream's next pull: a full load cut short goes on at its token;
+    an incremental pull starts after the stored key, or at the cursor when there is no key."""
+    if mark is None:
+        return None, None
+    if mark.cursor is None:
+        return None, mark.resume
+    key = AfterKey.decode(mark.resume)
+    return mark.cursor, key.encode() if key else None
+
+
+def _position(page: Page, incremental: bool, key: str | None) -> tuple[datetime | None, str | None]:
+    """The watermark to store with a page: its key when the pull is ordered, its resume token
+    in an unordered full load, the watermark unchanged (``key``) for deletions read apart."""
+    if page.cursor is not None:
+        return page.cursor, AfterKey(page.cursor, page.last_id or "").encode()
+    return (None, key) if incremental else (None, page.resume)
+
+
 def _pull_stream(store: Store, source: Source, kind: Kind, run_id: int, now: datetime,
                  full: bool, result: SourcePull, progress: Progress) -> None:
-    mark = None if full else store.get_watermark(source.name, kind)
-    since = mark.cursor if mark else None
-    resume = mark.resume if mark and mark.cursor is None else None
+    since, resume = start_of(None if full else store.get_watermark(source.name, kind))
+    key = resume if since is not None else None
     unordered = False
     received = 0
     for page in source.connector.iter_pages(kind, since=since, resume=resume):
-        unordered = unordered or page.cursor is None
+        unordered = unordered or (since is None and page.cursor is None)
         records, changes = _map_page(source, kind, page, result)
         if changes:
             store.add_stage_changes(changes)  # before the page: a re-read dedupes them
             result.stage_changes += len(changes)
-        stats = store.write_page(source.name, kind, records, page.cursor,
-                                 page.resume if page.cursor is None else None, run_id)
+        cursor, token = _position(page, since is not None, key)
+        key = token if cursor is not None else key
+        stats = store.write_page(source.name, kind, records, cursor, token, run_id)
         received += len(page.records)
         result.deleted[kind] += stats.deleted
         progress(source.name, kind, received)
@@ -125,23 +149,15 @@ def _map_page(source: Source, kind: Kind, page: Page, result: SourcePull
 
 def _pull_history(store: Store, source: Source, full: bool, result: SourcePull,
                   progress: Progress) -> None:
-    mark = None if full else store.get_watermark(source.name, "stage_changes")
-    batch: list[StageChange] = []
-    for change in source.iter_history(mark.cursor if mark else None):
-        batch.append(change)
-        if len(batch) >= HISTORY_BATCH:
-            _flush_history(store, source.name, batch, result, progress)
-            batch = []
-    if batch:
-        _flush_history(store, source.name, batch, result, progress)
-
-
-def _flush_history(store: Store, name: str, batch: list[StageChange], result: SourcePull,
-                   progress: Progress) -> None:
-    cursor = max(c.changed_at for c in batch)
-    store.write_page(name, "stage_changes", batch, cursor, None, run_id=0)
-    result.stage_changes += len(batch)
-    progress(name, "stage_changes", result.stage_changes)
+    since, resume = start_of(None if full else store.get_watermark(source.name,
+                                                                   "stage_changes"))
+    key = resume
+    for page, changes in source.history_pages(since, resume):
+        cursor, token = _position(page, True, key)
+        key = token
+        store.write_page(source.name, "stage_changes", changes, cursor, token, run_id=0)
+        result.stage_changes += len(changes)
+        progress(source.name, "stage_changes", result.stage_changes)
 
 
 def usage_of(source: Source) -> dict[str, Any]:

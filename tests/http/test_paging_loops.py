@@ -179,16 +179,17 @@ def test_a_search_that_ignores_the_id_filter_stops_instead_of_looping(site):
             {"id": str(i), "properties": {"hs_lastmodifieddate": str(tie), "hs_object_id": str(i)}}
             for i in ids]}
 
-    # a full page on one timestamp switches to walking it by id; the portal then answers the
-    # same ids whatever the hs_object_id filter says, so the walk cannot get past them
+    # a full page on one timestamp switches to walking it by id (the walk reads that page's
+    # records itself); the portal then answers the same ids whatever the hs_object_id filter
+    # says, so the walk cannot get past them
     for ids in (range(1, 201), range(201, 401), range(201, 401)):
         portal.fail_next("/crm/v3/objects/contacts/search", 200, page(ids))
     hs = make_connector(host, FakeClock(), archived_on_incremental=False)
 
     pages = hs.iter_pages("leads", since=datetime.fromtimestamp(BASE_MS / 1000, tz=UTC))
-    assert [len(next(pages).records) for _ in range(2)] == [200, 200]
+    assert len(next(pages).records) == 200
     with pytest.raises(RemoteError, match=f"^search HubSpot contacts {LOOP} "
-                                          r"\('search:split:\d+:0:400:"):
+                                          r"\('search:split:\d+:400'\)"):
         next(pages)
     searches = [c["json"] for c in portal.calls("POST", "/crm/v3/objects/contacts/search")]
     assert [s["filterGroups"][0]["filters"][-1]["value"] for s in searches] == [

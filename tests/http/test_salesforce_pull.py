@@ -29,6 +29,7 @@ from support.clock import FakeClock
 
 from funnelsync.config.models import LimitsConfig, SalesforceConfig
 from funnelsync.connectors.base import Page
+from funnelsync.connectors.paging import AfterKey
 from funnelsync.errors import AuthError, RateLimited, RemoteError
 
 SELECT = ("SELECT Id, FirstName, LastName, Email, Company, NumberOfEmployees, Status, OwnerId, "
@@ -88,8 +89,11 @@ def test_full_load_is_ordered_without_where_and_resume_continues_the_page() -> N
 
 
 def test_boundary_ties_are_not_yielded_twice() -> None:
-    second = datetime(2026, 11, 20, 9, 0, 0, 500000, tzinfo=UTC)
-    again = f"{SELECT} WHERE SystemModstamp >= 2026-11-20T09:00:00Z ORDER BY SystemModstamp, Id"
+    """The next pull starts after the last (SystemModstamp, Id) stored: rows sharing the
+    boundary time that were already read are not asked for again."""
+    after = "2026-11-20T09:00:00.500Z"
+    again = (f"{SELECT} WHERE SystemModstamp > {after} OR (SystemModstamp = {after} AND "
+             "Id > '00Q5e0000000000003') ORDER BY SystemModstamp, Id")
     with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
         add_soap_login(rsps)
         add_describe(rsps, "Lead", LEAD_FIELDS)
@@ -97,13 +101,30 @@ def test_boundary_ties_are_not_yielded_twice() -> None:
             lead(1, "2026-11-20T08:10:00.000+0000"), lead(2, "2026-11-20T09:00:00.000+0000"),
             lead(3, "2026-11-20T09:00:00.500+0000")]))
         add_query(rsps, again, query_page([
-            lead(2, "2026-11-20T09:00:00.000+0000"), lead(3, "2026-11-20T09:00:00.500+0000"),
             lead(4, "2026-11-20T09:00:00.500+0000"), lead(5, "2026-11-20T09:00:00.700+0000")]))
         sf = connector()
-        first = list(sf.iter_records("leads", since=SINCE))
-        later = list(sf.iter_records("leads", since=second))
+        pages = list(sf.iter_pages("leads", since=SINCE))
+        key = AfterKey(pages[-1].cursor, pages[-1].last_id)  # type: ignore[arg-type]
+        first = [r for p in pages for r in p.records]
+        later = [r for p in sf.iter_pages("leads", resume=key.encode()) for r in p.records]
+    assert key == AfterKey(datetime(2026, 11, 20, 9, 0, 0, 500000, tzinfo=UTC),
+                           "00Q5e0000000000003")
     assert [r["Id"][-3:] for r in first] == ["001", "002", "003"]
     assert [r["Id"][-3:] for r in later] == ["004", "005"]
+    assert sf.usage.records == sf.usage.received == 5
+
+
+def test_a_key_at_a_whole_second_uses_the_documented_literal() -> None:
+    """Salesforce stamps are whole seconds: the key's literal has no fraction then."""
+    key = AfterKey(datetime(2026, 11, 20, 9, 0, tzinfo=UTC), "00Q5e0000000000002")
+    soql = (f"{SELECT} WHERE SystemModstamp > 2026-11-20T09:00:00Z OR (SystemModstamp = "
+            "2026-11-20T09:00:00Z AND Id > '00Q5e0000000000002') ORDER BY SystemModstamp, Id")
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        add_soap_login(rsps)
+        add_describe(rsps, "Lead", LEAD_FIELDS)
+        add_query(rsps, soql, query_page([]))
+        pages = list(connector().iter_pages("leads", since=SINCE, resume=key.encode()))
+    assert [(p.records, p.cursor, p.last_id) for p in pages] == [([], None, None)]
 
 
 def test_expired_session_mid_pagination_logs_in_again_and_fetches_the_same_page() -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from funnelsync.config.models import LimitsConfig, SalesforceConfig
 from funnelsync.connectors.http import RetryPolicy
+from funnelsync.connectors.paging import AfterKey
 from funnelsync.connectors.salesforce.connector import SalesforceConnector, parse_sf_datetime
 from funnelsync.sandbox import Sandbox
 
@@ -65,11 +66,14 @@ def _plain(record: dict[str, Any]) -> dict[str, Any]:
 
 def test_incremental_after_touch_fetches_the_touched_records(sandbox: Sandbox) -> None:
     sf = make(sandbox)
-    first = pull(sf, "leads")
+    pages = list(sf.iter_pages("leads"))
+    first = {r["Id"]: r for p in pages for r in p.records}
     watermark = max(parse_sf_datetime(r["SystemModstamp"]) for r in first.values())
+    key = AfterKey(pages[-1].cursor, pages[-1].last_id)  # type: ignore[arg-type]
+    assert key.stamp == watermark
     touched = sandbox.touch("salesforce", "Lead", 5)
     before = sf.usage.api_calls
-    later = {r["Id"] for r in sf.iter_records("leads", since=watermark)}
+    later = {r["Id"] for p in sf.iter_pages("leads", resume=key.encode()) for r in p.records}
     assert set(touched["ids"]) <= later  # type: ignore[arg-type]
     assert len(later) == 5
     assert sf.usage.api_calls - before == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from itertools import count, islice
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 
 from funnelsync.connectors.hubspot.search import SearchState
 from funnelsync.connectors.paging import (
+    AfterKey,
     AfterPage,
     BulkResume,
     Finished,
@@ -29,6 +31,8 @@ from funnelsync.errors import RemoteError
 
 NEXT = "/services/data/v59.0/query/01gD0000002HU6KIAW-2000"
 NEXT2 = "/services/data/v59.0/query/01gD0000002HU6KIAW-4000"
+STAMP = datetime(2026, 11, 20, 8, 0, 0, 500000, tzinfo=UTC)
+KEY = AfterKey(STAMP, "00Q5e000001AbCdEAF")
 
 
 # -- batched -------------------------------------------------------------------------------
@@ -189,6 +193,8 @@ def test_next_records(result: dict[str, Any], expected: SoqlResume | None) -> No
     (NEXT, SoqlResume(NEXT)),
     ("bulk2:750R0000000zlh9IAA:MTAwMDA", BulkResume("750R0000000zlh9IAA", "MTAwMDA")),
     ("bulk2:750R0000000zlh9IAA:", BulkResume("750R0000000zlh9IAA", None)),
+    ("key:2026-11-20T08:00:00.500000+00:00:00Q5e000001AbCdEAF", KEY),
+    ("key:2026-11-20T08:00:00.500000+00:00:", AfterKey(STAMP)),
 ])
 def test_salesforce_tokens_read_back_and_encode_to_the_stored_text(token: str,
                                                                     position: object) -> None:
@@ -198,6 +204,24 @@ def test_salesforce_tokens_read_back_and_encode_to_the_stored_text(token: str,
 
 def test_a_locator_with_colons_stays_whole() -> None:
     assert decode_salesforce_resume("bulk2:750X:a:b") == BulkResume("750X", "a:b")
+
+
+def test_a_key_keeps_its_stamp_to_the_microsecond_in_utc() -> None:
+    local = datetime.fromisoformat("2026-11-20T09:00:00.000250+01:00")
+    token = AfterKey(local, "9").encode()
+    assert token == "key:2026-11-20T08:00:00.000250+00:00:9"
+    assert AfterKey.decode(token) == AfterKey(datetime(2026, 11, 20, 8, 0, 0, 250, tzinfo=UTC),
+                                              "9")
+
+
+@pytest.mark.parametrize("token", [None, "", "key:not-a-time:9", "live:101", NEXT])
+def test_only_key_tokens_read_as_keys(token: str | None) -> None:
+    assert AfterKey.decode(token) is None
+
+
+def test_an_unreadable_key_means_start_on_both_crms() -> None:
+    assert decode_salesforce_resume("key:not-a-time:9") is None
+    assert decode_hubspot_resume("key:not-a-time:9") is None
 
 
 @pytest.mark.parametrize("token", [None, ""])
@@ -251,7 +275,7 @@ def test_next_after(body: dict[str, Any], after: str | None) -> None:
     assert next_after(body) == after
 
 
-SPLIT = SearchState(mode="split", ts=1_732_000_000_100, last_id=812, seen=frozenset({"7", "9"}))
+SPLIT = SearchState(mode="split", ts=1_732_000_000_100, last_id=812)
 
 
 @pytest.mark.parametrize(("token", "position"), [
@@ -260,7 +284,8 @@ SPLIT = SearchState(mode="split", ts=1_732_000_000_100, last_id=812, seen=frozen
     ("archived:4411", ListResume(archived=True, after="4411")),
     ("archived:", ListResume(archived=True)),
     ("end", Finished()),
-    ("search:split:1732000000100:0:812:7,9", SPLIT),
+    ("search:split:1732000000100:812", SPLIT),
+    ("key:2026-11-20T08:00:00.500000+00:00:9001", AfterKey(STAMP, "9001")),
 ])
 def test_hubspot_tokens_read_back_and_encode_to_the_stored_text(token: str,
                                                                  position: object) -> None:

@@ -367,6 +367,13 @@ def test_relationship_fields_need_a_resolver() -> None:
         ("(StageName = 'Prospecting' AND IsDeleted = false) OR Amount = null", ["0061", "0062"]),
         ("Amount = null OR IsDeleted = true OR Name LIKE 'init%'", ["0062", "0063", "0064"]),
         ("NOT (StageName = 'Prospecting' OR Amount = null)", ["0063"]),
+        # the key filter of incremental pulls: later, or the same time and a greater Id
+        ("SystemModstamp > 2026-11-20T08:00:00Z OR (SystemModstamp = 2026-11-20T08:00:00Z "
+         "AND Id > '0061')", ["0062", "0064"]),
+        ("SystemModstamp > 2026-11-20T08:00:00Z OR (SystemModstamp = 2026-11-20T08:00:00Z "
+         "AND Id > '0064')", ["0062"]),
+        ("SystemModstamp > 2026-11-19T23:59:59.999Z OR (SystemModstamp = "
+         "2026-11-19T23:59:59.999Z AND Id > '0063')", ["0061", "0062", "0064"]),
     ],
 )
 def test_where(condition: str, expected: list[str]) -> None:
@@ -392,6 +399,12 @@ def test_where(condition: str, expected: list[str]) -> None:
 )
 def test_order_by(order_by: str, expected: list[str]) -> None:
     assert ids(f"SELECT Id FROM Opportunity ORDER BY {order_by}") == expected
+
+
+def test_the_key_filter_in_key_order_continues_inside_a_shared_time() -> None:
+    soql = ("SELECT Id FROM Opportunity WHERE SystemModstamp > 2026-11-20T08:00:00Z OR "
+            "(SystemModstamp = 2026-11-20T08:00:00Z AND Id > '0061') ORDER BY SystemModstamp, Id")
+    assert ids(soql) == ["0064", "0062"]
 
 
 def test_order_by_is_stable_for_equal_keys() -> None:

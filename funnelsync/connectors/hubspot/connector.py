@@ -4,16 +4,20 @@ Reading
     * Full load (``since=None``): the list endpoints, 100 a page, ``after`` paging, only the
       needed properties; then the same list with ``archived=true``, yielded as deletions (the raw
       dicts keep ``"archived": true``). Lists are unordered: ``Page.cursor`` is None.
-    * Incremental (``since`` given): search on the modification property (contacts:
-      ``lastmodifieddate``, deals: ``hs_lastmodifieddate``) ``>= since``, ascending, 200 a page,
-      keyset-paged so the 10,000-result cap is never reached (see ``hubspot_search``).
-      ``Page.cursor`` is the highest modification time in the page.
+    * Incremental (``since`` given, or a stored key as ``resume``): search on the modification
+      property (contacts: ``lastmodifieddate``, deals: ``hs_lastmodifieddate``) for the records
+      after the key (modification time, ``hs_object_id``) - ``>= since`` when no id is known -,
+      ascending, 200 a page, keyset-paged so the 10,000-result cap is never reached (see
+      :mod:`funnelsync.connectors.hubspot.search`). ``Page.cursor`` and ``Page.last_id`` are
+      the key after the page.
       Then deletions: search cannot see archived records, so the archived list is read too and
-      only records with ``archivedAt >= since - 10 min`` are yielded. Cost: ceil(archived / 100)
-      calls per kind and run, where "archived" is what HubSpot still keeps (about 90 days).
+      only records with ``archivedAt >= since - 10 min`` are yielded (``since``: the key's
+      time). Cost: ceil(archived / 100) calls per kind and run, where "archived" is what
+      HubSpot still keeps (about 90 days).
       ``archived_on_incremental=False`` skips this and leaves deletions to the next full load.
     * ``Page.resume`` continues after the page: ``live:<after>``, ``archived:<after>``,
-      ``search:...`` or ``end`` (nothing left).
+      ``search:...`` or ``end`` (nothing left); a stored ``key:...`` (:class:`AfterKey`)
+      starts an incremental pull after that key.
 Stage history
     Deals carry ``hs_v2_date_entered_<stageId>`` for every stage they entered; the connector
     requests it for every stage of the catalog, and :meth:`stage_changes_of` turns one deal into
@@ -51,11 +55,11 @@ from funnelsync.connectors.base import (
 from funnelsync.connectors.http import Action, RetryPolicy, classify
 from funnelsync.connectors.hubspot.search import (
     SearchState,
+    Step,
     advance,
     from_epoch_ms,
     parse_stamp,
     search_body,
-    stamp_of,
     to_epoch_ms,
 )
 from funnelsync.connectors.hubspot.transport import RAW, HubSpotTransport
@@ -74,6 +78,7 @@ from funnelsync.connectors.hubspot.writes import (
     update_body,
 )
 from funnelsync.connectors.paging import (
+    AfterKey,
     AfterPage,
     Finished,
     ListResume,
@@ -156,10 +161,14 @@ class HubSpotConnector:
 
     def iter_pages(self, kind: Kind, since: datetime | None = None,
                    resume: str | None = None) -> Iterator[Page]:
-        """Pages of raw records; ``resume`` (a ``Page.resume``) continues after that page."""
+        """Pages of raw records; ``resume`` (a ``Page.resume``, or a stored key) continues
+        after that page."""
         object_type = OBJECTS[kind]
         props = self.properties_for(kind)
-        position = decode_hubspot_resume(resume) or (
+        position = decode_hubspot_resume(resume)
+        if isinstance(position, AfterKey):
+            since, position = position.stamp, SearchState.start(position.stamp, position.id)
+        position = position or (
             SearchState.start(since) if since is not None else ListResume(archived=False))
         if isinstance(position, SearchState):
             yield from self._search_pages(object_type, props, position)
@@ -188,6 +197,7 @@ class HubSpotConnector:
             records = _mark_archived(page.results, floor) if archived else page.results
             following = (ListResume(archived, page.after) if page.after
                          else Finished() if archived else ListResume(archived=True))
+            self.usage.received += len(page.results)
             self.usage.records += len(records)
             yield Page(records=records, cursor=None, resume=following.encode())
 
@@ -205,7 +215,7 @@ class HubSpotConnector:
         step = partial(self._search_step, object_type, props)
         for page, state in follow(step, f"search HubSpot {object_type}", start):
             if not page.records:
-                continue  # nothing new (the re-read head of a split, or an empty tail)
+                continue  # nothing complete yet (a full page on one time), or nothing new
             following = state or (ListResume(archived=True) if self.archived_on_incremental
                                   else Finished())
             self.usage.records += len(page.records)
@@ -213,16 +223,17 @@ class HubSpotConnector:
 
     def _search_step(self, object_type: str, props: list[str],
                      state: SearchState) -> tuple[Page, SearchState | None]:
-        """One search call: the records not yielded before (cursor: the page's highest
-        modification time) and the next state."""
+        """One search call: the records it completes, the key after them (``cursor``,
+        ``last_id``) and the next state."""
         modified = MODIFIED[object_type]
         api = self._http.api(f"{object_type}.search")
         fetch = partial(api.do_search, search_body(state, modified, props), **RAW)
         results = self._http.call("search", f"search HubSpot {object_type}", fetch)[1].get(
             "results") or []
-        fresh, following = advance(state, results, modified)
-        cursor = max((stamp_of(r, modified) for r in results), default=None)
-        return Page(fresh, from_epoch_ms(cursor) if cursor is not None else None), following
+        self.usage.received += len(results)
+        step: Step = advance(state, results, modified)
+        page = Page(step.records, from_epoch_ms(step.ts), last_id=str(step.last_id or ""))
+        return page, step.following
 
     def properties_for(self, kind: Kind) -> list[str]:
         """The properties requested for ``kind``: the wanted ones plus what the pull needs."""
@@ -261,8 +272,14 @@ class HubSpotConnector:
 
     def iter_stage_changes(self, since: datetime | None = None) -> Iterator[dict[str, Any]]:
         """Stage-entry rows of every deal modified since ``since`` (reads the deals)."""
-        for deal in self.iter_records("deals", since):
-            yield from self.stage_changes_of(deal)
+        return flatten_pages(self.iter_stage_change_pages(since))
+
+    def iter_stage_change_pages(self, since: datetime | None = None,
+                                resume: str | None = None) -> Iterator[Page]:
+        """Stage-entry rows of the deals of each deal page, with that page's position."""
+        for page in self.iter_pages("deals", since, resume):
+            rows = [row for deal in page.records for row in self.stage_changes_of(deal)]
+            yield replace(page, records=rows)
 
     # ---- writing ---------------------------------------------------------------------------
 

@@ -1,29 +1,33 @@
-"""Incremental reads through HubSpot search, complete despite the 10,000-result cap.
+"""Incremental reads through HubSpot search, keyed by (modification time, ``hs_object_id``).
 
 Search pages hold at most 200 records and stop at 10,000 results (``after + limit`` past it is a
 400). Order among equal sort values is not guaranteed, and the result set moves while we read
 (a record modified mid-pull jumps to the end, shifting every later offset by one). Offset paging
 (``after=200, 400, ...``) therefore loses records at page boundaries even below the cap.
 
-So every page is a fresh query anchored on the last timestamp seen ("keyset" paging, which is
-re-anchoring before every page and so always far below the cap):
+So every page is a fresh query (``after`` always 0, far below the cap) for the records after a
+key (T, I): modified after T, or at T with an id above I. Filter groups are ORed, so that is
+two groups, ``modified > T`` and ``modified == T AND hs_object_id > I`` (one, ``modified >= T``,
+while I is 0: nothing at T read yet). Search takes one sort, so two modes walk the key order:
 
-* **main** - ``modified >= T`` (``> T`` once T is known complete), sorted ascending, 200 a
-  page, ``after`` always 0. Ids already yielded at T are dropped. Cost: the already-seen records
-  at T are re-read, typically one per page (0.5%).
-* **split** - when a full page carries one single timestamp T, more than a page of records
-  share it and ``>= T`` cannot get past them. Then T is walked by id: ``modified == T AND
-  hs_object_id > last_id`` sorted by ``hs_object_id`` (ids are unique, so this order is total).
-  When that runs dry, main resumes with ``modified > T``. This finishes even when more than
-  10,000 records share one timestamp.
+* **main** - sorted by modification time, 200 a page. A page that is not full completes the
+  pull; the key moves to its last time and the highest id there. A full page is complete below
+  its last time T only (ties at T come in any order): its records at T are left for the next
+  page, which starts at (T, 0) - the one place a record is received twice, typically one per
+  page.
+* **split** - when a full page carries one single time T, more than a page of records share it:
+  T is walked by id, ``modified == T AND hs_object_id > I`` sorted by ``hs_object_id`` (ids are
+  unique, so this order is total), the key moving to each page's highest id. When that runs dry,
+  main resumes after (T, I). This finishes even when more than 10,000 records share one time.
 
-The state after each page is an opaque resume token (:meth:`SearchState.encode`), so a pull
-killed half-way re-reads at most one page.
+The key after every page is ``Page.cursor`` + ``Page.last_id``: a pull that stores it starts the
+next run exactly after the last record it stored, whatever the number of records sharing that
+time. The state after each page is also an opaque resume token (:meth:`SearchState.encode`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -35,29 +39,28 @@ _TOKEN_PREFIX = "search"
 
 @dataclass(frozen=True)
 class SearchState:
-    """Where an incremental search stands: mode, anchor timestamp (epoch ms), and so on."""
+    """Where an incremental search stands: the key (``ts`` epoch ms, ``last_id``; 0: no record
+    at ``ts`` read yet) and the mode of the next query."""
 
     mode: Literal["main", "split"]
     ts: int
-    strict: bool = False
     last_id: int = 0
-    seen: frozenset[str] = field(default_factory=frozenset)
 
     def encode(self) -> str:
-        seen = ",".join(sorted(self.seen, key=_id_key))
-        return f"{_TOKEN_PREFIX}:{self.mode}:{self.ts}:{int(self.strict)}:{self.last_id}:{seen}"
+        return f"{_TOKEN_PREFIX}:{self.mode}:{self.ts}:{self.last_id}"
 
     @classmethod
     def decode(cls, token: str) -> SearchState:
-        prefix, mode, ts, strict, last_id, seen = token.split(":", 5)
+        prefix, mode, ts, last_id = token.split(":")
         if prefix != _TOKEN_PREFIX or mode not in ("main", "split"):
             raise ValueError(f"not a search resume token: {token[:40]!r}")
-        return cls(mode=mode, ts=int(ts), strict=strict == "1",  # type: ignore[arg-type]
-                   last_id=int(last_id), seen=frozenset(s for s in seen.split(",") if s))
+        return cls(mode=mode, ts=int(ts), last_id=int(last_id))  # type: ignore[arg-type]
 
     @classmethod
-    def start(cls, since: datetime) -> SearchState:
-        return cls(mode="main", ts=to_epoch_ms(since))
+    def start(cls, since: datetime, last_id: str = "") -> SearchState:
+        """The records after the key (``since``, ``last_id``); at or after ``since`` when
+        ``last_id`` is empty."""
+        return cls(mode="main", ts=to_epoch_ms(since), last_id=_id_key(last_id))
 
 
 def is_search_token(token: str | None) -> bool:
@@ -66,46 +69,54 @@ def is_search_token(token: str | None) -> bool:
 
 def search_body(state: SearchState, modified: str, properties: list[str]) -> dict[str, Any]:
     """The search request for the next page in ``state``."""
-    if state.mode == "main":
-        filters = [{"propertyName": modified, "operator": "GT" if state.strict else "GTE",
-                    "value": str(state.ts)}]
-        sort = modified
+    at_ts = {"propertyName": modified, "operator": "EQ", "value": str(state.ts)}
+    after_id = {"propertyName": ID_PROPERTY, "operator": "GT", "value": str(state.last_id)}
+    if state.mode == "split":
+        groups, sort = [[at_ts, after_id]], ID_PROPERTY
+    elif state.last_id:
+        later = {"propertyName": modified, "operator": "GT", "value": str(state.ts)}
+        groups, sort = [[later], [at_ts, after_id]], modified
     else:
-        filters = [{"propertyName": modified, "operator": "EQ", "value": str(state.ts)},
-                   {"propertyName": ID_PROPERTY, "operator": "GT", "value": str(state.last_id)}]
-        sort = ID_PROPERTY
-    return {"filterGroups": [{"filters": filters}],
+        groups, sort = [[{"propertyName": modified, "operator": "GTE", "value": str(state.ts)}]], \
+            modified
+    return {"filterGroups": [{"filters": filters} for filters in groups],
             "sorts": [{"propertyName": sort, "direction": "ASCENDING"}],
             "properties": properties, "limit": SEARCH_LIMIT, "after": "0"}
 
 
-def advance(state: SearchState, results: list[dict[str, Any]],
-            modified: str) -> tuple[list[dict[str, Any]], SearchState | None]:
-    """The records of this page not yielded before, and the next state (None when done)."""
+@dataclass(frozen=True)
+class Step:
+    """What one search page gives: the records complete after it, the key (``ts``,
+    ``last_id``) they bring the pull to, and the next state (None: the search is done)."""
+
+    records: list[dict[str, Any]]
+    ts: int
+    last_id: int
+    following: SearchState | None
+
+
+def advance(state: SearchState, results: list[dict[str, Any]], modified: str) -> Step:
+    """The records of this page the pull takes, its key, and what to ask next."""
     if state.mode == "split":
         return _advance_split(state, results)
-    fresh = [r for r in results if not (stamp_of(r, modified) == state.ts
-                                        and str(r["id"]) in state.seen)]
-    if len(results) < SEARCH_LIMIT:
-        return fresh, None
     stamps = [stamp_of(r, modified) for r in results]
-    top = max(stamps)
-    carried = state.seen if top == state.ts else frozenset()
-    at_top = frozenset(str(r["id"]) for r, s in zip(results, stamps, strict=True) if s == top)
+    top = max(stamps, default=state.ts)
+    if len(results) < SEARCH_LIMIT:
+        at_top = [_id_key(str(r["id"])) for r, s in zip(results, stamps, strict=True) if s == top]
+        last = max(at_top) if top != state.ts else max([state.last_id, *at_top])
+        return Step(results, top, last, None)
     if min(stamps) == top:
-        return fresh, SearchState(mode="split", ts=top, seen=carried | at_top)
-    return fresh, SearchState(mode="main", ts=top, seen=carried | at_top)
-
-
-Step = tuple[list[dict[str, Any]], "SearchState | None"]
+        last = state.last_id if top == state.ts else 0
+        return Step([], state.ts, state.last_id, SearchState(mode="split", ts=top, last_id=last))
+    below = [r for r, s in zip(results, stamps, strict=True) if s < top]
+    return Step(below, top, 0, SearchState(mode="main", ts=top))
 
 
 def _advance_split(state: SearchState, results: list[dict[str, Any]]) -> Step:
-    fresh = [r for r in results if str(r["id"]) not in state.seen]
-    if len(results) < SEARCH_LIMIT:
-        return fresh, SearchState(mode="main", ts=state.ts, strict=True)
-    last_id = max(_id_key(str(r["id"])) for r in results)
-    return fresh, replace(state, last_id=last_id)
+    last = max([state.last_id, *(_id_key(str(r["id"])) for r in results)])
+    following = SearchState(mode="split" if len(results) >= SEARCH_LIMIT else "main",
+                            ts=state.ts, last_id=last)
+    return Step(results, state.ts, last, following)
 
 
 def stamp_of(record: dict[str, Any], modified: str) -> int:

@@ -1,8 +1,10 @@
 """Salesforce connector (simple-salesforce): complete, incremental, quota-frugal pulls.
 
 - Auth: every mode of SalesforceConfig (salesforce_auth); http:// overrides via the transport.
-- Reads: ``queryAll`` (deletes arrive as ``IsDeleted = true``), ``SystemModstamp >= t ORDER BY
-  SystemModstamp, Id``, ``batchSize=2000``, fields = wanted ∩ describe. Queries too long for a
+- Reads: ``queryAll`` (deletes arrive as ``IsDeleted = true``), ordered by ``SystemModstamp, Id``
+  and keyed by that pair: an incremental pull asks for the rows after the last key it stored
+  (``SystemModstamp > t OR (SystemModstamp = t AND Id > 'id')``), so rows sharing the boundary
+  time are not read again; ``batchSize=2000``, fields = wanted ∩ describe. Queries too long for a
   URL keep Id/cursor/relationship fields in the query and fetch the other fields per page by
   Id through ``POST composite/sobjects/X`` (the body has no length limit). Full loads above
   ``bulk_threshold`` rows go through Bulk API 2.0 (``queryAll`` job, CSV → REST-shaped dicts).
@@ -32,6 +34,7 @@ from funnelsync.connectors.base import Kind, Page, Usage
 from funnelsync.connectors.http import Action, Failure, RetryPolicy, classify
 from funnelsync.connectors.paging import (
     BULK_PREFIX,
+    AfterKey,
     BulkResume,
     SoqlPage,
     SoqlResume,
@@ -45,11 +48,11 @@ from funnelsync.connectors.salesforce.query import (
     CATALOG_QUERIES,
     DEFAULT_FIELDS,
     OBJECTS,
-    Boundary,
     available_fields,
     build_select,
     csv_records,
     field_types,
+    last_id,
     page_cursor,
     parse_sf_datetime,
     split_for_url,
@@ -69,6 +72,8 @@ T = TypeVar("T")
 
 BATCH_HEADERS = {"Sforce-Query-Options": "batchSize=2000"}
 RETRIEVE_MAX_IDS = 2000
+HISTORY = "OpportunityHistory"
+HISTORY_CURSOR = "CreatedDate"
 OWNER_QUERIES = ("SELECT Id, Name, Email, IsActive, ManagerId FROM User",
                  "SELECT Id, Name FROM Group WHERE Type = 'Queue'")
 
@@ -97,7 +102,6 @@ class SalesforceConnector(SalesforceWrites):
                                                     self.budget, session)
         self._client: Salesforce | None = None
         self._describes: dict[str, dict[str, Any]] = {}
-        self._boundaries: dict[str, Boundary] = {}
 
     def __repr__(self) -> str:
         return f"SalesforceConnector(mode={self.config.auth_mode()!r}, usage={self.usage})"
@@ -182,46 +186,49 @@ class SalesforceConnector(SalesforceWrites):
 
     def iter_pages(self, kind: Kind, since: datetime | None = None,
                    resume: str | None = None) -> Iterator[Page]:
-        """Pages of raw records of ``kind``, deletions included (``IsDeleted``)."""
+        """Pages of raw records of ``kind``, deletions included (``IsDeleted``): those after
+        ``resume`` (a ``Page.resume`` or a stored :class:`AfterKey`), else those modified at or
+        after ``since``, else all."""
         sobject = OBJECTS[kind]
         fields = self.fields_for(sobject)
         position = decode_salesforce_resume(resume)
+        start = position if isinstance(position, AfterKey) else _closed_start(since)
         if isinstance(position, BulkResume):
             yield from self._bulk_pages(sobject, fields, position)
-        elif position:
-            yield from self._rest_pages(sobject, fields, since, position)
+        elif isinstance(position, SoqlResume):
+            yield from self._rest_pages(sobject, fields, start, position)
         else:
             # The first REST page says how many rows there are: a large full load switches to
             # Bulk 2.0 (that page is the only call spent, as a COUNT() would be); otherwise the
             # pull simply goes on from it.
-            first = self._query(build_select(split_for_url(fields, sobject, since)[0], sobject,
-                                             since), sobject)
-            if since is None and int(first.get("totalSize") or 0) > self.config.bulk_threshold:
+            first = self._query(build_select(split_for_url(fields, sobject, start)[0], sobject,
+                                             start), sobject)
+            if start is None and int(first.get("totalSize") or 0) > self.config.bulk_threshold:
                 yield from self._bulk_pages(sobject, fields, None)
             else:
-                yield from self._rest_pages(sobject, fields, since, None, first)
+                yield from self._rest_pages(sobject, fields, start, None, first)
 
     def iter_records(self, kind: Kind, since: datetime | None = None) -> Iterator[dict[str, Any]]:
         for page in self.iter_pages(kind, since):
             yield from page.records
 
-    def _rest_pages(self, sobject: str, fields: list[str], since: datetime | None,
+    def _rest_pages(self, sobject: str, fields: list[str], start: AfterKey | None,
                     resume: SoqlResume | None, first: dict[str, Any] | None = None
                     ) -> Iterator[Page]:
-        selected, overflow = split_for_url(fields, sobject, since)
-        boundary = self._boundaries.setdefault(sobject, Boundary())
-        dedup = boundary.applies_to(since)
+        selected, overflow = split_for_url(fields, sobject, start)
 
-        def start() -> dict[str, Any]:
-            return first or self._query(build_select(selected, sobject, since), sobject)
+        def query() -> dict[str, Any]:
+            return first or self._query(build_select(selected, sobject, start), sobject)
 
-        for page in self._soql_pages(sobject, start, resume):
-            records = [r for r in page.records if not (dedup and boundary.already(r))]
-            self._add_overflow(sobject, records, overflow)
-            for record in records:
-                boundary.remember(record)
-            self.usage.records += len(records)
-            yield Page(records, cursor=page_cursor(page.records), resume=page.resume)
+        for page in self._soql_pages(sobject, query, resume):
+            self._add_overflow(sobject, page.records, overflow)
+            self._count_records(page.records)
+            yield Page(page.records, cursor=page_cursor(page.records), resume=page.resume,
+                       last_id=last_id(page.records))
+
+    def _count_records(self, records: list[dict[str, Any]]) -> None:
+        self.usage.records += len(records)
+        self.usage.received += len(records)
 
     def _add_overflow(self, sobject: str, records: list[dict[str, Any]],
                       overflow: list[str]) -> None:
@@ -257,7 +264,7 @@ class SalesforceConnector(SalesforceWrites):
         for text, following in follow(partial(self._bulk_results, sobject), call, start):
             records = list(csv_records(text, sobject, types, self.config.api_version))
             highest = max(filter(None, [highest, page_cursor(records)]), default=None)
-            self.usage.records += len(records)
+            self._count_records(records)
             yield Page(records, cursor=None if following else highest,
                        resume=following.encode() if following else None)
 
@@ -302,12 +309,24 @@ class SalesforceConnector(SalesforceWrites):
 
     def iter_stage_changes(self, since: datetime | None = None) -> Iterator[dict[str, Any]]:
         """OpportunityHistory rows (stage changes) created at or after ``since``."""
-        fields = self.fields_for("OpportunityHistory")
-        soql = build_select(fields, "OpportunityHistory", since, cursor="CreatedDate")
-        for page in self._soql_pages("OpportunityHistory",
-                                     lambda: self._query(soql, "OpportunityHistory")):
-            self.usage.records += len(page.records)
+        for page in self.iter_stage_change_pages(since):
             yield from page.records
+
+    def iter_stage_change_pages(self, since: datetime | None = None,
+                                resume: str | None = None) -> Iterator[Page]:
+        """OpportunityHistory rows a page at a time, ordered and keyed by (CreatedDate, Id):
+        those after ``resume`` (a stored :class:`AfterKey`), else those created at or after
+        ``since``, else all. History rows never change once written, so CreatedDate is their
+        modification time."""
+        fields = self.fields_for(HISTORY)
+        position = decode_salesforce_resume(resume)
+        start = position if isinstance(position, AfterKey) else _closed_start(since)
+        soql = build_select(fields, HISTORY, start, cursor=HISTORY_CURSOR)
+        more = position if isinstance(position, SoqlResume) else None
+        for page in self._soql_pages(HISTORY, lambda: self._query(soql, HISTORY), more):
+            self._count_records(page.records)
+            yield Page(page.records, cursor=page_cursor(page.records, HISTORY_CURSOR),
+                       resume=page.resume, last_id=last_id(page.records))
 
     def stage_catalog(self) -> list[dict[str, Any]]:
         """OpportunityStage and LeadStatus rows, raw (each has ``attributes.type``)."""
@@ -347,6 +366,11 @@ class SalesforceConnector(SalesforceWrites):
 
     def close(self) -> None:
         self.session.close()
+
+
+def _closed_start(since: datetime | None) -> AfterKey | None:
+    """Every row modified at or after ``since`` (None: every row)."""
+    return AfterKey(since) if since is not None else None
 
 
 __all__ = ["BULK_PREFIX", "SalesforceConnector", "parse_sf_datetime"]

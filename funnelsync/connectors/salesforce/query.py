@@ -8,10 +8,11 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote_plus
+
+from funnelsync.connectors.paging import AfterKey
 
 OBJECTS: dict[str, str] = {"leads": "Lead", "deals": "Opportunity"}
 CURSOR_FIELD = "SystemModstamp"
@@ -44,9 +45,22 @@ _NUMBER_TYPES = {"double": float, "currency": float, "percent": float, "int": in
 def soql_datetime(value: datetime) -> str:
     """A SOQL dateTime literal, floored to the second (the documented literal has no
     fractions; flooring can only re-read rows, never skip them)."""
+    return _utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def soql_instant(value: datetime) -> str:
+    """A SOQL dateTime literal naming ``value`` exactly, to the millisecond. Salesforce stamps
+    are whole seconds, so for them this is the documented form without fractions."""
+    value = _utc(value)
+    if value.microsecond // 1000 == 0:
+        return soql_datetime(value)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def _utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(UTC)
 
 
 def parse_sf_datetime(value: str | None) -> datetime | None:
@@ -69,19 +83,29 @@ def available_fields(wanted: Iterable[str], describe: Mapping[str, Any]) -> list
     return kept
 
 
-def build_select(fields: list[str], sobject: str, since: datetime | None,
+def build_select(fields: list[str], sobject: str, start: AfterKey | None,
                  cursor: str = CURSOR_FIELD) -> str:
-    """``SELECT .. FROM X [WHERE cursor >= t] ORDER BY cursor, Id`` (``>=``: rows sharing the
-    boundary timestamp are never lost; duplicates are removed by :class:`Boundary`)."""
-    where = f" WHERE {cursor} >= {soql_datetime(since)}" if since is not None else ""
+    """``SELECT .. FROM X [WHERE ..] ORDER BY cursor, Id``: the rows after ``start`` in that
+    order (see :func:`key_filter`), every row without it."""
+    where = f" WHERE {key_filter(start, cursor)}" if start is not None else ""
     return f"SELECT {', '.join(fields)} FROM {sobject}{where} ORDER BY {cursor}, Id"
+
+
+def key_filter(start: AfterKey, cursor: str = CURSOR_FIELD) -> str:
+    """The rows after ``start`` in (cursor, Id) order. Without an id: ``cursor >= t`` floored to
+    the second (a closed start loses no row sharing the boundary time); with one:
+    ``cursor > t OR (cursor = t AND Id > 'id')``, so no row at ``t`` is read twice."""
+    if not start.id:
+        return f"{cursor} >= {soql_datetime(start.stamp)}"
+    stamp = soql_instant(start.stamp)
+    return f"{cursor} > {stamp} OR ({cursor} = {stamp} AND Id > {soql_quote(start.id)})"
 
 
 def query_url_length(soql: str) -> int:
     return _URL_PREFIX_ALLOWANCE + len(quote_plus(soql))
 
 
-def split_for_url(fields: list[str], sobject: str, since: datetime | None,
+def split_for_url(fields: list[str], sobject: str, start: AfterKey | None,
                   limit: int = MAX_QUERY_URL) -> tuple[list[str], list[str]]:
     """``(query_fields, overflow)``: the fields that fit in one query URL, and the rest.
 
@@ -95,7 +119,7 @@ def split_for_url(fields: list[str], sobject: str, since: datetime | None,
     for name in fields:
         if name in required:
             continue
-        if query_url_length(build_select([*chosen, name], sobject, since)) <= limit:
+        if query_url_length(build_select([*chosen, name], sobject, start)) <= limit:
             chosen.append(name)
         else:
             overflow.append(name)
@@ -108,29 +132,9 @@ def page_cursor(records: list[dict[str, Any]], cursor: str = CURSOR_FIELD) -> da
     return parse_sf_datetime(max(values)) if values else None
 
 
-@dataclass
-class Boundary:
-    """Remembers the records yielded within the last second of the cursor, so that a pull
-    from that second (``>=``, floored) does not yield the same version of a record twice."""
-
-    second: str | None = None
-    seen: set[tuple[str, str]] = field(default_factory=set)
-
-    def remember(self, record: Mapping[str, Any], cursor: str = CURSOR_FIELD) -> None:
-        stamp = record.get(cursor)
-        if not stamp:
-            return
-        second = stamp[:19]
-        if self.second is None or second > self.second:
-            self.second, self.seen = second, set()
-        if second == self.second:
-            self.seen.add((record["Id"], stamp))
-
-    def applies_to(self, since: datetime | None) -> bool:
-        return since is not None and self.second == soql_datetime(since)[:19]
-
-    def already(self, record: Mapping[str, Any], cursor: str = CURSOR_FIELD) -> bool:
-        return (record.get("Id"), record.get(cursor)) in self.seen
+def last_id(records: list[dict[str, Any]]) -> str | None:
+    """The Id of a page's last row: with the page's cursor, the key of an ordered page's end."""
+    return str(records[-1]["Id"]) if records else None
 
 
 def _convert(value: str, ftype: str | None) -> Any:
@@ -195,7 +199,11 @@ def field_types(describe: Mapping[str, Any]) -> dict[str, str]:
     return types
 
 
+def soql_quote(value: str) -> str:
+    """A SOQL string literal, quotes and backslashes escaped."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def soql_in(ids: Iterable[str]) -> str:
     """``('a','b')`` with quotes escaped (ids never contain them; still, never trust input)."""
-    quoted = ("'" + i.replace("\\", "\\\\").replace("'", "\\'") + "'" for i in ids)
-    return "(" + ", ".join(quoted) + ")"
+    return "(" + ", ".join(soql_quote(i) for i in ids) + ")"
