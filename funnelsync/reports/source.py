@@ -20,7 +20,7 @@ from funnelsync.reports.audit.routing import ops_findings_from_store
 from funnelsync.reports.metrics import build_report
 from funnelsync.reports.model import FunnelReport
 from funnelsync.reports.sla import sla_from_store
-from funnelsync.rules.linking import people_for_leads
+from funnelsync.rules.people import people_for_leads
 from funnelsync.store import owner_directory
 
 

@@ -34,7 +34,6 @@ from typing import NamedTuple
 from funnelsync.config.identity import IdentityConfig
 from funnelsync.config.overrides import Overrides
 from funnelsync.errors import ConfigError
-from funnelsync.mapping.schema import FunnelLead
 
 RULES = ("override", "email", "name_domain")
 _STRENGTH = {"single": 4, "override": 3, "email": 2, "name_domain": 1}
@@ -371,24 +370,6 @@ def _canonical_key(item: str) -> str:
     return record_key(parts[0].lower(), parts[1].lower(), parts[2])
 
 
-def lead_identity(lead: FunnelLead) -> IdentityRecord:
-    """What linking reads of a lead or contact."""
-    return IdentityRecord(lead.source, "leads", lead.source_id, lead.email, lead.first_name,
-                          lead.last_name, lead.funnel_stage, lead.owner_id, lead.owner_name,
-                          lead.created_at, lead.updated_at)
-
-
-def link_leads(leads: Iterable[FunnelLead], config: IdentityConfig) -> Linking:
-    """Link the leads that are not deleted, with the configured rules and overrides."""
-    return link_records((lead_identity(x) for x in leads if not x.is_deleted), config)
-
-
-def people_for_leads(leads: Iterable[FunnelLead], config: IdentityConfig) -> dict[str, str] | None:
-    """Record key → person id (each person counted once in reports); None when linking is
-    off (``identity.enabled`` is false)."""
-    return link_leads(leads, config).mapping() if config.enabled else None
-
-
 def link_records(records: Iterable[IdentityRecord], config: IdentityConfig,
                  overrides: Overrides | None = None) -> Linking:
     """Link every record in one call (see ``Linker`` for streaming use); the overrides are
@@ -405,12 +386,9 @@ __all__ = [
     "Overrides",
     "Person",
     "PersonRecord",
-    "lead_identity",
-    "link_leads",
     "link_records",
     "normalise_email",
     "normalise_name",
-    "people_for_leads",
     "person_id",
     "record_key",
 ]

@@ -14,10 +14,31 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from funnelsync.config.identity import IdentityConfig
 from funnelsync.config.models import AppConfig
-from funnelsync.rules.linking import Person, PersonRecord
+from funnelsync.mapping.schema import FunnelLead
+from funnelsync.rules.linking import IdentityRecord, Linking, Person, PersonRecord, link_records
 
 Directory = Mapping[str, Mapping[str, str]]  # source → owner id → owner e-mail
+
+
+def lead_identity(lead: FunnelLead) -> IdentityRecord:
+    """What linking reads of a lead or contact."""
+    return IdentityRecord(lead.source, "leads", lead.source_id, lead.email, lead.first_name,
+                          lead.last_name, lead.funnel_stage, lead.owner_id, lead.owner_name,
+                          lead.created_at, lead.updated_at)
+
+
+def link_leads(leads: Iterable[FunnelLead], config: IdentityConfig) -> Linking:
+    """Link the leads that are not deleted, with the configured rules and overrides."""
+    return link_records((lead_identity(x) for x in leads if not x.is_deleted), config)
+
+
+def people_for_leads(leads: Iterable[FunnelLead], config: IdentityConfig) -> dict[str, str] | None:
+    """Record key → person id (each person counted once in reports); None when linking is
+    off (``identity.enabled`` is false)."""
+    return link_leads(leads, config).mapping() if config.enabled else None
+
 
 
 class StagePositions:
@@ -185,6 +206,9 @@ def merge_timeline(entries: Iterable[TimelineEntry]) -> list[TimelineEntry]:
 
 
 __all__ = [
+    "lead_identity",
+    "link_leads",
+    "people_for_leads",
     "Conflict",
     "Furthest",
     "StagePositions",

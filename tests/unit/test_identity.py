@@ -22,7 +22,6 @@ from funnelsync.rules.linking import (
     link_records,
     normalise_email,
     normalise_name,
-    people_for_leads,
     record_key,
 )
 from funnelsync.rules.people import (
@@ -31,6 +30,7 @@ from funnelsync.rules.people import (
     conflicts,
     furthest,
     merge_timeline,
+    people_for_leads,
     summary,
 )
 from funnelsync.sync.identity.writeback import FurthestStagePlan

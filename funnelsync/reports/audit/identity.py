@@ -9,8 +9,7 @@ from collections.abc import Iterable
 from funnelsync.config.models import AppConfig
 from funnelsync.mapping.schema import FunnelLead
 from funnelsync.reports.audit.common import Finding
-from funnelsync.rules.linking import link_leads
-from funnelsync.rules.people import Conflict, conflicts
+from funnelsync.rules.people import Conflict, conflicts, link_leads
 
 _STAGE_FIX = ("align the person's stage in both CRMs (or correct a wrong link with a never-link "
               "line in identity.overrides_file); identity.writeback_furthest_stage = true "
