@@ -6,6 +6,7 @@ sandbox and the pull share one FakeClock.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -217,3 +218,21 @@ def test_export_writes_the_columns_of_the_dlt_tables(world: World) -> None:
     assert loaded(pipeline) == {"alerts": 1, "runs": 1}
     assert query(pipeline, f"SELECT status FROM crm.alerts WHERE alert_id = {alert.alert_id}"
                  ) == [("resolved",)]
+
+
+def test_the_duckdb_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    import runpy
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt-data"))
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    example = runpy.run_path(str(Path(__file__).parents[2] / "examples" / "dlt_duckdb.py"))
+    example["main"](tmp_path / "work")
+    lines = capsys.readouterr().out.splitlines()
+    first = ast.literal_eval(lines[0].removeprefix("first load: "))
+    second = ast.literal_eval(lines[1].removeprefix("after 20 deals changed: "))
+    assert (first["leads"], first["deals"], second["deals"]) == (600, 400, 20)
+    assert set(second) <= {"deals", "stage_changes"}  # stage changes: the day's random picks
+    assert sorted(p.name for p in (tmp_path / "work").iterdir()) == [
+        "funnel.duckdb", "funnelsync.toml", "state.db"]
