@@ -1,8 +1,9 @@
 """`funnelsync export`: stream stored objects to JSON lines, CSV or Parquet.
 
 Rows come from the store's streaming iterators and are written as they arrive (Parquet in
-record batches), so memory does not grow with the number of records. Columns are the schema
-models' fields, in order; nested values (``extra``, alert evidence) are JSON text in CSV.
+record batches), so memory does not grow with the number of records. Columns and their types
+are those of ``app.tables``, the same the warehouse integrations load; nested values (``extra``,
+alert evidence, run counts) are JSON text in CSV and Parquet.
 """
 
 from __future__ import annotations
@@ -10,43 +11,46 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
+from funnelsync.app.tables import TABLES, person_row
 from funnelsync.errors import ConfigError
-from funnelsync.mapping.schema import FunnelDeal, FunnelLead, StageChange
-from funnelsync.store import Alert, Store
+from funnelsync.store import Store
 
-OBJECTS = ("leads", "deals", "stage_changes", "alerts")
+OBJECTS = ("leads", "deals", "stage_changes", "people", "alerts", "runs")
 FORMATS = ("jsonl", "csv", "parquet")
 PARQUET_BATCH = 10_000
-
-_MODELS = {"leads": FunnelLead, "deals": FunnelDeal, "stage_changes": StageChange}
 
 
 def columns_of(obj: str) -> list[str]:
     """Column names of an exported object, in schema order."""
-    if obj == "alerts":
-        return [f.name for f in fields(Alert)]
-    return list(_MODELS[obj].model_fields)
+    return TABLES[obj].column_names
 
 
 def iter_rows(store: Store, obj: str) -> Iterator[dict[str, Any]]:
-    """Stored rows of ``obj`` as JSON-ready dicts (non-deleted leads and deals)."""
+    """Stored rows of ``obj`` as JSON-ready dicts (non-deleted leads and deals; the people the
+    identity step holds now)."""
     if obj in ("leads", "deals"):
         for record in store.iter_records(kind=obj):  # type: ignore[arg-type]
             yield record.data
     elif obj == "stage_changes":
         for change in store.iter_stage_changes():
             yield change.model_dump(mode="json")
-    elif obj == "alerts":
-        for alert in store.iter_alerts():
-            yield json.loads(json.dumps(asdict(alert), default=_json_default))
+    elif obj in ("people", "alerts", "runs"):
+        for item in _value_rows(store, obj):
+            yield json.loads(json.dumps(asdict(item), default=_json_default))
     else:
         raise ConfigError(f"unknown object {obj!r}", hint=f"use one of {', '.join(OBJECTS)}")
+
+
+def _value_rows(store: Store, obj: str) -> Iterator[Any]:
+    if obj == "people":
+        return (person_row(pid, links) for pid, links in store.iter_people_since(None))
+    return store.iter_alerts() if obj == "alerts" else store.iter_runs()
 
 
 def _json_default(value: Any) -> Any:
@@ -115,21 +119,15 @@ def _batches(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[st
         yield batch
 
 
-# Columns typed from the schema; anything nested is stored as JSON text.
-_ARROW_TYPES = {
-    "employees": "int64", "probability": "float64", "amount": "float64",
-    "is_deleted": "bool_", "is_closed": "bool_", "is_won": "bool_", "alert_id": "int64",
-    "close_date": "date32",
-    "created_at": "ts", "updated_at": "ts", "last_activity_at": "ts", "stage_entered_at": "ts",
-    "changed_at": "ts", "opened_at": "ts", "resolved_at": "ts",
-}
-
-
 def _arrow_type(pa: Any, obj: str, name: str) -> Any:
-    kind = _ARROW_TYPES.get(name, "string")
-    if kind == "ts":
+    """The Parquet type of a column; anything nested is stored as JSON text."""
+    kind = next(c.data_type for c in TABLES[obj].columns if c.name == name)
+    if kind == "timestamp":
         return pa.timestamp("us", tz="UTC")
-    return getattr(pa, kind)()
+    if kind == "decimal":
+        return pa.decimal128(38, 9)
+    return {"bigint": pa.int64, "double": pa.float64, "bool": pa.bool_,
+            "date": pa.date32}.get(kind, pa.string)()
 
 
 def _arrow_value(value: Any, arrow_type: Any, pa: Any) -> Any:
@@ -141,6 +139,8 @@ def _arrow_value(value: Any, arrow_type: Any, pa: Any) -> Any:
         return date.fromisoformat(str(value))
     if pa.types.is_floating(arrow_type):
         return float(value)
+    if pa.types.is_decimal(arrow_type):
+        return Decimal(str(value))
     if pa.types.is_string(arrow_type) and isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return value if not pa.types.is_string(arrow_type) else str(value)

@@ -217,15 +217,16 @@ def _emit(text: str, output: str | None) -> None:
 @click.command("export")
 @config_option
 @click.option("--object", "obj", required=True,
-              type=click.Choice(["leads", "deals", "stage_changes", "alerts"]))
+              type=click.Choice(["leads", "deals", "stage_changes", "people", "alerts", "runs"]))
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), default="jsonl",
               show_default=True)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, allow_dash=True),
               help="File to write ('-': stdout, jsonl and csv only).")
 def export_cmd(config_path: str | None, obj: str, fmt: str, output: str) -> None:
-    """Stream stored leads, deals, stage changes or alerts to a file.
+    """Stream stored leads, deals, stage changes, people, alerts or runs to a file.
 
-    Parquet needs the `parquet` extra (pyarrow).
+    The columns are those `funnelsync.integrations.dlt` loads into a warehouse. Parquet needs
+    the `parquet` extra (pyarrow).
 
     \b
     Example:

@@ -15,17 +15,19 @@ Tables and their methods:
   ``iter_records(changed_since_run=N)`` gives what changed after run N), email (normalised),
   owner_id. ``upsert_records``, ``write_page`` (records + watermark in one transaction),
   ``iter_records`` (streams), ``get_record``, ``count_records``, ``delete_person``.
-- stage_changes, unique (source, record_id, to_stage, changed_at): ``add_stage_changes``,
-  ``iter_stage_changes``.
+- stage_changes, unique (source, record_id, to_stage, changed_at), ``seq`` their insertion
+  position: ``add_stage_changes``, ``iter_stage_changes``, ``stage_changes_mark`` and
+  ``iter_stage_changes_since`` (what was stored after a position).
 - catalog: ``replace_catalog``, ``catalog``.
 - watermarks (source, stream): ``get_watermark``, ``set_watermark``, ``clear_watermark``.
 - runs and run_lock (``runs``): ``start_run``, ``finish_run``, ``get_run``, ``list_runs``,
-  ``last_run``, ``acquire_lock``, ``refresh_lock``, ``release_lock``, ``lock_info``.
+  ``iter_runs``, ``last_run``, ``acquire_lock``, ``refresh_lock``, ``release_lock``, ``lock_info``.
 - push_results and alerts (``alerts``): ``record_push_results``, ``failed_writes``,
   ``open_alert``, ``mark_alert_pending``, ``set_alert_task``, ``resolve_alert``,
   ``open_alerts``, ``iter_alerts``.
-- people (``people``): ``save_people``, ``stored_links``, ``forget_records`` (the privacy
-  deletion that follows a person's links).
+- people and people_changes (``people``): ``save_people``, ``stored_links``, ``forget_records``
+  (the privacy deletion that follows a person's links), ``people_mark`` and
+  ``iter_people_since`` (the people changed after a mark).
 - lead_timers (``timers``): ``load_timers``, ``iter_timers``, ``iter_timer_rows``,
   ``save_timers``.
 - state (key -> JSON): ``get_state``, ``set_state``; the CRMs' owner e-mails kept there:
@@ -200,6 +202,29 @@ class Store(RunsMixin, AlertsMixin, PeopleMixin, TimersMixin):
                 yield StageChange(source=row.source, record_id=row.record_id,
                                   from_stage=row.from_stage, to_stage=row.to_stage,
                                   changed_at=row.changed_at)
+
+    def stage_changes_mark(self) -> int:
+        """The insertion position of the latest stored stage change (0: none stored yet)."""
+        with self._read() as conn:
+            return int(conn.execute(sa.select(sa.func.coalesce(
+                sa.func.max(stage_changes.c.seq), 0))).scalar_one())
+
+    def iter_stage_changes_since(self, mark: int | None, through: int | None = None
+                                 ) -> Iterator[tuple[int, StageChange]]:
+        """(position, change) of the stage changes stored after ``mark`` (None: from the first)
+        and up to ``through`` (None: the last), in the order they were stored. Positions only
+        grow, so a reader that keeps the last one it saw gets each change once."""
+        c = stage_changes.c
+        query = sa.select(stage_changes).order_by(c.seq)
+        if mark is not None:
+            query = query.where(c.seq > mark)
+        if through is not None:
+            query = query.where(c.seq <= through)
+        with self._read() as conn:
+            for row in conn.execution_options(yield_per=1000).execute(query):
+                yield row.seq, StageChange(source=row.source, record_id=row.record_id,
+                                           from_stage=row.from_stage, to_stage=row.to_stage,
+                                           changed_at=row.changed_at)
 
     # -- catalog ------------------------------------------------------------------------------
     def replace_catalog(self, source: str, stages: Sequence[CatalogStage]) -> int:

@@ -4,6 +4,10 @@ One row per linked record: (source, kind, record_id) → person_id, rule, confid
 first_seen (the first refresh that saw this record in this person) and last_seen (the latest
 refresh that confirmed it). Record keys are those of the linking (``salesforce:lead:00Q...``,
 kind singular); the table keeps the store's plural kinds (``leads``).
+
+``people_changes`` marks, per person, the last refresh (a ``seq`` counting up) that added, moved
+or dropped one of their links, or the privacy deletion that removed them: ``iter_people_since``
+gives readers (warehouse loads) the people changed after the mark they last saw.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from funnelsync.rules.linking import Linking, Person
 from funnelsync.store.connection import StoreBase, chunked
 from funnelsync.store.models import RefreshStats, StoredLink
 from funnelsync.store.rows import delete_record_trail
-from funnelsync.store.schema import lead_timers, people, records
+from funnelsync.store.schema import lead_timers, people, people_changes, records
 
 _FIELDS = ("person_id", "rule", "confidence")
 _CHUNK = 1000  # people compared against the stored rows at once
@@ -37,14 +41,17 @@ class PeopleMixin(StoreBase):
         """
         new = changed = 0
         with self._write() as conn:
+            seq = _next_seq(conn)
             gone = _gone_keys(conn, _linked_ids(linking))
-            _delete_keys(conn, gone)
+            _delete_keys(conn, [key for key, _ in gone])
+            self._mark_people(conn, {person_id for _, person_id in gone}, seq)
             for batch in _batches(linking, _CHUNK):
                 stored = _stored_values(conn, [key for key, _ in batch])
                 writes = [(key, value) for key, value in batch if stored.get(key) != value]
                 fresh = sum(1 for key, _ in writes if key not in stored)
                 new, changed = new + fresh, changed + len(writes) - fresh
                 self._upsert_links(conn, writes, now)
+                self._mark_people(conn, _moved_people(writes, stored), seq)
             conn.execute(people.update().values(last_seen=now))
             persons, total = conn.execute(sa.select(
                 sa.func.count(sa.distinct(people.c.person_id)), sa.func.count())).one()
@@ -61,6 +68,33 @@ class PeopleMixin(StoreBase):
                                r.confidence, r.first_seen, r.last_seen)
                     for r in conn.execute(query)]
 
+    def people_mark(self) -> int:
+        """The highest change mark of ``people_changes`` (0 before any change was marked)."""
+        with self._read() as conn:
+            return int(conn.execute(sa.select(sa.func.coalesce(
+                sa.func.max(people_changes.c.seq), 0))).scalar_one())
+
+    def iter_people_since(self, mark: int | None, through: int | None = None
+                          ) -> Iterator[tuple[str, list[StoredLink]]]:
+        """(person_id, their links now) of the people changed after ``mark`` and up to
+        ``through`` (None: the latest change), ordered by person id; no links means the person
+        is gone. ``mark`` None: every person the table holds now. Streams 1,000 at a time."""
+        with self._read() as conn:
+            if mark is None:
+                rows = conn.execute(sa.select(people).order_by(*_PERSON_ORDER)
+                                    .execution_options(yield_per=_CHUNK))
+                yield from _grouped(rows)
+                return
+            seq = people_changes.c.seq
+            query = sa.select(people_changes.c.person_id).where(seq > mark)
+            if through is not None:
+                query = query.where(seq <= through)
+            changed = conn.execute(query.order_by(people_changes.c.person_id)).scalars().all()
+            for chunk in chunked(changed, _CHUNK):
+                links = dict(_grouped(conn.execute(sa.select(people).where(
+                    people.c.person_id.in_(chunk)).order_by(*_PERSON_ORDER))))
+                yield from ((person_id, links.get(person_id, [])) for person_id in chunk)
+
     def forget_records(self, person: Person | None, email: str) -> int:
         """Delete, in one transaction, every record of ``person`` plus every record whose
         e-mail is ``email`` (normalised), with their stage changes, alerts, push results, SLA
@@ -71,8 +105,9 @@ class PeopleMixin(StoreBase):
                 sa.select(records.c.source, records.c.kind, records.c.id)
                 .where(records.c.email == wanted))}
             keys |= {rec.key for rec in person.records} if person else set()
-            for key in sorted(keys):
-                _forget_one(conn, *_split(key))
+            forgotten = {person_id for key in sorted(keys)
+                         for person_id in _forget_one(conn, *_split(key))}
+            self._mark_people(conn, forgotten, _next_seq(conn))
         return len(keys)
 
     def _upsert_links(self, conn: Connection, rows: list[tuple[str, tuple]],
@@ -87,6 +122,44 @@ class PeopleMixin(StoreBase):
             conn.execute(ins, [dict(zip(("source", "kind", "record_id"), _split(k), strict=True),
                                     **dict(zip(_FIELDS, v, strict=True)),
                                     first_seen=now, last_seen=now) for k, v in chunk])
+
+    def _mark_people(self, conn: Connection, person_ids: set[str], seq: int) -> None:
+        if not person_ids:
+            return
+        ins = self._insert(people_changes)
+        ins = ins.on_conflict_do_update(index_elements=["person_id"],
+                                        set_={"seq": ins.excluded.seq})
+        for chunk in chunked(sorted(person_ids), 1000):
+            conn.execute(ins, [{"person_id": person_id, "seq": seq} for person_id in chunk])
+
+
+_PERSON_ORDER = (people.c.person_id, people.c.source, people.c.kind, people.c.record_id)
+
+
+def _next_seq(conn: Connection) -> int:
+    return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(people_changes.c.seq), 0)))
+               .scalar_one()) + 1
+
+
+def _moved_people(writes: list[tuple[str, tuple]], stored: dict[str, tuple]) -> set[str]:
+    """The people a batch of link writes concerns: the new person and the one left behind."""
+    moved = {value[0] for _, value in writes}
+    return moved | {stored[key][0] for key, _ in writes if key in stored}
+
+
+def _grouped(rows: Iterable[Any]) -> Iterator[tuple[str, list[StoredLink]]]:
+    """Consecutive people rows of one person (rows ordered by person id) as its links."""
+    person_id: str | None = None
+    links: list[StoredLink] = []
+    for r in rows:
+        if r.person_id != person_id and person_id is not None:
+            yield person_id, links
+            links = []
+        person_id = r.person_id
+        links.append(StoredLink(_key(r.source, r.kind, r.record_id), r.person_id, r.rule,
+                                r.confidence, r.first_seen, r.last_seen))
+    if person_id is not None:
+        yield person_id, links
 
 
 def _split(key: str) -> tuple[str, str, str]:
@@ -119,12 +192,13 @@ def _linked_ids(linking: Linking) -> dict[tuple[str, str], set[str]]:
     return ids
 
 
-def _gone_keys(conn: Connection, linked: dict[tuple[str, str], set[str]]) -> list[str]:
-    """Stored keys no longer in the linking, streaming the table."""
-    query = sa.select(people.c.source, people.c.kind, people.c.record_id)
+def _gone_keys(conn: Connection, linked: dict[tuple[str, str], set[str]]
+               ) -> list[tuple[str, str]]:
+    """(key, person_id) of the stored links no longer in the linking, streaming the table."""
+    query = sa.select(people.c.source, people.c.kind, people.c.record_id, people.c.person_id)
     # On the statement: Connection.execution_options would make later executemany calls on
     # this connection use server-side cursors too (psycopg refuses that).
-    return [_key(r.source, r.kind, r.record_id)
+    return [(_key(r.source, r.kind, r.record_id), r.person_id)
             for r in conn.execute(query.execution_options(yield_per=1000))
             if r.record_id not in linked.get((r.source, r.kind.removesuffix("s")), ())]
 
@@ -156,12 +230,15 @@ def _delete_keys(conn: Connection, keys: Iterable[str]) -> None:
             people.c.record_id == sa.bindparam("i")), rows)
 
 
-def _forget_one(conn: Connection, source: str, kind: str, record_id: str) -> None:
+def _forget_one(conn: Connection, source: str, kind: str, record_id: str) -> list[str]:
+    """Delete one record and everything about it; returns the person it belonged to (if any)."""
     delete_record_trail(conn, source, kind, record_id)
     conn.execute(records.delete().where(records.c.source == source, records.c.kind == kind,
                                         records.c.id == record_id))
-    conn.execute(people.delete().where(people.c.source == source, people.c.kind == kind,
-                                       people.c.record_id == record_id))
+    person = conn.execute(people.delete().where(
+        people.c.source == source, people.c.kind == kind, people.c.record_id == record_id)
+        .returning(people.c.person_id)).scalars().all()
     if kind == "leads":
         conn.execute(lead_timers.delete().where(lead_timers.c.source == source,
                                                 lead_timers.c.lead_id == record_id))
+    return list(person)

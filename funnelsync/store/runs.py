@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -91,6 +91,18 @@ class RunsMixin(StoreBase):
         with self._read() as conn:
             rows = conn.execute(sa.select(runs).order_by(runs.c.run_id.desc()).limit(limit))
             return [_run_info(row) for row in rows]
+
+    def iter_runs(self, after: int | None = None, through: int | None = None
+                  ) -> Iterator[RunInfo]:
+        """Runs with ids after ``after`` and up to ``through`` (None: no bound), oldest first."""
+        query = sa.select(runs).order_by(runs.c.run_id)
+        if after is not None:
+            query = query.where(runs.c.run_id > after)
+        if through is not None:
+            query = query.where(runs.c.run_id <= through)
+        with self._read() as conn:
+            for row in conn.execution_options(yield_per=1000).execute(query):
+                yield _run_info(row)
 
     def last_run(self, statuses: Sequence[RunStatus] = ("ok", "partial")) -> RunInfo | None:
         """The newest run with one of these statuses (e.g. the last one that completed)."""

@@ -7,8 +7,8 @@ Schema versions (the ``meta`` row ``schema_version``):
 - 2: records gain ``email`` (normalised, indexed) and ``owner_id``, backfilled from the stored
   JSON; new tables push_results, alerts, state.
 
-A table that is new and optional (people, lead_timers) needs no version bump: opening the store
-creates every table of ``metadata`` that is missing.
+A table that is new and optional (people, people_changes, lead_timers) needs no version bump:
+opening the store creates every table of ``metadata`` that is missing.
 
 A fresh database is created at the current version directly. An older one is upgraded step by
 step on open, inside one transaction that also serialises concurrent openers (``BEGIN
@@ -199,6 +199,17 @@ people = sa.Table(
     sa.Column("first_seen", UTCDateTime, nullable=False),
     sa.Column("last_seen", UTCDateTime, nullable=False),
     sa.Index("ix_people_person", "person_id"),
+)
+
+# Which people changed when: every refresh of the people table that adds, moves or drops a link
+# gives the people concerned the next ``seq`` (a person whose links are all gone keeps a row, so
+# readers learn of the removal). Readers that remember the highest seq they saw get exactly the
+# people changed since.
+people_changes = sa.Table(
+    "people_changes", metadata,
+    sa.Column("person_id", sa.String(32), primary_key=True),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Index("ix_people_changes_seq", "seq"),
 )
 
 # SLA timers and nurture's lost-since mark, one row per lead.

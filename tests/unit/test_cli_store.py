@@ -203,3 +203,26 @@ def test_every_command_has_help_with_an_example(command: str) -> None:
     result = run(command, "--help")
     assert result.exit_code == 0
     assert "Example:" in result.stdout and f"\n    funnelsync {command}" in result.stdout
+
+
+@pytest.mark.parametrize("obj,count", [("leads", 5), ("deals", 10), ("stage_changes", 34),
+                                       ("people", 0), ("alerts", 1), ("runs", 1)])
+def test_export_columns_are_the_tables_columns_in_every_format(config: str, tmp_path: Path,
+                                                               obj: str, count: int) -> None:
+    import pyarrow.parquet as pq
+
+    from funnelsync.app.tables import TABLES
+
+    header = next(csv.reader(io.StringIO(run("export", "-c", config, "--object", obj,
+                                             "--format", "csv", "-o", "-").stdout)))
+    assert header == TABLES[obj].column_names
+    lines = run("export", "-c", config, "--object", obj, "-o", "-").stdout.splitlines()
+    assert [list(json.loads(line)) for line in lines] == [TABLES[obj].column_names] * count
+    assert run("export", "-c", config, "--object", obj, "--format", "parquet",
+               "-o", "x.parquet").exit_code == 0
+    assert pq.read_table(tmp_path / "x.parquet").column_names == TABLES[obj].column_names
+
+
+def test_export_runs_row(config: str) -> None:
+    row = json.loads(run("export", "-c", config, "--object", "runs", "-o", "-").stdout)
+    assert (row["run_id"], row["status"], row["counts"]["changes"]) == (1, "ok", 7)

@@ -39,6 +39,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "app": BELOW_APP,
     "cli": BELOW_APP | {"app", ROOT},
     ROOT: BELOW_APP | {"app"},
+    # Optional extras (dlt, ...): they use the library; nothing in it may import them back.
+    "integrations": BELOW_APP | {"app"},
 }
 
 
@@ -174,6 +176,13 @@ def test_nothing_but_cli_imports_cli() -> None:
     importers = {source for source, targets in import_graph(False).items()
                  if any(area(target) == "cli" for target in targets)}
     assert {area(source) for source in importers} == {"cli"}
+
+
+def test_nothing_imports_the_optional_integrations() -> None:
+    assert {package for package, allowed in ALLOWED.items() if "integrations" in allowed} == set()
+    importers = {source for source, targets in import_graph(False).items()
+                 if any(area(target) == "integrations" for target in targets)}
+    assert {area(source) for source in importers} == {"integrations"}
 
 
 def test_no_import_cycles() -> None:
