@@ -13,7 +13,14 @@ import pytest
 
 from funnelsync.config.loading import parse_config
 from funnelsync.config.models import AppConfig
-from funnelsync.connectors.base import RecordUpdate, RowResult, TaskSpec, Usage
+from funnelsync.connectors.base import (
+    RecordUpdate,
+    RowResult,
+    TaskInfo,
+    TaskSpec,
+    TaskUpdate,
+    Usage,
+)
 from funnelsync.crm.source import Source
 from funnelsync.mapping.funnel import StageMaps
 from funnelsync.mapping.schema import FunnelLead
@@ -58,6 +65,7 @@ class Recorder:
         self.usage = Usage()
         self.updates: list[list[RecordUpdate]] = []
         self.tasks: list[TaskSpec] = []
+        self.task_updates: list[TaskUpdate] = []
 
     def owners(self) -> list[dict[str, Any]]:
         return [{"id": "1", "email": "a@x.io"}, {"id": "2", "email": "b@x.io"},
@@ -75,6 +83,14 @@ class Recorder:
 
     def find_tasks(self, ids: Sequence[str], target: str = "deal") -> list[dict[str, Any]]:
         return []
+
+    def read_tasks(self, task_ids: Sequence[str]) -> dict[str, TaskInfo]:
+        done = {u.task_id for u in self.task_updates if u.complete}
+        return {t: TaskInfo(t, "closed" if t in done else "open") for t in task_ids}
+
+    def update_tasks(self, updates: Sequence[TaskUpdate]) -> list[RowResult]:
+        self.task_updates += updates
+        return [RowResult(u.task_id, True) for u in updates]
 
 
 def contact(n: int, **values: Any) -> FunnelLead:
