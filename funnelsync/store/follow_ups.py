@@ -31,8 +31,9 @@ class FollowUpsMixin(StoreBase):
     def live_follow_ups(self, source: str,
                         kinds: Collection[str]) -> dict[tuple[str, str], FollowUp]:
         """Follow-ups of these kinds that are not closed, keyed by (record_id, kind)."""
-        query = sa.select(follow_ups).where(follow_ups.c.source == source, _LIVE,
-                                            follow_ups.c.kind.in_(list(kinds)))
+        query = (sa.select(follow_ups).where(follow_ups.c.source == source, _LIVE,
+                                             follow_ups.c.kind.in_(list(kinds)))
+                 .order_by(follow_ups.c.follow_up_id))
         with self._read() as conn:
             return {(r.record_id, r.kind): _follow_up(r) for r in conn.execute(query)}
 

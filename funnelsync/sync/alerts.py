@@ -45,7 +45,6 @@ class AlertSummary:
     open_total: int = 0
     planned_tasks: list[dict[str, Any]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
-    new_alerts: list[dict[str, Any]] = field(default_factory=list)
     tasks_updated: int = 0
     tasks_closed: int = 0
     digest: list[dict[str, Any]] = field(default_factory=list)
@@ -92,7 +91,6 @@ def run_alerts(store: Store, source: Source, config: AppConfig, now: datetime, *
     gone = [alert for key, alert in existing.items() if key not in wanted]
     fresh = [(deal, r) for key, (deal, r) in wanted.items() if key not in existing]
     summary.resolved, summary.opened, summary.open_total = len(gone), len(fresh), len(wanted)
-    summary.new_alerts = [_alert_json(source.name, deal, reason) for deal, reason in fresh]
     if not dry_run:
         store.update_alerts_bulk([(a.alert_id, {"status": "resolved"}) for a in gone], now)
         store.open_alerts_bulk(source.name, [(deal.source_id, r.code, r.evidence)
@@ -162,11 +160,6 @@ def _event(source: str, event: str, deal: FunnelDeal, text: str) -> dict[str, An
     return {"source": source, "event": event, "owner_id": deal.owner_id,
             "owner": deal.owner_name or deal.owner_id, "deal_id": deal.source_id,
             "name": deal.name or deal.source_id, "text": text}
-
-
-def _alert_json(source: str, deal: FunnelDeal, reason: StaleReason) -> dict[str, Any]:
-    return {"source": source, "deal_id": deal.source_id, "reason": reason.code,
-            "message": reason.message, "evidence": reason.evidence}
 
 
 __all__ = ["LEAD_REASONS", "AlertSummary", "current_reasons", "deal_follow_up", "run_alerts"]

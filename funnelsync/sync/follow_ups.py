@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from funnelsync.config.models import AppConfig
@@ -84,7 +84,7 @@ class FollowUpRun:
     outcome: TaskOutcome = field(default_factory=TaskOutcome)
 
     @property
-    def today(self) -> Any:
+    def today(self) -> date:
         return self.now.astimezone(UTC).date()
 
     def lines(self, follow_up: FollowUp) -> tuple[ReasonLine, ...]:

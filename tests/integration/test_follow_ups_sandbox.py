@@ -199,3 +199,75 @@ def test_new_tasks_are_capped_per_owner_per_day_most_valuable_first(
     next_day = sync(capped, clock)
     assert 0 < next_day.tasks_created <= first.tasks_created
     assert next_day.tasks_deferred < first.tasks_deferred
+
+
+def test_a_snooze_in_the_task_silences_its_deal_until_the_date(
+        world: tuple[Sandbox, FakeClock, AppConfig]) -> None:
+    sb, clock, config = world
+    sync(config, clock)
+    crms = Crms(sb)
+    chosen = {crm: pick(config, crm, 1, without="close_date_passed")[0] for crm in (SF, HS)}
+    for crm, f in chosen.items():
+        crms.write_in_task(crm, str(f.task_id), "Customer on holiday. snooze: 2026-12-07")
+        crms.set_close_date(crm, f.record_id, PAST)
+    clock.tick(60)
+    silenced = sync(config, clock)
+    assert (silenced.tasks_updated, silenced.tasks_created) == (0, 0)
+    for crm, f in chosen.items():
+        assert follow_ups(config, crm)[f.record_id].snoozed_until == datetime(2026, 12, 7,
+                                                                              tzinfo=UTC)
+        task = crms.task(crm, str(f.task_id))
+        assert task is not None and "close date" not in task.subject
+    clock.tick(14 * 24 * 3600 - 60)  # 2026-12-07 12:00: the snooze is over
+    woken = sync(config, clock)
+    assert woken.errors == []
+    for crm, f in chosen.items():
+        [task] = open_deal_tasks(crms)[(crm, f.record_id)]
+        assert task.id == f.task_id and "close date passed 36 days ago" in task.subject
+        assert follow_ups(config, crm)[f.record_id].snoozed_until is not None
+
+
+class _CrashAfterTaskWrites:
+    """Wraps a connector; dies right after its first ``update_tasks`` call reached the CRM."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def update_tasks(self, updates: Any) -> Any:
+        self.inner.update_tasks(updates)
+        raise _Crash("killed after update_tasks")
+
+
+class _Crash(BaseException):
+    """Stands for the process dying: nothing in funnelsync catches it."""
+
+
+def test_a_crash_after_task_writes_converges_on_the_next_run(
+        world: tuple[Sandbox, FakeClock, AppConfig]) -> None:
+    sb, clock, config = world
+    sync(config, clock)
+    crms = Crms(sb)
+    changed = {crm: pick(config, crm, 1, without="close_date_passed")[0] for crm in (SF, HS)}
+    won = {crm: pick(config, crm, 2, default_pipeline=True)[1] for crm in (SF, HS)}
+    for crm in (SF, HS):
+        crms.set_close_date(crm, changed[crm].record_id, PAST)
+        crms.win(crm, won[crm].record_id)
+    clock.tick(60)
+    base = no_wait_factory(clock)
+    job = SyncJob(config, connector_factory=lambda n, c: _CrashAfterTaskWrites(base(n, c)),
+                  clock=lambda: datetime.fromtimestamp(clock(), UTC))
+    with pytest.raises(_Crash):
+        job.run()
+    created = tasks(sb)
+    sync(config, clock)
+    final = sync(config, clock)
+    assert (final.tasks_created, final.tasks_updated, final.tasks_closed) == (0, 0, 0)
+    assert tasks(sb) == created
+    by_deal = open_deal_tasks(crms)
+    assert Counter(len(found) for found in by_deal.values()) == {1: len(by_deal)}
+    for crm in (SF, HS):
+        assert "close date passed" in by_deal[(crm, changed[crm].record_id)][0].subject
+        assert (crm, won[crm].record_id) not in by_deal

@@ -71,7 +71,6 @@ def reconcile_lead_alerts(store: Store, source: Source, config: AppConfig,
     gone = [alert for key, alert in existing.items() if key not in wanted]
     fresh = [item for key, item in wanted.items() if key not in existing]
     summary.resolved, summary.opened, summary.open_total = len(gone), len(fresh), len(wanted)
-    summary.new_alerts = [_alert_json(source.name, item) for item in fresh]
     if not dry_run:
         store.update_alerts_bulk([(a.alert_id, {"status": "resolved"}) for a in gone], now)
         store.open_alerts_bulk(source.name, [(i.lead.source_id, i.reason, i.evidence)
