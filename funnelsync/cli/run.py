@@ -182,6 +182,8 @@ def sync_cmd(config_path: str | None, dry_run: bool, full: bool, sources: tuple[
 
 
 def _print_sync(result: Any) -> None:
+    from funnelsync.sync.follow_ups import planned_per_owner
+
     _print_pull(result)
     if result.dry_run:
         for change in result.planned_changes[:200]:
@@ -189,14 +191,18 @@ def _print_sync(result: Any) -> None:
             click.echo(f"would write {change['source']} {change['kind']} "
                        f"{change['record_id']}: {fields}")
         for task in result.planned_tasks[:200]:
-            click.echo(f"would create task for {task['source']} deal {task['deal_id']}: "
+            record = task.get("deal_id") or task.get("lead_id")
+            click.echo(f"would create task for {task['source']} {task['kind']} {record}: "
                        f"{task['subject']}")
+        for (source, owner), count in planned_per_owner(result.planned_tasks).items():
+            click.echo(f"would create {count} task(s) for {source} owner {owner or '-'}")
     verb = "would write" if result.dry_run else "wrote"
     if result.tasks_deferred:
         click.echo(f"{result.tasks_deferred} follow-up tasks deferred to later runs "
-                   "(alerts.max_new_tasks_per_run)")
+                   "(alerts.max_new_tasks_per_owner_per_day, alerts.max_new_tasks_per_run)")
     click.echo(f"run {result.run_id}: {result.changes} changes, {verb} "
                f"{result.records_written} records, {result.tasks_created} tasks created, "
+               f"{result.tasks_updated} updated, {result.tasks_closed} completed, "
                f"{result.alerts_open} alerts open ({result.alerts_opened} new, "
                f"{result.alerts_resolved} resolved), {len(result.errors)} errors")
     for error in result.errors[:20]:

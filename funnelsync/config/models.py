@@ -291,13 +291,26 @@ class AlertsConfig(StrictModel):
                                                       "has passed.")
     moved_backward: bool = Field(True, description="Alert when a deal moved back a stage.")
     skipped_stages: bool = Field(True, description="Alert when a deal skipped stages.")
-    create_tasks: bool = Field(True, description="Create a follow-up task per alert.")
+    create_tasks: bool = Field(True, description="Keep one follow-up task per alerted deal "
+                                                 "(and lead) in the CRM.")
     task_due_days: int = Field(2, ge=0, description="Tasks are due this many days out.")
+    max_new_tasks_per_owner_per_day: int = Field(
+        25, ge=0, description="At most this many new stale-deal tasks per owner in any 24 "
+                              "hours, the most valuable deals first (amount × how far past "
+                              "their limits); the rest wait for later runs. 0: no limit.")
     max_new_tasks_per_run: int | None = Field(
         None, ge=1, description="At most this many new stale-deal tasks per CRM in one run; "
-                                "the rest follow in later runs, oldest alerts first (useful "
-                                "for a first run on a large org). No limit when absent.")
+                                "the rest follow in later runs, the most valuable deals first "
+                                "(useful for a first run on a large org). No limit when "
+                                "absent.")
+    snooze_tag: str = Field(
+        "snooze:", description="A task whose subject or description holds this tag and a date "
+                               "(`snooze: 2026-12-31`) silences its deal until that date. "
+                               "\"\": no snooze.")
     webhook_url: str | None = Field(None, description="POST alerts here (Slack-compatible JSON).")
+    webhook_digest: Literal["owner", "channel"] = Field(
+        "owner", description="One webhook message per run for each owner (`owner`) or for "
+                             "everyone (`channel`), listing new and resolved alerts.")
 
 
 class CrmWriteback(StrictModel):

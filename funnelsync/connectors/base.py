@@ -58,6 +58,33 @@ class TaskSpec:
     target: Literal["deal", "lead"] = "deal"
 
 
+TaskState = Literal["open", "closed", "deleted"]
+
+
+@dataclass(frozen=True)
+class TaskUpdate:
+    """New content for an existing task; None leaves a field as it is. ``complete=True`` moves
+    the task to the CRM's completed status (Salesforce: a closed ``TaskStatus``; HubSpot:
+    ``COMPLETED``)."""
+
+    task_id: str
+    subject: str | None = None
+    body: str | None = None
+    due: date | None = None
+    complete: bool = False
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """A task as the CRM holds it now: ``open``, ``closed`` (in any closed status) or
+    ``deleted`` (gone, or in the recycle bin)."""
+
+    task_id: str
+    state: TaskState
+    subject: str = ""
+    body: str = ""
+
+
 @dataclass(frozen=True)
 class RowResult:
     """The outcome of one row of a batched write, in the order the rows were given."""
@@ -121,6 +148,15 @@ class Connector(Protocol):
                    target: Literal["deal", "lead"] = "deal") -> list[dict[str, Any]]:
         """Open tasks on these deals (or leads) as ``{"id", "deal_id", "subject", "owner_id"}``
         dicts (``deal_id`` holds the lead's id for leads)."""
+        ...
+
+    def update_tasks(self, updates: Sequence[TaskUpdate]) -> list[RowResult]:
+        """Change or complete existing tasks; one result per update, in order, ``record_id``
+        the task id."""
+        ...
+
+    def read_tasks(self, task_ids: Sequence[str]) -> dict[str, TaskInfo]:
+        """The current state of each task id; ids the CRM no longer returns are ``deleted``."""
         ...
 
     def close(self) -> None: ...

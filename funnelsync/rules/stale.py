@@ -188,4 +188,14 @@ def _skipped_stages(moves: Sequence[_Move], funnel: FunnelConfig) -> StaleReason
         f"({evidence['to_funnel_stage']}), skipping {', '.join(skipped)}"), evidence)
 
 
-__all__ = ["StaleReason", "StageOf", "stage_entry", "stale_reasons"]
+def reason_phrase(reason: StaleReason) -> str:
+    """The reason as one clause of a list ("in Proposal for 41 days (max 21)", "no activity for
+    30 days (limit 14)", "close date passed 12 days ago (2026-11-11)")."""
+    if reason.code == "close_date_passed":
+        days = reason.evidence["days"]
+        return (f"close date passed {days} day{'' if days == 1 else 's'} ago "
+                f"({reason.evidence['close_date']})")
+    return reason.message[:1].lower() + reason.message[1:]
+
+
+__all__ = ["StaleReason", "StageOf", "reason_phrase", "stage_entry", "stale_reasons"]

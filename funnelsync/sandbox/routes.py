@@ -53,6 +53,7 @@ ROUTES: tuple[Route, ...] = (
        "query_more", salesforce.query_more),
     _r("GET", _V + r"/sobjects/(?P<obj>\w+)/(?P<id>\w{15,18})", SF, "get", salesforce.get_record),
     _r("PATCH", _V + r"/sobjects/(?P<obj>\w+)/(?P<id>\w{15,18})", SF, "update", sfw.update_one),
+    _r("DELETE", _V + r"/sobjects/(?P<obj>\w+)/(?P<id>\w{15,18})", SF, "delete", sfw.delete_one),
     _r("POST", _V + r"/sobjects/(?P<obj>\w+)", SF, "create", sfw.create_one),
     _r("PATCH POST", _V + r"/composite/sobjects", SF, "composite", sf_collections.collection,
        row_faults=True),

@@ -1,10 +1,13 @@
 """Push results and alerts of the state store.
 
-Alert states: ``open`` (the condition holds; ``task_id`` set once its CRM task exists),
-``pending`` (a task is being created right now: set *before* the CRM call, so after a crash the
-job knows to look the task up instead of creating a second one), ``resolved`` (the condition
-cleared). At most one alert per (source, record_id, reason) is not resolved (a partial unique
-index); a resolved alert stays as history and a new one may open later.
+An alert is one reason holding for one record: ``open`` while it holds, ``resolved`` (history)
+once it cleared. At most one alert per (source, record_id, reason) is not resolved (a partial
+unique index); a new one may open later. The CRM task lives on the record's follow-up
+(``store.follow_ups``), not on the alert.
+
+Earlier versions gave every alert its own task (``task_id``; ``pending`` while it was being
+created). Those alerts are "legacy" until their task has been folded into the record's
+follow-up, which ``mark_alerts_folded`` records.
 """
 
 from __future__ import annotations
@@ -122,6 +125,26 @@ class AlertsMixin(StoreBase):
                 done += conn.execute(alerts.update().where(
                     alerts.c.alert_id == alert_id, alerts.c.status != "resolved")
                     .values(updated_at=at, **values, **extra)).rowcount
+        return done
+
+    def legacy_task_alerts(self, source: str) -> list[Alert]:
+        """Alerts whose own task (from an earlier version) is not yet folded, by id."""
+        query = (sa.select(alerts).where(
+            alerts.c.source == source, alerts.c.folded_at.is_(None),
+            sa.or_(alerts.c.task_id.is_not(None), alerts.c.status == "pending"))
+            .order_by(alerts.c.alert_id))
+        with self._read() as conn:
+            return [_alert(row) for row in conn.execute(query)]
+
+    def mark_alerts_folded(self, alert_ids: Sequence[int], now: datetime | None = None) -> int:
+        """Their tasks are folded into their records' follow-ups; returns how many rows."""
+        at = self._now(now)
+        done = 0
+        with self._write() as conn:
+            for start in range(0, len(alert_ids), 500):
+                done += conn.execute(alerts.update().where(
+                    alerts.c.alert_id.in_(list(alert_ids[start:start + 500])))
+                    .values(folded_at=at)).rowcount
         return done
 
     def mark_alert_pending(self, alert_id: int, now: datetime | None = None) -> Alert:

@@ -48,6 +48,7 @@ from funnelsync.errors import DataError
 from funnelsync.mapping.schema import CatalogStage, FunnelDeal, FunnelLead, StageChange
 from funnelsync.store.alerts import AlertsMixin
 from funnelsync.store.connection import write_transaction
+from funnelsync.store.follow_ups import FollowUpsMixin
 from funnelsync.store.models import RecordKind, StoredRecord, UpsertStats, Watermark
 from funnelsync.store.people import PeopleMixin
 from funnelsync.store.rows import (
@@ -81,7 +82,7 @@ _RECORD_KEY = (records.c.source, records.c.kind, records.c.id)
 OWNERS_STATE = "identity.owner_emails"
 
 
-class Store(RunsMixin, AlertsMixin, PeopleMixin, TimersMixin):
+class Store(RunsMixin, AlertsMixin, FollowUpsMixin, PeopleMixin, TimersMixin):
     """Open with ``Store.open(url)``; use as a context manager or call ``close()``."""
 
     @classmethod

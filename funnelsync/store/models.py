@@ -13,6 +13,7 @@ from funnelsync.mapping.schema import FunnelDeal, FunnelLead
 RecordKind = Literal["leads", "deals"]
 RunStatus = Literal["running", "ok", "partial", "failed", "crashed"]
 AlertStatus = Literal["open", "pending", "resolved"]
+FollowUpStatus = Literal["waiting", "pending", "open", "dismissed", "closed"]
 RUN_STATUSES: frozenset[str] = frozenset({"running", "ok", "partial", "failed", "crashed"})
 
 # The CRM's modification time changes on every touch, including our own write-back, without
@@ -143,6 +144,33 @@ class Alert:
     opened_at: datetime | None = None
     updated_at: datetime | None = None
     resolved_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """The follow-up task of one record and kind (``deal``, ``lead``, ``escalation``).
+
+    At most one per (source, record_id, kind) is not ``closed``. ``reasons`` are the reason
+    lines as last written to the task (as wanted, while ``waiting``); ``acknowledged`` the
+    reason keys of a task the rep completed or deleted (status ``dismissed``).
+    """
+
+    follow_up_id: int
+    source: str
+    record_id: str
+    kind: str
+    status: FollowUpStatus
+    task_id: str | None = None
+    owner_id: str | None = None
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    acknowledged: list[str] = field(default_factory=list)
+    priority: float = 0.0
+    snoozed_until: datetime | None = None
+    opened_at: datetime | None = None
+    updated_at: datetime | None = None
+    task_created_at: datetime | None = None
+    closed_at: datetime | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,14 @@ from funnelsync.errors import DataError
 from funnelsync.mapping.schema import CatalogStage, FunnelDeal, FunnelLead, StageChange
 from funnelsync.store.connection import chunked
 from funnelsync.store.models import RecordKind, StoredRecord, UpsertStats, content_hash
-from funnelsync.store.schema import alerts, normalise_email, push_results, records, stage_changes
+from funnelsync.store.schema import (
+    alerts,
+    follow_ups,
+    normalise_email,
+    push_results,
+    records,
+    stage_changes,
+)
 
 _MODEL_FOR_KIND: dict[str, type[FunnelLead] | type[FunnelDeal]] = {
     "leads": FunnelLead, "deals": FunnelDeal}
@@ -99,6 +106,8 @@ def delete_record_trail(conn: Connection, source: str, kind: str, record_id: str
                                               stage_changes.c.record_id == record_id))
     conn.execute(alerts.delete().where(alerts.c.source == source,
                                        alerts.c.record_id == record_id))
+    conn.execute(follow_ups.delete().where(follow_ups.c.source == source,
+                                           follow_ups.c.record_id == record_id))
     conn.execute(push_results.delete().where(push_results.c.source == source,
                                              push_results.c.kind == kind,
                                              push_results.c.record_id == record_id))

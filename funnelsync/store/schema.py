@@ -6,6 +6,9 @@ Schema versions (the ``meta`` row ``schema_version``):
   run_lock.
 - 2: records gain ``email`` (normalised, indexed) and ``owner_id``, backfilled from the stored
   JSON; new tables push_results, alerts, state.
+- 3: one follow-up task per record (new table follow_ups) instead of one task per alert;
+  alerts gain ``folded_at``: when the task an earlier version made for that one alert was
+  folded into its record's follow-up (the sync does that in the CRM on its first run).
 
 A table that is new and optional (people, people_changes, lead_timers) needs no version bump:
 opening the store creates every table of ``metadata`` that is missing.
@@ -29,7 +32,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 
 from funnelsync.errors import ConfigError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _PG_ADVISORY_KEY = 0x46554E4E  # "FUNN": serialises schema upgrades of concurrent openers
 
 
@@ -174,9 +177,35 @@ alerts = sa.Table(
     sa.Column("opened_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("resolved_at", UTCDateTime),
+    sa.Column("folded_at", UTCDateTime),
     sa.Index("uq_alerts_unresolved", "source", "record_id", "reason", unique=True,
              sqlite_where=_UNRESOLVED, postgresql_where=_UNRESOLVED),
     sa.Index("ix_alerts_status", "status"),
+)
+
+_LIVE = sa.text("status <> 'closed'")
+follow_ups = sa.Table(
+    "follow_ups", metadata,
+    sa.Column("follow_up_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("record_id", ID, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("task_id", ID),
+    sa.Column("owner_id", ID),
+    sa.Column("reasons", JSONType, nullable=False),
+    sa.Column("acknowledged", JSONType, nullable=False),
+    sa.Column("priority", sa.Float, nullable=False),
+    sa.Column("snoozed_until", UTCDateTime),
+    sa.Column("opened_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("task_created_at", UTCDateTime),
+    sa.Column("closed_at", UTCDateTime),
+    sa.Column("note", sa.Text),
+    sa.Index("uq_follow_ups_live", "source", "record_id", "kind", unique=True,
+             sqlite_where=_LIVE, postgresql_where=_LIVE),
+    sa.Index("ix_follow_ups_created", "source", "kind", "task_created_at"),
+    sqlite_autoincrement=True,
 )
 
 state = sa.Table(
@@ -339,7 +368,15 @@ def _email_owner(row: sa.Row[Any]) -> dict[str, Any]:
             "email": normalise_email(row.data.get("email")), "owner_id": row.data.get("owner_id")}
 
 
-_UPGRADES: dict[int, Callable[[Connection], None]] = {1: _upgrade_1_to_2}
+def _upgrade_2_to_3(conn: Connection) -> None:
+    """Add alerts.folded_at (follow_ups is a new table: ``create_all`` makes it)."""
+    if not sa.inspect(conn).has_table("alerts"):
+        return  # coming from version 1: create_all makes alerts with the column
+    kind = "TIMESTAMP WITH TIME ZONE" if conn.dialect.name == "postgresql" else "DATETIME"
+    conn.exec_driver_sql(f"ALTER TABLE alerts ADD COLUMN folded_at {kind}")
+
+
+_UPGRADES: dict[int, Callable[[Connection], None]] = {1: _upgrade_1_to_2, 2: _upgrade_2_to_3}
 
 
 def normalise_email(email: str | None) -> str | None:

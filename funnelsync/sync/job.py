@@ -37,7 +37,7 @@ from funnelsync.sync.leads.operations import (
 )
 from funnelsync.sync.pull import Progress, SourcePull, pull_source, usage_of
 from funnelsync.sync.push import PushSummary, new_values, push_diffs
-from funnelsync.sync.webhook import post_webhook
+from funnelsync.sync.webhook import send_digest
 
 log = logging.getLogger(__name__)
 current_run_id: ContextVar[int | None] = ContextVar("funnelsync_run_id", default=None)
@@ -56,6 +56,8 @@ class RunResult:
     records_written: int = 0
     tasks_created: int = 0
     tasks_deferred: int = 0
+    tasks_updated: int = 0
+    tasks_closed: int = 0
     alerts_open: int = 0
     alerts_opened: int = 0
     alerts_resolved: int = 0
@@ -81,6 +83,8 @@ class RunResult:
         """Count what an alert step did (or would do, in a dry run)."""
         self.tasks_created += summary.tasks_created
         self.tasks_deferred += summary.tasks_deferred
+        self.tasks_updated += summary.tasks_updated
+        self.tasks_closed += summary.tasks_closed
         self.alerts_open += summary.open_total
         self.alerts_opened += summary.opened
         self.alerts_resolved += summary.resolved
@@ -178,6 +182,7 @@ class SyncJob:
         self._everything = self.reevaluate_all or rescore_due(store, self.config, now)
         evaluator = Evaluator(self.config, now)
         evaluator.identity = furthest_stage_plan(store, self.config)  # None unless opted in
+        digest: list[dict[str, Any]] = []
         for source in sources:
             ops = build_lead_ops(store, source, self.config, now)  # routing, SLA, nurture
             if ops is not None:
@@ -185,11 +190,14 @@ class SyncJob:
             with _timed(result, f"push.{source.name}"):
                 self._push(store, source, evaluator, result)
             with _timed(result, f"alerts.{source.name}"):
-                self._alerts(store, source, now, result)
+                digest += self._alerts(store, source, now, result)
             if ops is not None:
                 with _timed(result, f"lead_ops.{source.name}"):
                     self._lead_ops(store, source, ops, result)
             self._refresh_lock(store)
+        url = self.config.alerts.webhook_url
+        if url and not result.dry_run:
+            result.warnings += send_digest(url, digest, self.config.alerts.webhook_digest)
         if not result.dry_run:
             store.set_state(EVALUATED_THROUGH, result.run_id)
             if self._everything:
@@ -224,14 +232,12 @@ class SyncJob:
         result.records_written += summary.written
         result.errors += summary.errors
 
-    def _alerts(self, store: Store, source: Source, now: datetime, result: RunResult) -> None:
+    def _alerts(self, store: Store, source: Source, now: datetime,
+                result: RunResult) -> list[dict[str, Any]]:
+        """Run the alert step; returns its digest events (new and resolved deals)."""
         summary = run_alerts(store, source, self.config, now, dry_run=result.dry_run)
         result.add_alerts(summary)
-        url = self.config.alerts.webhook_url
-        if url and summary.new_alerts and not result.dry_run:
-            warning = post_webhook(url, summary.new_alerts)
-            if warning:
-                result.warnings.append(warning)
+        return summary.digest
 
     def _lead_ops(self, store: Store, source: Source, ops: LeadOps, result: RunResult) -> None:
         if not result.dry_run:  # a dry run must not advance the round-robin position

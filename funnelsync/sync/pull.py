@@ -6,6 +6,10 @@ search) go by (modification time, id): the watermark is the key of the last reco
 (its time as the cursor, the key as an ``AfterKey`` token), and the next pull asks only for
 what comes after it, so records sharing the boundary time are not read again. A watermark
 with a cursor and no key (stored before keys were kept) starts at the cursor, ``>=``, once.
+The newest key of an increment is kept only once its time has settled (``SETTLE``): rows
+that the CRM stamps with that same time a moment later, with a smaller id, would fall behind
+a key, so a recent last time is stored as a closed start (``>=``) and its few rows are read
+once more next time.
 Unordered full loads (HubSpot list endpoints, Bulk 2.0) keep a resume token per page and set
 the cursor once the load is complete: to when the load started, minus a lookback, so records
 changed while it ran are read again next time. Deletions an incremental pull reads apart
@@ -27,6 +31,7 @@ from funnelsync.mapping.schema import FunnelDeal, FunnelLead, StageChange
 from funnelsync.store import Store, Watermark
 
 FULL_LOAD_LOOKBACK = timedelta(minutes=5)
+SETTLE = timedelta(seconds=30)  # a record time this close to `now` may still gain rows
 MAX_WARNINGS = 200
 
 Progress = Callable[[str, str, int], None]
@@ -83,7 +88,7 @@ def pull_source(store: Store, source: Source, run_id: int, now: datetime, *,
     store.replace_catalog(source.name, source.load_catalog())
     for kind in KINDS:
         _pull_stream(store, source, kind, run_id, now, full, result, progress)
-    _pull_history(store, source, full, result, progress)
+    _pull_history(store, source, now, full, result, progress)
     return result
 
 
@@ -112,6 +117,7 @@ def _pull_stream(store: Store, source: Source, kind: Kind, run_id: int, now: dat
     key = resume if since is not None else None
     unordered = False
     received = 0
+    last: datetime | None = None
     for page in source.connector.iter_pages(kind, since=since, resume=resume):
         unordered = unordered or (since is None and page.cursor is None)
         records, changes = _map_page(source, kind, page, result)
@@ -120,6 +126,7 @@ def _pull_stream(store: Store, source: Source, kind: Kind, run_id: int, now: dat
             result.stage_changes += len(changes)
         cursor, token = _position(page, since is not None, key)
         key = token if cursor is not None else key
+        last = cursor or last
         stats = store.write_page(source.name, kind, records, cursor, token, run_id)
         received += len(page.records)
         result.deleted[kind] += stats.deleted
@@ -127,6 +134,15 @@ def _pull_stream(store: Store, source: Source, kind: Kind, run_id: int, now: dat
     setattr(result, kind, received)
     if unordered:
         store.set_watermark(source.name, kind, now - FULL_LOAD_LOOKBACK, None)
+    else:
+        _settle(store, source.name, kind, last, now)
+
+
+def _settle(store: Store, source: str, stream: str, last: datetime | None,
+            now: datetime) -> None:
+    """Store a recent last key as a closed start at its time (see the module docstring)."""
+    if last is not None and last > now - SETTLE:
+        store.set_watermark(source, stream, last, AfterKey(last, "").encode())
 
 
 def _map_page(source: Source, kind: Kind, page: Page, result: SourcePull
@@ -147,17 +163,20 @@ def _map_page(source: Source, kind: Kind, page: Page, result: SourcePull
     return records, changes
 
 
-def _pull_history(store: Store, source: Source, full: bool, result: SourcePull,
+def _pull_history(store: Store, source: Source, now: datetime, full: bool, result: SourcePull,
                   progress: Progress) -> None:
     since, resume = start_of(None if full else store.get_watermark(source.name,
                                                                    "stage_changes"))
     key = resume
+    last: datetime | None = None
     for page, changes in source.history_pages(since, resume):
         cursor, token = _position(page, True, key)
         key = token
+        last = cursor or last
         store.write_page(source.name, "stage_changes", changes, cursor, token, run_id=0)
         result.stage_changes += len(changes)
         progress(source.name, "stage_changes", result.stage_changes)
+    _settle(store, source.name, "stage_changes", last, now)
 
 
 def usage_of(source: Source) -> dict[str, Any]:

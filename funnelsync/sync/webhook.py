@@ -1,4 +1,7 @@
-"""The alert webhook: new alerts POSTed as Slack-compatible JSON, never failing the sync.
+"""The alert webhook: alerts POSTed as Slack-compatible JSON, never failing the sync.
+
+Stale-deal alerts go as a digest: one message per run for each owner (or one for the channel)
+listing the deals newly alerted and the deals resolved. SLA escalations go as they come.
 
 Retries follow the table of ``funnelsync.connectors.http`` (transport errors, 429 and 5xx are
 worth another attempt; other answers are final). The webhook's own budget is on waiting, not
@@ -54,8 +57,14 @@ def post_webhook(url: str, alerts: Sequence[dict[str, Any]], *, attempts: int = 
     """
     if not alerts:
         return None
+    return deliver(url, webhook_payload(alerts, title), attempts=attempts, timeout=timeout,
+                   sleep=sleep, session=session)
+
+
+def deliver(url: str, payload: dict[str, Any], *, attempts: int = 3, timeout: float = 5.0,
+            sleep: Sleep | None = None, session: requests.Session | None = None) -> str | None:
+    """POST one message; None on success, else a warning (see :func:`post_webhook`)."""
     http = session or requests.Session()
-    payload = webhook_payload(alerts, title)
     failures: list[Failure] = []
 
     def send() -> None:
@@ -88,6 +97,47 @@ def webhook_payload(alerts: Sequence[dict[str, Any]], title: str) -> dict[str, A
             "alerts": list(alerts)}
 
 
+def send_digest(url: str, events: Sequence[dict[str, Any]], group_by: str = "owner", *,
+                sleep: Sleep | None = None,
+                session: requests.Session | None = None) -> list[str]:
+    """One message per owner (``group_by="owner"``) or one for everyone (``"channel"``);
+    returns the warnings of messages that could not be delivered."""
+    groups: dict[str | None, list[dict[str, Any]]] = {}
+    for event in events:
+        groups.setdefault(event.get("owner_id") if group_by == "owner" else None,
+                          []).append(event)
+    warnings = []
+    for owner_id, items in groups.items():
+        payload = digest_payload(items, owner_id, with_owner=group_by != "owner")
+        warning = deliver(url, payload, sleep=sleep, session=session)
+        if warning:
+            warnings.append(warning)
+    return warnings
+
+
+def digest_payload(events: Sequence[dict[str, Any]], owner_id: str | None, *,
+                   with_owner: bool = False) -> dict[str, Any]:
+    """Slack's ``text`` (a headline, then one line per deal, new first, the first 50) and
+    every event as JSON; ``owner`` names whom the message is for (null: everyone)."""
+    ordered = sorted(events, key=lambda e: (e["event"] != "new", e["source"], e["deal_id"]))
+    new = sum(1 for e in events if e["event"] == "new")
+    who = "" if with_owner else f"{ordered[0].get('owner') or 'no owner'}: "
+    lines = [_digest_line(e, with_owner) for e in ordered[:SHOWN_ALERTS]]
+    more = (f"\n… and {len(events) - SHOWN_ALERTS} more" if len(events) > SHOWN_ALERTS
+            else "")
+    head = (f"funnelsync: {who}{new} new and {len(events) - new} resolved stale-deal "
+            "alert(s)")
+    owner = None if with_owner else {"id": owner_id, "name": ordered[0].get("owner")}
+    return {"text": head + "\n" + "\n".join(lines) + more, "owner": owner,
+            "alerts": list(ordered)}
+
+
+def _digest_line(event: dict[str, Any], with_owner: bool) -> str:
+    owner = f" ({event.get('owner') or 'no owner'})" if with_owner else ""
+    return (f"• {event['event']}: {event['source']} deal {event['name']}{owner}: "
+            f"{event['text']}")
+
+
 def _policy(attempts: int, sleep: Sleep) -> RetryPolicy:
     """Waits of 1, 2, 4 … seconds (no jitter), as many as ``attempts`` allows."""
     waited = _WaitedTime(sleep)
@@ -103,4 +153,4 @@ def _failure_of(exc: BaseException) -> Failure | None:
     return None
 
 
-__all__ = ["post_webhook", "webhook_payload"]
+__all__ = ["deliver", "digest_payload", "post_webhook", "send_digest", "webhook_payload"]

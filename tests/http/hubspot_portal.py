@@ -155,6 +155,7 @@ class Portal:
             ("POST", r"/crm/v3/objects/tasks", self._create_task),
             ("POST", r"/crm/v3/objects/tasks/batch/create", self._batch_create_tasks),
             ("POST", r"/crm/v3/objects/tasks/batch/read", self._read_tasks),
+            ("POST", r"/crm/v3/objects/tasks/batch/update", self._update_tasks),
             ("POST", r"/crm/v4/associations/deals/tasks/batch/read", self._assoc_read),
             ("GET", r"/crm/v3/pipelines/deals", self._pipelines),
             ("GET", r"/crm/v3/owners/", self._owners),
@@ -415,7 +416,31 @@ class Portal:
         results = [{"id": str(i["id"]), "properties": {
             p: self.tasks[int(i["id"])].get(p) for p in props}, "archived": False}
             for i in body["inputs"] if int(i["id"]) in self.tasks]
-        return _json(200, {"status": "COMPLETE", "results": results})
+        return self._batch_answer(results, [str(i["id"]) for i in body["inputs"]
+                                            if int(i["id"]) not in self.tasks])
+
+    def _update_tasks(self, request: Request, body: dict[str, Any]) -> Response:
+        inputs = body.get("inputs") or []
+        if len(inputs) > 100:
+            return _error(400, "VALIDATION_ERROR", "at most 100 inputs")
+        results = []
+        for item in inputs:
+            if int(item["id"]) in self.tasks:
+                self.tasks[int(item["id"])].update(item["properties"])
+                results.append({"id": str(item["id"]), "properties": item["properties"]})
+        return self._batch_answer(results, [str(i["id"]) for i in inputs
+                                            if int(i["id"]) not in self.tasks])
+
+    @staticmethod
+    def _batch_answer(results: list[dict[str, Any]], missing: list[str]) -> Response:
+        """200, or 207 naming the ids HubSpot could not find (deleted or never there)."""
+        out: dict[str, Any] = {"status": "COMPLETE", "results": results}
+        if not missing:
+            return _json(200, out)
+        out.update(numErrors=1, errors=[{"status": "error", "category": "OBJECT_NOT_FOUND",
+                                         "message": "Could not get some TASK objects, they may "
+                                         "be deleted or not exist.", "context": {"ids": missing}}])
+        return _json(207, out)
 
     # -- metadata ------------------------------------------------------------------------
     def _pipelines(self, request: Request, body: dict[str, Any]) -> Response:

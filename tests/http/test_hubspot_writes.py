@@ -8,7 +8,7 @@ import pytest
 from hubspot_portal import BASE_MS, Portal, PortalServer, make_connector
 from support.clock import FakeClock
 
-from funnelsync.connectors.base import RecordUpdate, RowResult, TaskSpec
+from funnelsync.connectors.base import RecordUpdate, RowResult, TaskInfo, TaskSpec, TaskUpdate
 from funnelsync.connectors.hubspot.writes import chunk_updates
 
 
@@ -178,3 +178,35 @@ def test_ensure_properties_creates_only_the_missing_ones(site):
     assert hs.ensure_properties("leads", ["funnel_stage"]) == ["funnel_stage"]
     assert portal.calls("POST", "/crm/v3/properties/contacts")[0]["json"]["groupName"] == \
         "contactinformation"
+
+
+def test_tasks_are_read_rewritten_and_completed_in_batches(site):
+    portal, host = site
+    hs = make_connector(host, FakeClock())
+    created = hs.create_tasks([TaskSpec(deal_id="9", subject="Stale deal: Acme [fs:1]",
+                                        body="old", due=date(2026, 11, 30), owner_id="77"),
+                               TaskSpec(deal_id="10", subject="Stale deal: Beta [fs:2]",
+                                        body="old", due=date(2026, 11, 30))])
+    first, second = (str(r.created_id) for r in created)
+
+    rows = hs.update_tasks([
+        TaskUpdate(first, subject="Stale deal: Acme [fs:1]", body="new", due=date(2026, 12, 2)),
+        TaskUpdate(second, body="Completed by funnelsync: the deal was won.", complete=True),
+        TaskUpdate("999", complete=True)])
+
+    assert rows == [RowResult(first, True), RowResult(second, True),
+                    RowResult("999", False, "OBJECT_NOT_FOUND", "Could not get some TASK "
+                              "objects, they may be deleted or not exist.")]
+    [call] = portal.calls("POST", "/crm/v3/objects/tasks/batch/update")
+    assert call["json"]["inputs"][:2] == [
+        {"id": first, "properties": {"hs_task_subject": "Stale deal: Acme [fs:1]",
+                                     "hs_task_body": "new",
+                                     "hs_timestamp": "2026-12-02T09:00:00Z"}},
+        {"id": second, "properties": {"hs_task_body": "Completed by funnelsync: the deal was "
+                                                      "won.", "hs_task_status": "COMPLETED"}}]
+    assert hs.read_tasks([first, second, "999"]) == {
+        first: TaskInfo(first, "open", "Stale deal: Acme [fs:1]", "new"),
+        second: TaskInfo(second, "closed", "Stale deal: Beta [fs:2]",
+                         "Completed by funnelsync: the deal was won."),
+        "999": TaskInfo("999", "deleted")}
+    assert [t["id"] for t in hs.find_tasks(["9", "10"])] == [first]

@@ -20,7 +20,7 @@ from salesforce_fixtures import (
 )
 from support.clock import FakeClock
 
-from funnelsync.connectors.base import RecordUpdate, RowResult, TaskSpec
+from funnelsync.connectors.base import RecordUpdate, RowResult, TaskInfo, TaskSpec, TaskUpdate
 
 OPP1, OPP2, OPP3 = "0065e00000000001AA", "0065e00000000002AA", "0065e00000000003AA"
 LOCK = {"statusCode": "UNABLE_TO_LOCK_ROW",
@@ -120,6 +120,58 @@ def test_find_tasks_queries_open_tasks_on_the_deals() -> None:
         found = connector().find_tasks([OPP1, OPP2, OPP1])
     assert found == [{"id": "00T5e01", "deal_id": OPP1, "subject": "Stale deal: Acme",
                       "owner_id": "0055e01"}]
+
+
+TASK1, TASK2 = "00T5e00000000001AA", "00T5e00000000002AA"
+STATUS_SOQL = "SELECT MasterLabel, ApiName, IsClosed, IsDefault FROM TaskStatus"
+
+
+def _status(name: str, closed: bool) -> dict[str, object]:
+    return {"attributes": {"type": "TaskStatus"}, "MasterLabel": name, "ApiName": name,
+            "IsClosed": closed, "IsDefault": name == "Open"}
+
+
+def test_update_tasks_completes_with_the_orgs_closed_status_read_once() -> None:
+    statuses = [_status("Open", False), _status("Done", True), _status("Won't do", True)]
+    completed = {"allOrNone": False, "records": [
+        {"attributes": {"type": "Task"}, "id": TASK1, "Subject": "Stale deal: Acme",
+         "Description": "in Proposal for 41 days (max 21)", "ActivityDate": "2026-11-25"},
+        {"attributes": {"type": "Task"}, "id": TASK2, "Description": "the deal was won",
+         "Status": "Done"}]}
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        add_soap_login(rsps)
+        add_query(rsps, STATUS_SOQL, query_page(statuses), endpoint="query", batch=False)
+        rsps.add(responses.PATCH, f"{API}/composite/sobjects", headers=LIMIT,
+                 json=[{"id": TASK1, "success": True, "errors": []},
+                       {"id": TASK2, "success": False, "errors": [
+                           {"statusCode": "ENTITY_IS_DELETED", "message": "entity is deleted",
+                            "fields": []}]}],
+                 match=[matchers.json_params_matcher(completed)])
+        rsps.add(responses.PATCH, f"{API}/composite/sobjects", headers=LIMIT,
+                 json=[{"id": TASK1, "success": True, "errors": []}])
+        sf = connector()
+        results = sf.update_tasks([
+            TaskUpdate(TASK1, subject="Stale deal: Acme",
+                       body="in Proposal for 41 days (max 21)", due=date(2026, 11, 25)),
+            TaskUpdate(TASK2, body="the deal was won", complete=True)])
+        again = sf.update_tasks([TaskUpdate(TASK1, complete=True)])
+        assert json.loads(rsps.calls[-1].request.body)["records"][0]["Status"] == "Done"
+    assert results == [RowResult(TASK1, True), RowResult(TASK2, False, "ENTITY_IS_DELETED",
+                                                         "entity is deleted")]
+    assert again == [RowResult(TASK1, True)]
+
+
+def test_read_tasks_by_id_a_task_the_query_does_not_return_is_deleted() -> None:
+    soql = ("SELECT Id, IsClosed, Subject, Description FROM Task WHERE Id IN "
+            f"('{TASK1}', '{TASK2}')")
+    row = {"attributes": {"type": "Task"}, "Id": TASK1, "IsClosed": True,
+           "Subject": "Stale deal: Acme [fs:1]", "Description": None}
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        add_soap_login(rsps)
+        add_query(rsps, soql, query_page([row]), endpoint="query", batch=False)
+        found = connector().read_tasks([TASK1, TASK2, TASK1])
+    assert found == {TASK1: TaskInfo(TASK1, "closed", "Stale deal: Acme [fs:1]", ""),
+                     TASK2: TaskInfo(TASK2, "deleted")}
 
 
 def test_stage_changes_from_opportunity_history() -> None:

@@ -9,7 +9,7 @@ import pytest
 import requests
 import responses
 
-from funnelsync.sync.webhook import post_webhook, webhook_payload
+from funnelsync.sync.webhook import digest_payload, post_webhook, send_digest, webhook_payload
 
 URL = "https://hooks.example.test/services/T000/B000/secret-token"
 ALERTS = [{"source": "salesforce", "deal_id": "0065e000001", "message": "No activity for 30 days"},
@@ -79,3 +79,37 @@ def test_the_url_never_reaches_the_log(caplog: pytest.LogCaptureFixture) -> None
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "retrying alert webhook after HTTP 503" in logged
     assert "secret-token" not in logged + json.dumps(result)
+
+
+def event(n: int, owner: str | None, kind: str = "new") -> dict[str, object]:
+    return {"source": "salesforce", "event": kind, "owner_id": owner,
+            "owner": {"o1": "Dana Kim", "o2": None}.get(owner or ""), "deal_id": f"006{n:03d}",
+            "name": f"Deal {n}", "text": "no activity for 30 days (limit 14)"}
+
+
+def test_the_digest_sends_one_message_per_owner_new_before_resolved() -> None:
+    events = [event(1, "o1", "resolved"), event(2, "o2"), event(3, "o1"), event(4, None)]
+    with responses.RequestsMock() as hook:
+        hook.add(responses.POST, URL, json={})
+        assert send_digest(URL, events, "owner") == []
+        sent = [json.loads(call.request.body) for call in hook.calls]
+    assert [(m["owner"], [a["deal_id"] for a in m["alerts"]]) for m in sent] == [
+        ({"id": "o1", "name": "Dana Kim"}, ["006003", "006001"]),
+        ({"id": "o2", "name": None}, ["006002"]), ({"id": None, "name": None}, ["006004"])]
+    assert sent[0]["text"] == (
+        "funnelsync: Dana Kim: 1 new and 1 resolved stale-deal alert(s)\n"
+        "• new: salesforce deal Deal 3: no activity for 30 days (limit 14)\n"
+        "• resolved: salesforce deal Deal 1: no activity for 30 days (limit 14)")
+    assert sent[1]["text"].startswith("funnelsync: no owner: 1 new and 0 resolved")
+
+
+def test_the_channel_digest_names_owners_and_shows_fifty_lines() -> None:
+    payload = digest_payload([event(n, "o1") for n in range(60)], None, with_owner=True)
+    lines = payload["text"].split("\n")
+    assert lines[0] == "funnelsync: 60 new and 0 resolved stale-deal alert(s)"
+    assert lines[1] == ("• new: salesforce deal Deal 0 (Dana Kim): no activity for 30 days "
+                        "(limit 14)")
+    assert (len(lines), lines[-1], payload["owner"], len(payload["alerts"])) == (
+        52, "… and 10 more", None, 60)
+    with responses.RequestsMock(assert_all_requests_are_fired=False):
+        assert send_digest(URL, [], "channel") == []

@@ -26,7 +26,15 @@ from syncsupport import no_wait_factory, sandbox_config
 
 from funnelsync.config.loading import parse_config
 from funnelsync.config.models import AppConfig, WritebackConfig
-from funnelsync.connectors.base import KINDS, Connector, Page, RecordUpdate, TaskSpec
+from funnelsync.connectors.base import (
+    KINDS,
+    Connector,
+    Page,
+    RecordUpdate,
+    TaskInfo,
+    TaskSpec,
+    TaskUpdate,
+)
 from funnelsync.crm import CrmSpec, crm_spec
 from funnelsync.sandbox import Sandbox
 
@@ -56,6 +64,7 @@ class Crm:
     stamp: Callable[[Raw], datetime]
     history_deal_key: str  # the deal id inside an iter_stage_changes row
     unknown_deal: str  # a well-formed id no record has
+    unknown_task: str  # a well-formed task id no task has
     unknown_code: str
     deleted_code: str
     write_batch: int  # max rows per write call
@@ -92,13 +101,14 @@ class Crm:
 CRMS = {crm.name: crm for crm in (
     Crm(spec=crm_spec("salesforce"), gone="deleted", list_page=2000, search_page=2000,
         stamp=_sf_stamp, history_deal_key="OpportunityId",
-        unknown_deal="0065g0000000ZZZAAA", unknown_code="INVALID_CROSS_REFERENCE_KEY",
+        unknown_deal="0065g0000000ZZZAAA", unknown_task="00T5g0000000ZZZAAA",
+        unknown_code="INVALID_CROSS_REFERENCE_KEY",
         deleted_code="ENTITY_IS_DELETED", write_batch=200,
         owner="0055g0000000002AAA", gone_owner="0055g000000000BAAQ",
         gone_owner_code="INACTIVE_OWNER_OR_USER"),
     Crm(spec=crm_spec("hubspot"), gone="archived", list_page=100, search_page=200,
         stamp=_hs_stamp, history_deal_key="dealId",
-        unknown_deal="5999999", unknown_code="OBJECT_NOT_FOUND",
+        unknown_deal="5999999", unknown_task="9999999", unknown_code="OBJECT_NOT_FOUND",
         deleted_code="OBJECT_NOT_FOUND", write_batch=100,
         owner="102", gone_owner="111", gone_owner_code="INVALID_OWNER_ID", in_properties=True),
 )}
@@ -348,6 +358,33 @@ def test_lead_tasks_are_found_on_their_lead(crm: Crm, small: World) -> None:
         (leads[0], "contract: lead follow-up", crm.owner)]
     on_deals = connector.find_tasks([leads[0]])  # the same id as a deal: a lead task is no deal's
     assert result.created_id not in {t["id"] for t in on_deals}
+
+
+def test_tasks_are_read_rewritten_completed_and_unknown_ones_reported(crm: Crm,
+                                                                      small: World) -> None:
+    connector = small.connect(crm)
+    deals = [rid for rid, r in pull(connector, crm, "deals").items() if not r[crm.deleted_key]]
+    due = date(2026, 12, 1)
+    made = connector.create_tasks([TaskSpec(deals[0], "contract: a", "body a", due, crm.owner),
+                                   TaskSpec(deals[1], "contract: b", "body b", due, crm.owner)])
+    a, b, unknown = str(made[0].created_id), str(made[1].created_id), crm.unknown_task
+
+    assert connector.read_tasks([a, b, unknown]) == {
+        a: TaskInfo(a, "open", "contract: a", "body a"),
+        b: TaskInfo(b, "open", "contract: b", "body b"), unknown: TaskInfo(unknown, "deleted")}
+    results = connector.update_tasks([
+        TaskUpdate(a, subject="contract: a2", body="two reasons", due=date(2026, 12, 3)),
+        TaskUpdate(b, body="Completed by funnelsync: the deal was won.", complete=True),
+        TaskUpdate(unknown, complete=True)])
+
+    assert [(r.record_id, r.ok, r.error_code) for r in results] == [
+        (a, True, None), (b, True, None), (unknown, False, crm.unknown_code)]
+    assert connector.read_tasks([a, b]) == {
+        a: TaskInfo(a, "open", "contract: a2", "two reasons"),
+        b: TaskInfo(b, "closed", "contract: b", "Completed by funnelsync: the deal was won.")}
+    assert [t["id"] for t in connector.find_tasks(deals[:2])
+            if str(t["subject"]).startswith("contract:")] == [a]
+    assert connector.update_tasks([]) == [] and connector.read_tasks([]) == {}
 
 
 def test_empty_writes_cost_nothing(crm: Crm, small: World) -> None:

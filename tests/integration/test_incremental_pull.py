@@ -132,6 +132,25 @@ def test_an_increment_receives_exactly_the_touched_records(crm: str, world: Worl
     assert len(touched["leads"]) == len(touched["deals"]) == 7
 
 
+def test_a_key_whose_time_has_not_settled_is_kept_as_a_closed_start(crm: str,
+                                                                    world: World) -> None:
+    world.pull(crm)
+    world.pull(crm)
+    world.touch(crm, "deals", 3)
+    now = datetime.fromtimestamp(world.clock(), UTC)  # pulled the same instant they changed
+    job = SyncJob(world.config, sources=[crm], connector_factory=world.factory,
+                  clock=lambda: now)
+
+    assert job.pull().pulled[crm]["deals"] == 3
+
+    cursor, resume = world.watermark(crm, "deals")
+    assert resume == AfterKey(cursor, "").encode()  # the CRM may still stamp rows at `cursor`
+    assert world.pull(crm)["deals"] == 3  # read once more, a minute later: now settled
+    cursor, resume = world.watermark(crm, "deals")
+    assert AfterKey.decode(resume).id != ""
+    assert world.pull(crm) == NOTHING
+
+
 def test_hundreds_sharing_one_time_are_received_once(crm: str, world: World) -> None:
     """250 leads and 250 deals touched at one time: the increment receives each once, and the
     next one (whose watermark sits on that time) receives none of them again."""

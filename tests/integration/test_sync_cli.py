@@ -138,3 +138,20 @@ def test_salesforce_quota_headroom_stops_the_run_with_exit_4_and_keeps_progress(
         assert done.exit_code == 0, done.output
         with Store.open(f"sqlite:///{tmp_path / 'fs.db'}") as store:
             assert store.count_records("salesforce", "leads", include_deleted=True) == 12_000
+
+
+def test_dry_run_shows_how_many_new_tasks_each_owner_would_get(tmp_path: Path) -> None:
+    with Sandbox(**SIZE) as sb:
+        config = write_config(sb, tmp_path, "[alerts]\nmax_new_tasks_per_owner_per_day = 3\n")
+        result = CliRunner().invoke(main, ["sync", "-c", str(config), "--dry-run"])
+        assert result.exit_code == 0, result.output
+        lines = result.output.splitlines()
+        per_owner = [line.split(" ") for line in lines if " task(s) for " in line]
+        tasks_listed = [line for line in lines if line.startswith("would create task for ")]
+        assert per_owner and all(words[2] in ("1", "2", "3") for words in per_owner)
+        assert sum(int(words[2]) for words in per_owner) == len(tasks_listed)
+        assert {words[5] for words in per_owner} == {"salesforce", "hubspot"}
+        assert any(line.endswith("follow-up tasks deferred to later runs "
+                                 "(alerts.max_new_tasks_per_owner_per_day, "
+                                 "alerts.max_new_tasks_per_run)") for line in lines)
+        assert (written(sb), tasks(sb)) == (0, 0)

@@ -13,7 +13,14 @@ import pytest
 
 from funnelsync.config.loading import parse_config
 from funnelsync.config.models import AppConfig
-from funnelsync.connectors.base import RecordUpdate, RowResult, TaskSpec, Usage
+from funnelsync.connectors.base import (
+    RecordUpdate,
+    RowResult,
+    TaskInfo,
+    TaskSpec,
+    TaskUpdate,
+    Usage,
+)
 from funnelsync.crm.source import Source
 from funnelsync.mapping.funnel import StageMaps
 from funnelsync.mapping.schema import FunnelLead
@@ -58,6 +65,7 @@ class Recorder:
         self.usage = Usage()
         self.updates: list[list[RecordUpdate]] = []
         self.tasks: list[TaskSpec] = []
+        self.task_updates: list[TaskUpdate] = []
 
     def owners(self) -> list[dict[str, Any]]:
         return [{"id": "1", "email": "a@x.io"}, {"id": "2", "email": "b@x.io"},
@@ -75,6 +83,14 @@ class Recorder:
 
     def find_tasks(self, ids: Sequence[str], target: str = "deal") -> list[dict[str, Any]]:
         return []
+
+    def read_tasks(self, task_ids: Sequence[str]) -> dict[str, TaskInfo]:
+        done = {u.task_id for u in self.task_updates if u.complete}
+        return {t: TaskInfo(t, "closed" if t in done else "open") for t in task_ids}
+
+    def update_tasks(self, updates: Sequence[TaskUpdate]) -> list[RowResult]:
+        self.task_updates += updates
+        return [RowResult(u.task_id, True) for u in updates]
 
 
 def contact(n: int, **values: Any) -> FunnelLead:
@@ -169,3 +185,25 @@ def test_dry_run_stores_nothing(setup: Any) -> None:
     assert recorder.updates == [] and recorder.tasks == []
     assert store.get_state("routing.hubspot") is None
     assert store.load_timers("hubspot") == {}
+
+
+def test_a_touched_leads_tasks_are_completed_saying_why(setup: Any) -> None:
+    store, source, recorder, config = setup
+    run = store.start_run("t")
+    store.upsert_records("hubspot", "leads", [contact(5, owner_id="1")], run)
+    sync(store, source, config, NOW, run)  # first pass: baseline
+    store.upsert_records("hubspot", "leads", [
+        contact(6, owner_id="2", status="marketingqualifiedlead")], run)
+    sync(store, source, config, NOW, run)
+    sync(store, source, config, NOW + timedelta(hours=9), run)
+    assert [t.subject.split(":")[0] for t in recorder.tasks] == ["SLA escalation", "SLA"]
+    assert recorder.task_updates == []
+    touched = contact(6, owner_id="2", status="salesqualifiedlead",
+                      updated_at=NOW + timedelta(hours=10))
+    store.upsert_records("hubspot", "leads", [touched], run)
+    sync(store, source, config, NOW + timedelta(hours=11), run)
+    assert [(u.task_id, u.complete, u.body) for u in recorder.task_updates] == [
+        (task_id, True, "Completed by funnelsync on 2026-11-23: the lead was touched (or left "
+                        "the SLA).\n\nIt was about:\n- " + line)
+        for task_id, line in (("T2-0", "MQL not touched for 9.0 SLA hours (limit 8.0); escalated"),
+                              ("T2-1", "MQL not touched for 9.0 SLA hours (limit 4.0)"))]

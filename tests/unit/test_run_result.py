@@ -6,8 +6,8 @@ from funnelsync.sync.alerts import AlertSummary
 from funnelsync.sync.job import RunResult
 
 KEYS = ["run_id", "dry_run", "pulled", "deleted", "changes", "records_written", "tasks_created",
-        "tasks_deferred", "alerts_open", "alerts_opened", "alerts_resolved", "errors",
-        "warnings", "api_calls", "retries", "timings"]
+        "tasks_deferred", "tasks_updated", "tasks_closed", "alerts_open", "alerts_opened",
+        "alerts_resolved", "errors", "warnings", "api_calls", "retries", "timings"]
 
 
 def test_json_of_a_run_lists_every_count_in_order() -> None:

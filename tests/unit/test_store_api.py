@@ -21,10 +21,10 @@ def python_files(root: Path) -> list[Path]:
 
 def test_the_package_exports_the_store_and_its_value_types() -> None:
     assert sorted(funnelsync.store.__all__) == [
-        "Alert", "AlertStatus", "LockInfo", "PushResult", "PushRow", "RecordKind",
-        "RefreshStats", "RunInfo", "RunStatus", "Store", "StoredLink", "StoredRecord",
-        "UpsertStats", "VOLATILE_FIELDS", "Watermark", "content_hash", "default_holder",
-            "owner_directory"]
+        "Alert", "AlertStatus", "FollowUp", "FollowUpStatus", "LockInfo", "PushResult",
+        "PushRow", "RecordKind", "RefreshStats", "RunInfo", "RunStatus", "Store", "StoredLink",
+        "StoredRecord", "UpsertStats", "VOLATILE_FIELDS", "Watermark", "content_hash",
+        "default_holder", "owner_directory"]
     assert all(hasattr(funnelsync.store, name) for name in funnelsync.store.__all__)
 
 

@@ -25,11 +25,9 @@ Stage history
     deal pages it already has; :meth:`iter_stage_changes` (which reads the deals again) is there
     for callers that want stage changes alone.
 Writing
-    Batch update (100 a call; 207 rows mapped from ``errors[].context.ids``); tasks one
-    ``POST /crm/v3/objects/tasks`` each with owner and deal association (a create is not
-    repeated after an ambiguous failure, only after 429 or a refused connection); open tasks of
-    deals via the v4 association batch read plus a task batch read (no search: it is rate
-    limited separately and its index lags behind fresh writes).
+    Batch update (100 a call; 207 rows mapped from ``errors[].context.ids``). Tasks (create,
+    find, read, update, complete) live in :mod:`funnelsync.connectors.hubspot.tasks`; a create
+    is not repeated after an ambiguous failure, only after 429 or a refused connection.
 """
 
 from __future__ import annotations
@@ -38,9 +36,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, Literal
-
-import urllib3.exceptions
+from typing import Any
 
 from funnelsync.config.models import HubSpotConfig, LimitsConfig
 from funnelsync.connectors.base import (
@@ -48,11 +44,10 @@ from funnelsync.connectors.base import (
     Page,
     RecordUpdate,
     RowResult,
-    TaskSpec,
     Usage,
     flatten_pages,
 )
-from funnelsync.connectors.http import Action, RetryPolicy, classify
+from funnelsync.connectors.http import RetryPolicy
 from funnelsync.connectors.hubspot.search import (
     SearchState,
     Step,
@@ -62,19 +57,14 @@ from funnelsync.connectors.hubspot.search import (
     search_body,
     to_epoch_ms,
 )
+from funnelsync.connectors.hubspot.tasks import HubSpotTasks
 from funnelsync.connectors.hubspot.transport import RAW, HubSpotTransport
 from funnelsync.connectors.hubspot.writes import (
-    BATCH_LIMIT,
-    TASK_PROPERTIES,
     batch_results,
     chunk_updates,
-    created_rows,
+    create_classify,
     failed_rows,
-    open_task_rows,
     property_definition,
-    task_body,
-    task_error_code,
-    task_ids_by_deal,
     update_body,
 )
 from funnelsync.connectors.paging import (
@@ -83,16 +73,14 @@ from funnelsync.connectors.paging import (
     Finished,
     ListResume,
     after_pages,
-    batched,
     decode_hubspot_resume,
     follow,
 )
-from funnelsync.errors import RateLimited, RemoteError
+from funnelsync.errors import RemoteError
 
 OBJECTS: dict[str, str] = {"leads": "contacts", "deals": "deals"}
 MODIFIED = {"contacts": "lastmodifieddate", "deals": "hs_lastmodifieddate"}
 LIST_LIMIT = 100
-ASSOCIATION_READ_LIMIT = 1000
 STAGE_PREFIX = "hs_v2_date_entered_"
 ARCHIVE_LOOKBACK = timedelta(minutes=10)
 LIFECYCLE_STAGES = ("subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead",
@@ -109,15 +97,6 @@ DEFAULT_PROPERTIES: dict[str, list[str]] = {
 }
 
 
-def _create_classify(status: int | None, code: str | None, exc: BaseException | None) -> Action:
-    """Creating is not idempotent: repeat only when the request surely was not processed."""
-    action = classify(status, code, exc)
-    refused = isinstance(exc, urllib3.exceptions.NewConnectionError)
-    if action is Action.RETRY and status != 429 and not refused:
-        return Action.FAIL
-    return action
-
-
 def stage_changes_of(deal: dict[str, Any],
                      stage_pipeline: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """Stage-entry rows of one raw deal, oldest first (none for an archived deal)."""
@@ -131,7 +110,7 @@ def stage_changes_of(deal: dict[str, Any],
     return sorted(rows, key=lambda r: parse_stamp(r["enteredAt"]))
 
 
-class HubSpotConnector:
+class HubSpotConnector(HubSpotTasks):
     """The :class:`~funnelsync.connectors.base.Connector` for HubSpot (see module docstring)."""
 
     source = "hubspot"
@@ -308,68 +287,6 @@ class HubSpotConnector:
             return failed_rows(err, ids, object_type)
         return batch_results(status, body, ids)
 
-    def create_tasks(self, tasks: Sequence[TaskSpec]) -> list[RowResult]:
-        """Tasks owned and associated to their deals, 100 per batch-create call; one result per
-        spec, in order, ``created_id`` the task id.
-
-        HubSpot does not promise the order of batch results, so results are matched back to
-        specs by subject (callers make subjects unique, e.g. with a marker). A batch whose call
-        fails after it may have been processed is reported as failed rows, never repeated: the
-        caller finds such tasks later instead of creating them twice.
-        """
-        rows: list[RowResult] = []
-        for chunk in batched(tasks, BATCH_LIMIT):
-            rows += self._create_task_batch(chunk)
-        return rows
-
-    def _create_task_batch(self, chunk: list[TaskSpec]) -> list[RowResult]:
-        """One batch-create call. A 400 means HubSpot created nothing (one invalid input, e.g.
-        an archived owner, fails the whole batch), so the batch is split to isolate that row."""
-        api = self._http.api("tasks.batch")
-        try:
-            _, body = self._http.call(
-                "task_create", f"create {len(chunk)} HubSpot tasks",
-                partial(api.create, {"inputs": [task_body(t) for t in chunk]}, **RAW),
-                classify=_create_classify)
-        except RemoteError as err:
-            if isinstance(err, RateLimited):
-                raise
-            if err.status == 400 and len(chunk) > 1:
-                half = len(chunk) // 2
-                return self._create_task_batch(chunk[:half]) + \
-                    self._create_task_batch(chunk[half:])
-            code = task_error_code(err)
-            return [RowResult(record_id=t.deal_id, ok=False, error_code=code,
-                              message=err.message) for t in chunk]
-        return created_rows(chunk, body)
-
-    def find_tasks(self, deal_ids: Sequence[str],
-                   target: Literal["deal", "lead"] = "deal") -> list[dict[str, Any]]:
-        """Open tasks associated with these deals or contacts (v4 association read + task
-        batch read)."""
-        deal_of: dict[str, str] = {}
-        api = self._http.api("associations")
-        ids = list(dict.fromkeys(str(d) for d in deal_ids))
-        from_object = "contacts" if target == "lead" else "deals"
-        for chunk in batched(ids, ASSOCIATION_READ_LIMIT):
-            inputs = {"inputs": [{"id": d} for d in chunk]}
-            _, body = self._http.call("associations", f"read HubSpot {from_object}-task "
-                                      "associations",
-                                      partial(api.get_page, from_object, "tasks", inputs, **RAW))
-            for deal_id, task_ids in task_ids_by_deal(body).items():
-                deal_of.update((t, deal_id) for t in task_ids)
-        return open_task_rows(self._read_tasks(list(deal_of)), deal_of)
-
-    def _read_tasks(self, task_ids: list[str]) -> list[dict[str, Any]]:
-        api = self._http.api("tasks.batch")
-        tasks: list[dict[str, Any]] = []
-        for chunk in batched(task_ids, BATCH_LIMIT):
-            body_in = {"properties": TASK_PROPERTIES, "inputs": [{"id": t} for t in chunk]}
-            _, body = self._http.call("batch_read", "read HubSpot tasks",
-                                      partial(api.read, body_in, **RAW))
-            tasks.extend(body.get("results") or [])
-        return tasks
-
     # ---- account metadata ------------------------------------------------------------------
 
     def owners(self) -> list[dict[str, Any]]:
@@ -406,7 +323,7 @@ class HubSpotConnector:
             self._http.call("properties", f"create HubSpot {object_type} property {name}",
                             partial(api.create, object_type,
                                     property_definition(object_type, name), **RAW),
-                            classify=_create_classify)
+                            classify=create_classify)
             created.append(name)
         return created
 

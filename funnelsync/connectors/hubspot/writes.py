@@ -1,7 +1,8 @@
 """HubSpot write shapes and result mapping: batch updates, tasks, custom properties.
 
-Pure functions: they build request bodies and turn responses into one :class:`RowResult` per
-row, in the order the rows were given. No I/O here.
+Pure functions: they build request bodies, turn responses into one :class:`RowResult` per
+row, in the order the rows were given, and decide which failed creates may be repeated.
+No I/O here.
 """
 
 from __future__ import annotations
@@ -9,7 +10,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from funnelsync.connectors.base import RecordUpdate, RowResult, TaskSpec
+import urllib3.exceptions
+
+from funnelsync.connectors.base import (
+    RecordUpdate,
+    RowResult,
+    TaskInfo,
+    TaskSpec,
+    TaskState,
+    TaskUpdate,
+)
+from funnelsync.connectors.http import Action, classify
 from funnelsync.errors import RemoteError
 
 BATCH_LIMIT = 100
@@ -18,6 +29,8 @@ TASK_TO_CONTACT = 204  # HUBSPOT_DEFINED association type: task -> contact
 PRIORITIES = {"High": "HIGH", "Normal": "MEDIUM", "Low": "LOW"}
 OPEN_TASK_STATUSES = frozenset({"NOT_STARTED", "IN_PROGRESS", "WAITING", "DEFERRED"})
 TASK_PROPERTIES = ["hs_task_subject", "hs_task_status", "hubspot_owner_id", "hs_timestamp"]
+TASK_STATE_PROPERTIES = ["hs_task_subject", "hs_task_status", "hs_task_body"]
+COMPLETED = "COMPLETED"
 
 # Custom properties funnelsync writes back; anything else is created as a text property.
 KNOWN_PROPERTIES: dict[str, dict[str, str]] = {
@@ -25,6 +38,16 @@ KNOWN_PROPERTIES: dict[str, dict[str, str]] = {
     "funnel_score": {"label": "Funnel score", "type": "number", "fieldType": "number"},
 }
 PROPERTY_GROUPS = {"contacts": "contactinformation", "deals": "dealinformation"}
+
+
+def create_classify(status: int | None, code: str | None,
+                    exc: BaseException | None) -> Action:
+    """Creating is not idempotent: repeat only when the request surely was not processed."""
+    action = classify(status, code, exc)
+    refused = isinstance(exc, urllib3.exceptions.NewConnectionError)
+    if action is Action.RETRY and status != 429 and not refused:
+        return Action.FAIL
+    return action
 
 
 def chunk_updates(changes: Sequence[RecordUpdate]) -> list[list[int]]:
@@ -106,6 +129,37 @@ def task_body(task: TaskSpec) -> dict[str, Any]:
                               "types": [{"associationCategory": "HUBSPOT_DEFINED",
                                          "associationTypeId": TASK_TO_CONTACT
                                          if task.target == "lead" else TASK_TO_DEAL}]}]}
+
+
+def task_update_body(updates: Sequence[TaskUpdate]) -> dict[str, Any]:
+    """``POST /crm/v3/objects/tasks/batch/update`` body: only the properties that change."""
+    return {"inputs": [{"id": str(u.task_id), "properties": _task_changes(u)} for u in updates]}
+
+
+def _task_changes(update: TaskUpdate) -> dict[str, str]:
+    properties = {}
+    if update.subject is not None:
+        properties["hs_task_subject"] = update.subject
+    if update.body is not None:
+        properties["hs_task_body"] = update.body
+    if update.due is not None:
+        properties["hs_timestamp"] = f"{update.due.isoformat()}T09:00:00Z"
+    if update.complete:
+        properties["hs_task_status"] = COMPLETED
+    return properties
+
+
+def task_infos(task_ids: Sequence[str], tasks: list[dict[str, Any]]) -> dict[str, TaskInfo]:
+    """Each id's state from a task batch read; ids the read did not return are ``deleted``."""
+    found = {str(t): TaskInfo(str(t), "deleted") for t in task_ids}
+    for task in tasks:
+        props = task.get("properties") or {}
+        tid = str(task.get("id"))
+        is_open = (props.get("hs_task_status") or "NOT_STARTED") in OPEN_TASK_STATUSES
+        state: TaskState = "deleted" if task.get("archived") else "open" if is_open else "closed"
+        found[tid] = TaskInfo(tid, state,
+                              props.get("hs_task_subject") or "", props.get("hs_task_body") or "")
+    return found
 
 
 def created_rows(specs: Sequence[TaskSpec], body: dict[str, Any]) -> list[RowResult]:

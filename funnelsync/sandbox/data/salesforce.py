@@ -11,7 +11,12 @@ from funnelsync.sandbox.data import people as data_people
 from funnelsync.sandbox.data.dataset import Dataset
 from funnelsync.sandbox.data.journeys import stage_path, stage_times
 from funnelsync.sandbox.data.people import Person
-from funnelsync.sandbox.salesforce.schema import LEAD_STATUSES, OPPORTUNITY_STAGES, STAGE_INFO
+from funnelsync.sandbox.salesforce.schema import (
+    LEAD_STATUSES,
+    OPPORTUNITY_STAGES,
+    STAGE_INFO,
+    TASK_STATUS_ROWS,
+)
 
 SF_OPEN_PATH = tuple(row[0] for row in OPPORTUNITY_STAGES if not row[2])
 CUSTOM_SF_STAGE = "Technical Validation"
@@ -76,6 +81,12 @@ def _add_catalogs(ds: Dataset, now: str) -> None:
             "LastModifiedDate": now, "SystemModstamp": now,
         }
     ds.sf["LeadStatus"] = statuses
+    ds.sf["TaskStatus"] = {
+        sf_id("01J", 200 + order): {
+            "Id": sf_id("01J", 200 + order), "MasterLabel": name, "ApiName": name,
+            "IsClosed": closed, "IsDefault": default, "SortOrder": order, "CreatedDate": now,
+            "LastModifiedDate": now, "SystemModstamp": now}
+        for order, (name, closed, default) in enumerate(TASK_STATUS_ROWS, start=1)}
 
 
 def modstamp(rng: random.Random, start_ms: int, now_ms: int, ties: list[int]) -> int:

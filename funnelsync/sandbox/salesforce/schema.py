@@ -87,6 +87,14 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         _f("LastModifiedDate", "datetime", False, False),
         _f("SystemModstamp", "datetime", False, False),
     ),
+    "TaskStatus": (
+        _f("Id", "id", False, False), _f("MasterLabel", "string", False),
+        _f("ApiName", "string", False), _f("IsClosed", "boolean", False, False),
+        _f("IsDefault", "boolean", False, False), _f("SortOrder", "int", False),
+        _f("CreatedDate", "datetime", False, False),
+        _f("LastModifiedDate", "datetime", False, False),
+        _f("SystemModstamp", "datetime", False, False),
+    ),
     "Task": _SYSTEM + (
         _f("Subject", "combobox"), _f("Description", "textarea"),
         _ref("WhatId", ("Opportunity", "Account"), "What"), _ref("WhoId", ("Lead",), "Who"),
@@ -114,9 +122,11 @@ FIELDS: dict[str, tuple[Field, ...]] = {
 
 KEY_PREFIX = {
     "Lead": "00Q", "Opportunity": "006", "OpportunityHistory": "008", "OpportunityStage": "01J",
-    "LeadStatus": "01J", "Task": "00T", "User": "005", "Group": "00G", "Account": "001",
+    "LeadStatus": "01J", "TaskStatus": "01J", "Task": "00T", "User": "005", "Group": "00G",
+    "Account": "001",
 }
-PREFIX_OBJECT = {prefix: obj for obj, prefix in KEY_PREFIX.items() if obj != "LeadStatus"}
+PREFIX_OBJECT = {prefix: obj for obj, prefix in KEY_PREFIX.items()
+                 if obj not in ("LeadStatus", "TaskStatus")}
 CREATEABLE = {"Lead", "Opportunity", "Task", "Account"}
 FIELD_INDEX = {obj: {f.name: f for f in fields} for obj, fields in FIELDS.items()}
 FIELD_INDEX_CI = {obj: {name.lower(): f for name, f in idx.items()}
@@ -147,7 +157,16 @@ LEAD_STATUSES: tuple[tuple[str, bool, bool], ...] = (
     ("Closed - Converted", True, False),
     ("Closed - Not Converted", False, False),
 )
-TASK_STATUSES = ("Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred")
+# (ApiName, IsClosed, IsDefault): a Task's IsClosed follows its status, as in Salesforce.
+TASK_STATUS_ROWS: tuple[tuple[str, bool, bool], ...] = (
+    ("Not Started", False, True),
+    ("In Progress", False, False),
+    ("Completed", True, False),
+    ("Waiting on someone else", False, False),
+    ("Deferred", False, False),
+)
+TASK_STATUSES = tuple(row[0] for row in TASK_STATUS_ROWS)
+CLOSED_TASK_STATUSES = frozenset(row[0] for row in TASK_STATUS_ROWS if row[1])
 PICKLISTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("Opportunity", "StageName"): tuple(row[0] for row in OPPORTUNITY_STAGES),
     ("Lead", "Status"): tuple(row[0] for row in LEAD_STATUSES),

@@ -22,6 +22,7 @@ from funnelsync.sandbox.common import (
 from funnelsync.sandbox.data.dataset import history_row
 from funnelsync.sandbox.salesforce.api import OBJECT_NAMES, api_user_id, not_found, sf_error
 from funnelsync.sandbox.salesforce.schema import (
+    CLOSED_TASK_STATUSES,
     CREATEABLE,
     FIELD_INDEX_CI,
     KEY_PREFIX,
@@ -139,7 +140,7 @@ def apply_update(state: SandboxState, obj: str, row: dict, changes: dict, now_ms
         row.update(IsClosed=closed, IsWon=won, ForecastCategoryName=forecast,
                    LastStageChangeDate=stamp)
     if obj == "Task":
-        row["IsClosed"] = row["Status"] == "Completed"
+        row["IsClosed"] = row["Status"] in CLOSED_TASK_STATUSES
     if obj == "Lead" and ("FirstName" in changes or "LastName" in changes):
         row["Name"] = f"{row.get('FirstName') or ''} {row['LastName']}".strip()
     row["LastModifiedDate"] = row["SystemModstamp"] = stamp
@@ -203,6 +204,22 @@ def update_one(state: SandboxState, req: Request, m: re.Match) -> Response:
             return _rejected(exc)
         apply_update(state, obj, row, changes, state.now_ms())
         state.counters["salesforce"].records_written += 1
+        state.bump()
+    return Response(204, b"")
+
+
+def delete_one(state: SandboxState, req: Request, m: re.Match) -> Response:
+    """``DELETE /sobjects/{type}/{id}``: the record goes to the recycle bin (``IsDeleted``,
+    visible to ``queryAll`` only); 204, or 404 ``ENTITY_IS_DELETED`` when already there."""
+    obj = _object(m["obj"])
+    with state.lock:
+        row = state.data.sf[obj].get(m["id"]) if obj else None
+        if row is None:
+            return not_found()
+        if row["IsDeleted"]:
+            return sf_error(404, "ENTITY_IS_DELETED", "entity is deleted")
+        row["IsDeleted"] = True
+        row["LastModifiedDate"] = row["SystemModstamp"] = sf_datetime(state.now_ms())
         state.bump()
     return Response(204, b"")
 

@@ -1,33 +1,39 @@
-"""Lead alerts and their tasks: one alert per (lead, reason), one task per alert, never twice.
+"""Lead alerts and their follow-up tasks: one alert per (lead, reason); one open task per lead
+for its owner (first-touch SLA, nurture re-entry) and one for whoever an escalation goes to.
 
-The same crash-safe scheme as the stale-deal alerts (``sync.alerts``): the alert is marked
-``pending`` before its task is created and the task subject carries a marker, so a run that died
-between the CRM call and the store update is followed by one that finds the task instead of
-creating a second. Tasks sit on the lead (Salesforce Task with WhoId; HubSpot task associated
-with the contact, type 204). Escalations may also go to a webhook.
+An escalation is a task for someone else (the owner's manager or the escalation owner), so it
+is a follow-up of its own rather than a line in the owner's task. Tasks sit on the lead
+(Salesforce Task with WhoId; HubSpot task associated with the contact, type 204) and follow the
+same lifecycle as stale-deal tasks (``sync.follow_ups``): crash-safe creation by marker,
+rewritten when reasons change, completed when none is left, the rep's action wins.
+Escalations may also go to a webhook.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from funnelsync.config.models import AppConfig
 from funnelsync.config.operations import SlaConfig
-from funnelsync.connectors.base import TaskSpec
 from funnelsync.crm.source import Source
 from funnelsync.mapping.schema import FunnelLead
+from funnelsync.rules.follow_ups import ReasonLine, Wanted
 from funnelsync.rules.routing import OwnerDirectory
 from funnelsync.rules.sla import ESCALATION
-from funnelsync.store import Alert, Store
-from funnelsync.sync.alerts import AlertSummary, ensure_tasks, marker
+from funnelsync.store import Store
+from funnelsync.sync.alerts import AlertSummary
+from funnelsync.sync.follow_ups import FollowUpRun, reconcile
+from funnelsync.sync.legacy_tasks import fold_legacy_tasks
 from funnelsync.sync.webhook import post_webhook
 
 TITLES = {"sla_first_touch": "SLA: first touch overdue",
           "sla_escalation": "SLA escalation: MQL untouched",
           "nurture_reentry": "Nurture re-entry"}
+ORDER = ("sla_first_touch", "nurture_reentry", "sla_escalation")  # the title's reason first
+KINDS = {"sla_first_touch": "lead", "nurture_reentry": "lead", "sla_escalation": "escalation"}
 
 
 @dataclass(frozen=True)
@@ -58,36 +64,48 @@ def reconcile_lead_alerts(store: Store, source: Source, config: AppConfig,
                           directory: OwnerDirectory, wanted: dict[tuple[str, str], LeadAlert],
                           now: datetime, *, dry_run: bool,
                           reasons: frozenset[str]) -> tuple[AlertSummary, list[str]]:
-    """Resolve alerts that no longer hold, open new ones, create their missing tasks."""
+    """Resolve alerts that no longer hold, open new ones, keep each lead's tasks in line."""
     summary = AlertSummary()
     existing = {(a.record_id, a.reason): a for a in store.open_alerts(source.name)
                 if a.reason in reasons}
-    for key, alert in existing.items():
-        if key not in wanted:
-            summary.resolved += 1
-            if not dry_run:
-                store.resolve_alert(alert.alert_id, now)
-    need: list[tuple[Alert | None, LeadAlert]] = []
-    fresh: list[LeadAlert] = []
-    for key, item in wanted.items():
-        alert = existing.get(key)
-        if alert is None:
-            summary.opened += 1
-            fresh.append(item)
-            summary.new_alerts.append(_alert_json(source.name, item))
-        if not dry_run:
-            alert, _ = store.open_alert(source.name, item.lead.source_id, item.reason,
-                                        item.evidence, now)
-        if _wants_task(item, config) and (alert is None or not alert.task_id):
-            need.append((alert, item))
-    summary.open_total = len(wanted)
-    if dry_run:
-        summary.planned_tasks = [_task_json(source.name, item) for _, item in need]
-        return summary, []
-    ensure_tasks(store, source, now,
-                 [(a, i.reason, _task_spec(source.name, i, config, now))
-                  for a, i in need if a is not None], summary)
-    return summary, _escalate(config, fresh)
+    gone = [alert for key, alert in existing.items() if key not in wanted]
+    fresh = [item for key, item in wanted.items() if key not in existing]
+    summary.resolved, summary.opened, summary.open_total = len(gone), len(fresh), len(wanted)
+    if not dry_run:
+        store.update_alerts_bulk([(a.alert_id, {"status": "resolved"}) for a in gone], now)
+        store.open_alerts_bulk(source.name, [(i.lead.source_id, i.reason, i.evidence)
+                                             for i in wanted.values()], now)
+    if config.alerts.create_tasks:
+        run = FollowUpRun(store, source, config, now, dry_run, frozenset(KINDS.values()),
+                          resolution=_resolution)
+        follow = lead_follow_ups([i for i in wanted.values() if _wants_task(i, config)])
+        folded = fold_legacy_tasks(run, follow, KINDS.get)
+        summary.add_tasks(reconcile(run, follow, {
+            **store.live_follow_ups(source.name, run.kinds), **folded}))
+    return summary, ([] if dry_run else _escalate(config, fresh))
+
+
+def lead_follow_ups(items: list[LeadAlert]) -> dict[tuple[str, str], Wanted]:
+    """One follow-up per lead and kind: the owner's (first touch, re-entry), the escalation."""
+    groups: dict[tuple[str, str], list[LeadAlert]] = {}
+    for item in sorted(items, key=lambda i: ORDER.index(i.reason)):
+        groups.setdefault((item.lead.source_id, KINDS[item.reason]), []).append(item)
+    return {key: _follow_up(key[1], group) for key, group in groups.items()}
+
+
+def _follow_up(kind: str, group: list[LeadAlert]) -> Wanted:
+    lead = group[0].lead
+    name = " ".join(p for p in (lead.first_name, lead.last_name) if p) or lead.source_id
+    lines = tuple(ReasonLine(i.reason, i.reason, i.message, i.evidence) for i in group)
+    return Wanted(lead.source_id, kind, "lead", f"{TITLES[group[0].reason]}: {name}", lines,
+                  group[0].assignee)
+
+
+def _resolution(lead_id: str, kind: str, lines: Sequence[ReasonLine]) -> str:
+    codes = {line.code for line in lines}
+    if codes and codes <= {"nurture_reentry"}:
+        return "the lead is no longer a re-entry candidate"
+    return "the lead was touched (or left the SLA)"
 
 
 def _wants_task(item: LeadAlert, config: AppConfig) -> bool:
@@ -108,30 +126,10 @@ def _escalate(config: AppConfig, fresh: list[LeadAlert]) -> list[str]:
     return [warning] if warning else []
 
 
-def _subject(source: str, item: LeadAlert) -> str:
-    lead = item.lead
-    name = " ".join(p for p in (lead.first_name, lead.last_name) if p) or lead.source_id
-    title = TITLES.get(item.reason, item.reason)
-    return f"{title}: {name} {marker(source, lead.source_id, item.reason)}"
-
-
-def _task_spec(source: str, item: LeadAlert, config: AppConfig, now: datetime) -> TaskSpec:
-    body = (f"{item.message}\nEvidence: {json.dumps(item.evidence, sort_keys=True)}\n"
-            "Opened by funnelsync; the alert resolves when the lead is touched.")
-    due = (now + timedelta(days=config.alerts.task_due_days)).date()
-    return TaskSpec(deal_id=item.lead.source_id, subject=_subject(source, item)[:255], body=body,
-                    due=due, owner_id=item.assignee, target="lead")
-
-
-def _task_json(source: str, item: LeadAlert) -> dict[str, Any]:
-    return {"source": source, "lead_id": item.lead.source_id, "owner_id": item.assignee,
-            "reason": item.reason, "subject": _subject(source, item)}
-
-
 def _alert_json(source: str, item: LeadAlert) -> dict[str, Any]:
     return {"source": source, "kind": "lead", "deal_id": item.lead.source_id,
             "record_id": item.lead.source_id, "reason": item.reason, "message": item.message,
             "evidence": item.evidence}
 
 
-__all__ = ["LeadAlert", "escalation_target", "reconcile_lead_alerts"]
+__all__ = ["LeadAlert", "escalation_target", "lead_follow_ups", "reconcile_lead_alerts"]
