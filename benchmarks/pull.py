@@ -11,8 +11,11 @@ Incremental pulls (nothing changed, then ``--touch`` leads and deals touched on 
 shown per stream and per kind of call next to their floor: login + for each stream
 max(1, ceil(changed / page)) - one call when nothing changed. HubSpot's streams include its
 deletion lists (search cannot see archived records: max(1, ceil(archived / 100)) each).
-Catalog, describe and owner reads are metadata, shown apart. Records received (everything the
-CRM sent, what the connector dropped included) are shown next to records changed. Prints
+Catalog, describe and owner reads are metadata, shown next to the floor: 0 while the metadata
+cache is fresh. Two more increments show what metadata costs when it is read again: one with
+the job's clock a day ahead (the cache's time-to-live has passed: conditional describes, the
+catalogs, owners changed since), one with ``--refresh-metadata``. Records received (everything
+the CRM sent, what the connector dropped included) are shown next to records changed. Prints
 figures only; asserts nothing.
 """
 
@@ -27,6 +30,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +39,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the checkout's f
 
 from benchsupport import pages, peak_rss_mb, sandbox_post, sandbox_stats, start_sandbox  # noqa: E402
 
+from funnelsync.clock import utc_now  # noqa: E402
 from funnelsync.config.loading import load_config  # noqa: E402
 from funnelsync.config.models import AppConfig  # noqa: E402
 from funnelsync.crm.source import default_connector  # noqa: E402
@@ -43,7 +48,7 @@ from funnelsync.sync.job import SyncJob  # noqa: E402
 SF_FIXED = 1 + 2 + 2  # login, describe Lead and Opportunity, OpportunityStage + LeadStatus
 HS_FIXED = 1  # deal pipelines
 PAGE = {"salesforce": 2000, "hubspot": 200}  # rows per page of an incremental read
-METADATA = ("catalog", "owners")
+METADATA = ("catalog", "owners", "describes")
 PAUSE = 1.5  # seconds between pulls: HubSpot's search limit (5 a second) spans runs
 TOUCHED = {"salesforce": {"leads": "Lead", "deals": "Opportunity"},
            "hubspot": {"leads": "contacts", "deals": "deals"}}
@@ -100,16 +105,22 @@ class Metered:
         with self._book("catalog"):
             return self.inner.stage_catalog()
 
-    def users(self) -> list:
+    def describe_changed(self, sobject: str, since: Any) -> Any:
+        with self._book("describes"):
+            return self.inner.describe_changed(sobject, since)
+
+    def users(self, since: Any = None) -> list:
         with self._book("owners"):
-            return self.inner.users()
+            return self.inner.users(since)
 
     def owners(self) -> list:
         with self._book("owners"):
             return self.inner.owners()
 
 
-def run_pull(config_path: Path, full: bool) -> tuple[dict, float, dict[str, Metered]]:
+def run_pull(config_path: Path, full: bool, ahead: timedelta = timedelta(0),
+             refresh: bool = False) -> tuple[dict, float, dict[str, Metered]]:
+    """One pull; ``ahead`` moves the job's clock (the metadata cache's time) forward."""
     config = load_config(config_path)
     metered: dict[str, Metered] = {}
 
@@ -118,7 +129,9 @@ def run_pull(config_path: Path, full: bool) -> tuple[dict, float, dict[str, Mete
         return metered[name]
 
     start = time.perf_counter()
-    result = SyncJob(config, connector_factory=factory).pull(full=full)
+    job = SyncJob(config, connector_factory=factory, clock=lambda: utc_now() + ahead,
+                  refresh_metadata=refresh)
+    result = job.pull(full=full)
     return result.to_json(), time.perf_counter() - start, metered
 
 
@@ -151,14 +164,14 @@ def report_increment(label: str, seconds: float, metered: dict[str, Metered],
         metadata = usage.api_calls - spent
         deletions = archived["contacts"] + archived["deals"] if crm == "hubspot" else 0
         print(f"  {crm}: {usage.api_calls} API calls ({usage.retries} retries): login and "
-              f"streams {spent}, floor {floor} -> {spent / floor:.2f}x; metadata {metadata}; "
-              f"records received {usage.received:,} (deletion lists {deletions}) / changed "
-              f"{sum(changed[crm].values()):,}")
+              f"streams {spent}, floor {floor} -> {spent / floor:.2f}x; metadata {metadata} "
+              f"(0 with a fresh cache); records received {usage.received:,} (deletion lists "
+              f"{deletions}) / changed {sum(changed[crm].values()):,}")
         for name, use in streams.items():
             print(f"    {name:<8} {_kinds(use, METADATA_KINDS, exclude=True):<20} floor "
                   f"{floors[name]:>3}   received {use.received:>6,} / changed "
                   f"{changed[crm].get(name, 0):>6,}")
-        print(f"    metadata {_metadata(meter, streams)}")
+        print(f"    metadata {_metadata(meter, streams) or '-'}")
 
 
 METADATA_KINDS = ("describe", "login")
@@ -217,6 +230,13 @@ def benchmark_calls(leads: int, deals: int, touch: int) -> None:
             _, seconds, metered = run_pull(config, full=False)
             report_increment("the next incremental pull (nothing changed)", seconds, metered,
                              nothing, archived)
+            for label, options in (
+                    ("incremental pull a day later (metadata time-to-live passed)",
+                     {"ahead": timedelta(hours=25)}),
+                    ("incremental pull with --refresh-metadata", {"refresh": True})):
+                time.sleep(PAUSE)
+                _, seconds, metered = run_pull(config, False, **options)  # type: ignore[arg-type]
+                report_increment(label, seconds, metered, nothing, archived)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -234,7 +254,7 @@ def memory_child(leads: int, deals: int) -> None:
         proc, _url, config = start_sandbox(leads, deals, Path(tmp))
         try:
             before = peak_rss_mb()
-            data, seconds = run_pull(config, full=True)
+            data, seconds, _ = run_pull(config, full=True)
             records = sum(v for crm in data["pulled"].values() for v in crm.values())
             print(f"{records:>7,} records pulled in {seconds:.1f}s: peak RSS "
                   f"{peak_rss_mb():.0f} MB (after imports {before:.0f} MB)")

@@ -86,7 +86,8 @@ def normalize_cmd(source: str | None, obj: str | None, sample: str | None, pipel
 SOURCE_CHOICE = click.Choice(CRM_NAMES)
 
 
-def _job(config_path: str | None, sources: tuple[str, ...], log_format: str) -> Any:
+def _job(config_path: str | None, sources: tuple[str, ...], log_format: str,
+         refresh_metadata: bool = False) -> Any:
     from funnelsync.cli.console import setup_logging
     from funnelsync.sync.job import SyncJob
 
@@ -95,18 +96,21 @@ def _job(config_path: str | None, sources: tuple[str, ...], log_format: str) -> 
     unknown = [s for s in sources if s not in config.sources()]
     if unknown:
         raise ConfigError(f"--source {unknown[0]}: the config has no [{unknown[0]}] section")
-    return SyncJob(config, sources=list(sources) or None)
+    return SyncJob(config, sources=list(sources) or None, refresh_metadata=refresh_metadata)
 
 
 @click.command("pull")
 @config_option
 @click.option("--full", is_flag=True, help="Ignore watermarks and read everything again.")
+@click.option("--refresh-metadata", is_flag=True,
+              help="Read stage catalogs, owners and object descriptions from the CRM again "
+                   "instead of the cache (--full does too).")
 @click.option("--source", "sources", multiple=True, type=SOURCE_CHOICE,
               help="Only this CRM (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text")
-def pull_cmd(config_path: str | None, full: bool, sources: tuple[str, ...], as_json: bool,
-             log_format: str) -> None:
+def pull_cmd(config_path: str | None, full: bool, refresh_metadata: bool,
+             sources: tuple[str, ...], as_json: bool, log_format: str) -> None:
     """Pull, normalise and store leads, deals and stage history (no write-back).
 
     \b
@@ -115,7 +119,7 @@ def pull_cmd(config_path: str | None, full: bool, sources: tuple[str, ...], as_j
     """
     from funnelsync.cli.console import progress_reporter
 
-    job = _job(config_path, sources, log_format)
+    job = _job(config_path, sources, log_format, refresh_metadata)
     with progress_reporter(not as_json) as progress:
         job.progress = progress
         result = job.pull(full=full)
@@ -145,12 +149,15 @@ def _print_pull(result: Any) -> None:
 @config_option
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing to a CRM.")
 @click.option("--full", is_flag=True, help="Re-read everything and re-evaluate every record.")
+@click.option("--refresh-metadata", is_flag=True,
+              help="Read stage catalogs, owners and object descriptions from the CRM again "
+                   "instead of the cache (--full does too).")
 @click.option("--source", "sources", multiple=True, type=SOURCE_CHOICE,
               help="Only this CRM (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text")
-def sync_cmd(config_path: str | None, dry_run: bool, full: bool, sources: tuple[str, ...],
-             as_json: bool, log_format: str) -> None:
+def sync_cmd(config_path: str | None, dry_run: bool, full: bool, refresh_metadata: bool,
+             sources: tuple[str, ...], as_json: bool, log_format: str) -> None:
     """Pull, compute stages/scores/alerts, and push back only what changed.
 
     \b
@@ -164,7 +171,7 @@ def sync_cmd(config_path: str | None, dry_run: bool, full: bool, sources: tuple[
 
     from funnelsync.cli.console import progress_reporter
 
-    job = _job(config_path, sources, log_format)
+    job = _job(config_path, sources, log_format, refresh_metadata)
     job.reevaluate_all = full
     with progress_reporter(not as_json) as progress:
         job.progress = progress

@@ -385,6 +385,12 @@ class LimitsConfig(StrictModel):
     hubspot_search_per_second: int = Field(4, gt=0, description="Client-side search limit.")
     max_retry_seconds: float = Field(120.0, gt=0, description="Give up on a call after "
                                                               "retrying this long.")
+    metadata_ttl_hours: float = Field(
+        24.0, ge=0, description="How long stage catalogs, owners and object descriptions "
+                                "read from a CRM are trusted before a run asks again (0: "
+                                "every run). A stage or owner that pulled records name and "
+                                "the cache lacks is read at once; --refresh-metadata and "
+                                "--full read everything again.")
 
 
 class AppConfig(StrictModel):

@@ -2,7 +2,8 @@
 
 ``CRMS`` maps a CRM's name to its declaration (spec.py); ``crm_spec(name)`` looks one up. Code
 outside crm/, connectors/, mapping/ and sandbox/ reads a declaration instead of branching on a
-CRM's name. Source (source.py) is a CRM as one sync run uses it.
+CRM's name. Source (source.py) is a CRM as one sync run uses it, its metadata read through the
+cache of metadata.py.
 """
 
 from __future__ import annotations

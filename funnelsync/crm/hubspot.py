@@ -3,6 +3,7 @@ deal stages per pipeline, stage history carried inside each deal."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
@@ -12,21 +13,17 @@ from funnelsync.crm.spec import CrmSpec, StageVocabulary, no_history
 from funnelsync.mapping import hubspot as hs_map
 from funnelsync.mapping.funnel import StageMaps
 from funnelsync.mapping.hubspot.catalog import HubSpotCatalog
-from funnelsync.mapping.owners import CrmOwner
 from funnelsync.mapping.result import MapResult
 from funnelsync.mapping.schema import CatalogStage, StageChange
 
 
-def load_catalog(connector: Connector,
-                 config: AppConfig) -> tuple[list[CatalogStage], HubSpotCatalog]:
-    """Deal pipelines → catalog stages; the connector then also asks for each stage's
-    entry-time property with deals."""
-    stages = hs_map.map_pipelines(connector.stage_catalog())
-    catalog = HubSpotCatalog.from_stages(stages)
-    set_properties = getattr(connector, "set_properties", None)
-    if set_properties is not None:
-        set_properties("deals", hs_map.deal_properties(config.writeback, catalog))
-    return stages, catalog
+def use_catalog(connector: Connector, config: AppConfig,
+                raw: list[dict[str, Any]]) -> tuple[list[CatalogStage], HubSpotCatalog]:
+    """Deal pipelines → catalog stages; the connector is given them, so that it asks for each
+    stage's entry-time property with deals."""
+    stages = hs_map.map_pipelines(raw)
+    connector.use_catalog(raw)  # type: ignore[attr-defined]
+    return stages, HubSpotCatalog.from_stages(stages)
 
 
 def map_deal(raw: dict[str, Any], maps: StageMaps, writeback: WritebackConfig,
@@ -44,9 +41,9 @@ def clear_first(kind: Kind, fields: dict[str, Any]) -> dict[str, Any]:
     return hs_map.clear_first(fields) if kind == "leads" else {}
 
 
-def read_owners(connector: Connector) -> list[CrmOwner]:
-    """Owners, archived ones included."""
-    return hs_map.map_owners(connector.owners())  # type: ignore[attr-defined]
+def read_owners(connector: Connector, since: datetime | None) -> list[dict[str, Any]]:
+    """Every owner, archived ones included, raw (HubSpot cannot list only those changed)."""
+    return connector.owners()  # type: ignore[attr-defined, no-any-return]
 
 
 def connect(config: AppConfig, **options: Any) -> Connector:
@@ -77,15 +74,17 @@ HUBSPOT = CrmSpec(
                                 lambda maps: maps.deal_stages, default_pipeline="default"),
     },
     nurture_reentry=attrgetter("hubspot_lifecycle"),
-    load_catalog=load_catalog,
+    use_catalog=use_catalog,
     map_lead=hs_map.map_contact,
     map_deal=map_deal,
     stage_changes_in=stage_changes_in,
     history=no_history,
     read_owners=read_owners,
+    map_owners=hs_map.map_owners,
     writeback_fields=hs_map.writeback_fields,
     clear_first=clear_first,
     connect=connect,
+    catalog_in_reads=True,
 )
 
 __all__ = ["HUBSPOT"]

@@ -13,14 +13,13 @@ from funnelsync.connectors.base import Connector, Page
 from funnelsync.crm.spec import CrmSpec, StageVocabulary, no_stage_changes, nothing_to_clear
 from funnelsync.mapping import salesforce as sf_map
 from funnelsync.mapping.funnel import StageMaps
-from funnelsync.mapping.owners import CrmOwner
 from funnelsync.mapping.result import MapResult
 from funnelsync.mapping.schema import CatalogStage, StageChange
 
 
-def load_catalog(connector: Connector, config: AppConfig) -> tuple[list[CatalogStage], None]:
+def use_catalog(connector: Connector, config: AppConfig,
+                raw: list[dict[str, Any]]) -> tuple[list[CatalogStage], None]:
     """OpportunityStage and LeadStatus rows → catalog stages; deals need nothing from them."""
-    raw = connector.stage_catalog()
     opportunity = [r for r in raw if _sobject(r) == "OpportunityStage"]
     lead = [r for r in raw if _sobject(r) == "LeadStatus"]
     return sf_map.map_catalog(opportunity, lead), None
@@ -44,9 +43,10 @@ def history(connector: Connector, since: datetime | None, resume: str | None
         yield page, [sf_map.map_history(raw) for raw in page.records]
 
 
-def read_owners(connector: Connector) -> list[CrmOwner]:
-    """Users and queues."""
-    return sf_map.map_owners(connector.users())  # type: ignore[attr-defined]
+def read_owners(connector: Connector, since: datetime | None) -> list[dict[str, Any]]:
+    """Users and queues, raw; with ``since``, those whose SystemModstamp is at or after it."""
+    users = connector.users  # type: ignore[attr-defined]
+    return users(since) if since is not None else users()  # type: ignore[no-any-return]
 
 
 def connect(config: AppConfig, **options: Any) -> Connector:
@@ -78,15 +78,17 @@ SALESFORCE = CrmSpec(
                                 lambda maps: {None: maps.opportunity_stage}),
     },
     nurture_reentry=attrgetter("salesforce_status"),
-    load_catalog=load_catalog,
+    use_catalog=use_catalog,
     map_lead=sf_map.map_lead,
     map_deal=map_deal,
     stage_changes_in=no_stage_changes,
     history=history,
     read_owners=read_owners,
+    map_owners=sf_map.map_owners,
     writeback_fields=sf_map.writeback_fields,
     clear_first=nothing_to_clear,
     connect=connect,
+    owners_since=True,
 )
 
 __all__ = ["SALESFORCE"]

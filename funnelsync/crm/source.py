@@ -7,42 +7,123 @@ CRM's declaration (``CrmSpec``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from funnelsync.config.models import AppConfig
 from funnelsync.connectors.base import Connector, Kind, Page
 from funnelsync.crm import crm_spec
+from funnelsync.crm.metadata import Cached, MetadataCache, merge_rows
 from funnelsync.crm.spec import CatalogContext, CrmSpec
 from funnelsync.mapping.funnel import StageMaps
 from funnelsync.mapping.owners import CrmOwner
 from funnelsync.mapping.result import MapResult
-from funnelsync.mapping.schema import CatalogStage, FunnelDeal, StageChange
+from funnelsync.mapping.schema import CatalogStage, FunnelDeal, FunnelLead, StageChange
 
 ConnectorFactory = Callable[[str, AppConfig], Connector]
 
 
 @dataclass
 class Source:
-    """A CRM as the sync job sees it: pull raw, map to the schema, write back."""
+    """A CRM as the sync job sees it: pull raw, map to the schema, write back.
+
+    Its metadata (stage catalog, owners, object descriptions) comes from ``cache`` while that
+    can be trusted and from the CRM otherwise (see :mod:`funnelsync.crm.metadata`).
+    """
 
     name: str
     connector: Connector
     config: AppConfig
     maps: StageMaps
     catalog_context: CatalogContext = field(default=None)
+    cache: MetadataCache = field(default_factory=MetadataCache)
     spec: CrmSpec = field(init=False, repr=False)
     _owners: list[CrmOwner] | None = field(default=None, repr=False)
+    _catalog: Cached | None = field(default=None, repr=False)
+    _catalog_read: bool = field(default=False, repr=False)  # read from the CRM in this run
+    _known_stages: set[str] = field(default_factory=set, repr=False)
+    _seen_owners: set[str] = field(default_factory=set, repr=False)
+    _describes: Cached | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.spec = crm_spec(self.name)
 
+    # -- the stage catalog -----------------------------------------------------------------
+
     def load_catalog(self) -> list[CatalogStage]:
-        """Read the CRM's stage catalog and keep what the deal mapper needs from it."""
-        stages, self.catalog_context = self.spec.load_catalog(self.connector, self.config)
+        """The CRM's stage catalog, kept or read, and what the deal mapper needs from it."""
+        cached = self.cache.get(self.name, CATALOG)
+        if cached is None or not self.cache.fresh(cached):
+            return self._read_catalog(set(), cached)
+        self._catalog = cached
+        return self._use_catalog(cached.value)
+
+    def reload_catalog(self, records: Sequence[FunnelLead | FunnelDeal]
+                       ) -> list[CatalogStage] | None:
+        """Read the catalog again when ``records`` carry a stage value it does not list; the
+        new catalog, or None when it was not read (every value known or known to be absent, or
+        the catalog already read from the CRM in this run)."""
+        unknown = self._unknown_stages(records)
+        if not unknown or self._catalog_read:
+            return None
+        return self._read_catalog(unknown, self._catalog)
+
+    def _read_catalog(self, unknown: set[str], before: Cached | None) -> list[CatalogStage]:
+        rows = self.connector.stage_catalog()
+        self._catalog_read = True
+        stages = self._use_catalog(rows)
+        absent = (unknown | set(before.absent if before else ())) - self._known_stages
+        self._catalog = self.cache.put(self.name, CATALOG, rows, absent)
         return stages
+
+    def _use_catalog(self, rows: list[dict[str, Any]]) -> list[CatalogStage]:
+        stages, self.catalog_context = self.spec.use_catalog(self.connector, self.config, rows)
+        self._known_stages = {_stage_key(s.kind, s.stage) for s in stages}
+        return stages
+
+    def _unknown_stages(self, records: Sequence[FunnelLead | FunnelDeal]) -> set[str]:
+        """Stage values of live records missing from the catalog, among the kinds it lists."""
+        if self._catalog is None:
+            return set()
+        kinds = {key.split(":", 1)[0] for key in self._known_stages}
+        found = set()
+        for record in records:
+            kind, value = _stage_of(record)
+            if value and kind in kinds and not record.is_deleted:
+                found.add(_stage_key(kind, value))
+        return found - self._known_stages - set(self._catalog.absent)
+
+    # -- object descriptions -----------------------------------------------------------------
+
+    def load_describes(self) -> None:
+        """Give the connector the object descriptions kept from earlier runs: as kept while
+        fresh, else after asking the CRM whether each changed (one conditional call each).
+        Without any kept (or told to refresh), the connector describes what it needs."""
+        if not isinstance(self.connector, DescribesObjects):
+            return
+        cached = self.cache.get(self.name, DESCRIBES)
+        if cached is None or self.cache.refresh:
+            return
+        fresh = self.cache.fresh(cached)
+        for sobject, describe in cached.value.items():
+            if fresh or self.connector.describe_changed(sobject, cached.changed_since) is None:
+                self.connector.use_describe(sobject, describe)
+        self._describes = cached if fresh else self.cache.put(self.name, DESCRIBES,
+                                                              self.connector.described())
+
+    def keep_describes(self) -> None:
+        """Keep what the connector described in this run, with the descriptions kept before."""
+        if not isinstance(self.connector, DescribesObjects):
+            return
+        described, kept = self.connector.described(), self._describes
+        if kept is not None and described == kept.value:
+            return
+        self._describes = self.cache.put(self.name, DESCRIBES, described,
+                                         read_at=kept.read_at if kept else None)
+
+    # -- records -----------------------------------------------------------------------------
 
     def map_record(self, kind: Kind, raw: dict[str, Any]) -> MapResult:
         """Raw CRM record → schema record (raises DataError when it cannot be mapped)."""
@@ -75,18 +156,70 @@ class Source:
         """Fields to blank in an update before ``fields`` (HubSpot's lifecyclestage)."""
         return self.spec.clear_first(kind, fields)
 
+    # -- owners ------------------------------------------------------------------------------
+
+    def note_owners(self, records: Sequence[FunnelLead | FunnelDeal]) -> None:
+        """Remember the owners pulled records name: one the kept list lacks makes ``owners``
+        read them again."""
+        self._seen_owners.update(r.owner_id for r in records if r.owner_id and not r.is_deleted)
+
     def owners(self) -> list[CrmOwner]:
         """Everyone who can own records in this CRM (active or not; queues included).
 
-        Read once per Source (one run) and kept: routing, SLA, identity and alerts all ask.
+        Kept from an earlier run while fresh and listing every owner the pulled records name;
+        else read (only those changed since, where the CRM can tell). Once per Source (one run):
+        routing, SLA, identity and alerts all ask.
         """
         if self._owners is None:
-            self._owners = self.spec.read_owners(self.connector)
+            self._owners = self._load_owners()
         return self._owners
+
+    def _load_owners(self) -> list[CrmOwner]:
+        cached = self.cache.get(self.name, OWNERS)
+        if cached is not None and self.cache.fresh(cached):
+            owners = self.spec.map_owners(cached.value)
+            if not self._seen_owners - {o.id for o in owners} - set(cached.absent):
+                return owners
+        rows = self._read_owner_rows(cached)
+        owners = self.spec.map_owners(rows)
+        seen = self._seen_owners | set(cached.absent if cached else ())
+        self.cache.put(self.name, OWNERS, rows, seen - {o.id for o in owners})
+        return owners
+
+    def _read_owner_rows(self, cached: Cached | None) -> list[dict[str, Any]]:
+        if cached is None or self.cache.refresh or not self.spec.owners_since:
+            return self.spec.read_owners(self.connector, None)
+        changed = self.spec.read_owners(self.connector, cached.changed_since)
+        return merge_rows(cached.value, changed, self.spec.id_field)
 
     def inactive_owner_ids(self) -> set[str]:
         """Owners that cannot be given new work (deactivated users, archived owners)."""
         return {o.id for o in self.owners() if not o.active}
+
+
+CATALOG, OWNERS, DESCRIBES = "catalog", "owners", "describes"  # names in the metadata cache
+
+
+@runtime_checkable
+class DescribesObjects(Protocol):
+    """A connector that reads object descriptions (Salesforce describes) to build its reads."""
+
+    def describe_changed(self, sobject: str, since: datetime) -> dict[str, Any] | None: ...
+
+    def use_describe(self, sobject: str, describe: Mapping[str, Any]) -> None: ...
+
+    def described(self) -> dict[str, dict[str, Any]]: ...
+
+
+def _stage_of(record: FunnelLead | FunnelDeal) -> tuple[str, str | None]:
+    """The catalog kind and raw stage value of a record (a lead's status, a deal's stage)."""
+    if isinstance(record, FunnelDeal):
+        return "deal", record.stage
+    return "lead", record.status
+
+
+def _stage_key(kind: str, value: str | None) -> str:
+    return f"{kind}:{value}"
 
 
 def default_connector(name: str, config: AppConfig, **options: Any) -> Connector:
@@ -99,8 +232,11 @@ def default_connector(name: str, config: AppConfig, **options: Any) -> Connector
 
 
 def open_sources(config: AppConfig, only: list[str] | None = None,
-                 factory: ConnectorFactory = default_connector) -> list[Source]:
-    """A Source for every configured CRM (or just those in ``only``)."""
+                 factory: ConnectorFactory = default_connector,
+                 cache: MetadataCache | None = None) -> list[Source]:
+    """A Source for every configured CRM (or just those in ``only``); their metadata kept in
+    ``cache`` (none kept without one)."""
     names = [n for n in config.sources() if not only or n in only]
     maps = StageMaps(config)
-    return [Source(n, factory(n, config), config, maps) for n in names]
+    return [Source(n, factory(n, config), config, maps, cache=cache or MetadataCache())
+            for n in names]

@@ -2,7 +2,8 @@
 
 A ``CrmSpec`` names the CRM's objects, cursor and deletion fields, where its stage values come
 from and which config tables map them, its nurture re-entry value, the mapping functions that
-turn its raw records into the funnel schema, and the factory of its connector. Code outside
+turn its raw records into the funnel schema, how its owners are read, and the factory of its
+connector. Code outside
 crm/, connectors/, mapping/ and sandbox/ looks a CRM up by name and reads its declaration
 instead of branching on the name.
 """
@@ -70,15 +71,24 @@ class CrmSpec:
     stages: Mapping[RecordKind, StageVocabulary]
     nurture_reentry: Callable[[NurtureConfig], str | None]  # the lead status a revived lead gets
     # mapping: raw records ↔ the funnel schema
-    load_catalog: Callable[[Connector, AppConfig], tuple[list[CatalogStage], CatalogContext]]
+    # the stage catalog's raw rows (``Connector.stage_catalog()``, read now or kept) → its stages
+    # and what the deal mapper needs; a connector whose reads follow the catalog is given it
+    use_catalog: Callable[[Connector, AppConfig, list[Raw]],
+                          tuple[list[CatalogStage], CatalogContext]]
     map_lead: Callable[[Raw, StageMaps, WritebackConfig], MapResult]
     map_deal: Callable[[Raw, StageMaps, WritebackConfig, CatalogContext], MapResult]
     stage_changes_in: Callable[[Kind, Raw], list[StageChange]]  # carried inside a record
     history: HistoryPages  # a separate stage-history stream, page by page
-    read_owners: Callable[[Connector], list[CrmOwner]]
+    # owners, raw: every one, or with a time those changed at or after it (see owners_since)
+    read_owners: Callable[[Connector, datetime | None], list[Raw]]
+    map_owners: Callable[[list[Raw]], list[CrmOwner]]
     writeback_fields: Callable[..., dict[str, Any]]  # mapping.<crm>.writeback_fields
     clear_first: Callable[[Kind, dict[str, Any]], dict[str, Any]]
     connect: Callable[..., Connector]  # (config, **options) → the real connector
+    owners_since: bool = False  # read_owners honours its time (else it returns every owner)
+    # a pull asks for fields named after catalog entries (HubSpot: each stage's entry time), so
+    # a page read before the catalog changed is read again
+    catalog_in_reads: bool = False
 
     def writeback(self, config: WritebackConfig) -> CrmWriteback:
         """This CRM's write-back names in ``config``."""

@@ -1,5 +1,7 @@
 """The sandbox's own endpoints (`/__sandbox/...`), `touch`, and the config file it can write.
 
+`stage` is an admin's setup change (a new deal stage, see `admin`); `touch` changes records.
+
 Control endpoints never fail, are never rate-limited and never count as API calls.
 """
 
@@ -8,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from funnelsync.sandbox.admin import add_stage
 from funnelsync.sandbox.common import Request, Response, hs_datetime, json_response
 from funnelsync.sandbox.data.people import owners
 from funnelsync.sandbox.hubspot.records import apply as apply_hs
@@ -83,6 +86,14 @@ def handle(state: SandboxState, req: Request, m: re.Match) -> Response:
                 raise ValueError("send {\"crm\", \"object\", \"count\"}")
             return json_response(200, touch(state, str(body.get("crm")),
                                             str(body.get("object")), int(body.get("count", 1))))
+        if action == "stage" and req.method == "POST":
+            body = req.json()
+            if not isinstance(body, dict):
+                raise ValueError("send {\"crm\", \"label\", \"probability\", \"count\"}")
+            return json_response(200, add_stage(state, str(body.get("crm")),
+                                                str(body.get("label") or ""),
+                                                int(body.get("probability", 50)),
+                                                int(body.get("count", 1))))
     except (ValueError, TypeError) as exc:
         return json_response(400, {"error": str(exc)})
     return json_response(404, {"error": f"no control endpoint {req.method} {req.path}"})

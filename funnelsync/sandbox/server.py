@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from funnelsync.sandbox import control, scenarios
+from funnelsync.sandbox import admin, control, scenarios
 from funnelsync.sandbox.common import Request, Response, json_response
 from funnelsync.sandbox.hubspot.records import hs_error
 from funnelsync.sandbox.routes import ROUTES, Route
@@ -199,7 +199,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, resp: Response) -> None:
         phrase = http.HTTPStatus(resp.status).phrase
         lines = [f"HTTP/1.1 {resp.status} {phrase}", f"Content-Length: {len(resp.body)}"]
-        if resp.body or resp.status != 204:
+        if resp.body or resp.status not in (204, 304):
             lines.append(f"Content-Type: {resp.content_type}")
         lines.extend(f"{k}: {v}" for k, v in resp.headers.items())
         if self.close_connection:
@@ -289,6 +289,11 @@ class Sandbox:
 
     def touch(self, crm: str, object: str, count: int) -> dict[str, object]:  # noqa: A002
         return control.touch(self.state, crm, object, count)
+
+    def add_stage(self, crm: str, label: str, probability: int = 50,
+                  count: int = 1) -> dict[str, object]:
+        """An admin adds a deal stage to ``crm`` and ``count`` open deals move into it."""
+        return admin.add_stage(self.state, crm, label, probability, count)
 
 
 def serve(seed: int = 7, leads: int = 2000, deals: int = 1500, latency_ms: float = 0,

@@ -84,6 +84,9 @@ class SandboxState:
                     row["attributes"] = {"type": obj}
             self.hs_properties = initial_properties()
             self.hs_property_meta: dict[tuple[str, str], tuple[str, str, str]] = {}
+            # Salesforce object -> when an admin last changed its metadata (epoch ms); objects
+            # not listed date from the org's setup
+            self.sf_metadata_changed: dict[str, int] = {}
             self.counters = {"salesforce": CrmCounters(), "hubspot": CrmCounters()}
             self.fault_rng = random.Random(self.seed * 7919 + 1)
             self.pick_rng = random.Random(self.seed * 104_729 + 3)

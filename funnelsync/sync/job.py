@@ -16,12 +16,13 @@ import socket
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from funnelsync.clock import Clock, utc_now
 from funnelsync.config.models import AppConfig
 from funnelsync.connectors.base import KINDS
+from funnelsync.crm.metadata import MetadataCache
 from funnelsync.crm.source import ConnectorFactory, Source, default_connector, open_sources
 from funnelsync.errors import EXIT_OK, EXIT_PARTIAL, FunnelsyncError, LockHeld
 from funnelsync.store import Store, default_holder
@@ -98,13 +99,14 @@ class SyncJob:
     def __init__(self, config: AppConfig, *, sources: list[str] | None = None,
                  connector_factory: ConnectorFactory = default_connector,
                  clock: Clock = utc_now, progress: Progress | None = None,
-                 reevaluate_all: bool = False) -> None:
+                 reevaluate_all: bool = False, refresh_metadata: bool = False) -> None:
         self.config = config
         self.only = sources
         self.factory = connector_factory
         self.clock = clock
         self.progress = progress
         self.reevaluate_all = reevaluate_all
+        self.refresh_metadata = refresh_metadata  # --full refreshes it too
         self._everything = reevaluate_all
         self.holder = default_holder()
 
@@ -145,7 +147,8 @@ class SyncJob:
         run_id = store.start_run(self.holder, dry_run=dry_run)
         current_run_id.set(run_id)
         result = RunResult(run_id=run_id, dry_run=dry_run)
-        sources = open_sources(self.config, self.only, self.factory)
+        sources = open_sources(self.config, self.only, self.factory,
+                               self._metadata_cache(store, full))
         try:
             self._pull_all(store, sources, result, full)
             with _timed(result, "identity"):  # the people table, right after the pull
@@ -166,6 +169,12 @@ class SyncJob:
         store.finish_run(run_id, status, counts=result.to_json(), errors=result.errors,
                          timings=result.timings)
         return result
+
+    def _metadata_cache(self, store: Store, full: bool) -> MetadataCache:
+        """Catalogs, owners and describes kept in the store, trusted for
+        ``limits.metadata_ttl_hours``; read again at once with ``refresh_metadata`` or ``full``."""
+        ttl = timedelta(hours=self.config.limits.metadata_ttl_hours)
+        return MetadataCache(store, self.clock(), ttl, refresh=self.refresh_metadata or full)
 
     def _pull_all(self, store: Store, sources: list[Source], result: RunResult,
                   full: bool) -> None:

@@ -14,6 +14,11 @@ Unordered full loads (HubSpot list endpoints, Bulk 2.0) keep a resume token per 
 the cursor once the load is complete: to when the load started, minus a lookback, so records
 changed while it ran are read again next time. Deletions an incremental pull reads apart
 (HubSpot's archived lists) are stored without moving the watermark.
+
+The stage catalog comes from the metadata cache (see ``crm.metadata``). A page whose records
+carry a stage the cached catalog lacks makes the pull read the catalog again before the page is
+stored; where the catalog decides what a pull asks for (HubSpot's stage-entry times), the
+stream is then read again from its watermark, so that page is read with the new catalog.
 """
 
 from __future__ import annotations
@@ -85,10 +90,12 @@ def pull_source(store: Store, source: Source, run_id: int, now: datetime, *,
                 full: bool = False, progress: Progress = _no_progress) -> SourcePull:
     """Pull one CRM's catalog, leads, deals and stage history into the store."""
     result = SourcePull()
+    source.load_describes()
     store.replace_catalog(source.name, source.load_catalog())
     for kind in KINDS:
         _pull_stream(store, source, kind, run_id, now, full, result, progress)
     _pull_history(store, source, now, full, result, progress)
+    source.keep_describes()
     return result
 
 
@@ -111,31 +118,34 @@ def _position(page: Page, incremental: bool, key: str | None) -> tuple[datetime 
     return (None, key) if incremental else (None, page.resume)
 
 
+@dataclass
+class _Stream:
+    """One stream's pull so far."""
+
+    received: int = 0
+    unordered: bool = False  # an unordered full load: the cursor is set when it is complete
+    last: datetime | None = None  # the newest record time stored by an ordered pull
+
+
+@dataclass
+class _MappedPage:
+    records: list[FunnelLead | FunnelDeal] = field(default_factory=list)
+    changes: list[StageChange] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    rejected: int = 0
+
+
 def _pull_stream(store: Store, source: Source, kind: Kind, run_id: int, now: datetime,
                  full: bool, result: SourcePull, progress: Progress) -> None:
-    since, resume = start_of(None if full else store.get_watermark(source.name, kind))
-    key = resume if since is not None else None
-    unordered = False
-    received = 0
-    last: datetime | None = None
-    for page in source.connector.iter_pages(kind, since=since, resume=resume):
-        unordered = unordered or (since is None and page.cursor is None)
-        records, changes = _map_page(source, kind, page, result)
-        if changes:
-            store.add_stage_changes(changes)  # before the page: a re-read dedupes them
-            result.stage_changes += len(changes)
-        cursor, token = _position(page, since is not None, key)
-        key = token if cursor is not None else key
-        last = cursor or last
-        stats = store.write_page(source.name, kind, records, cursor, token, run_id)
-        received += len(page.records)
-        result.deleted[kind] += stats.deleted
-        progress(source.name, kind, received)
-    setattr(result, kind, received)
-    if unordered:
+    stream = _Stream()
+    mark = None if full else store.get_watermark(source.name, kind)
+    while _read_pages(store, source, kind, run_id, mark, stream, result, progress):
+        mark = store.get_watermark(source.name, kind)  # on after the last page stored
+    setattr(result, kind, stream.received)
+    if stream.unordered:
         store.set_watermark(source.name, kind, now - FULL_LOAD_LOOKBACK, None)
     else:
-        _settle(store, source.name, kind, last, now)
+        _settle(store, source.name, kind, stream.last, now)
 
 
 def _settle(store: Store, source: str, stream: str, last: datetime | None,
@@ -145,22 +155,64 @@ def _settle(store: Store, source: str, stream: str, last: datetime | None,
         store.set_watermark(source, stream, last, AfterKey(last, "").encode())
 
 
-def _map_page(source: Source, kind: Kind, page: Page, result: SourcePull
-              ) -> tuple[list[FunnelLead | FunnelDeal], list[StageChange]]:
-    records: list[FunnelLead | FunnelDeal] = []
-    changes: list[StageChange] = []
+def _read_pages(store: Store, source: Source, kind: Kind, run_id: int, mark: Watermark | None,
+                stream: _Stream, result: SourcePull, progress: Progress) -> bool:
+    """Store the stream's pages from ``mark`` on. True when it stopped to be read again: a page
+    named a stage the catalog lacked, and the catalog decides what a pull asks for."""
+    since, resume = start_of(mark)
+    key = resume if since is not None else None
+    for page in source.connector.iter_pages(kind, since=since, resume=resume):
+        mapped = _map_page(source, kind, page)
+        if _catalog_reloaded(store, source, mapped.records):
+            if source.spec.catalog_in_reads:
+                return True
+            mapped = _map_page(source, kind, page)
+        stream.unordered = stream.unordered or (since is None and page.cursor is None)
+        _keep_mapped(source, mapped, result)
+        if mapped.changes:
+            store.add_stage_changes(mapped.changes)  # before the page: a re-read dedupes them
+        cursor, token = _position(page, since is not None, key)
+        key = token if cursor is not None else key
+        stream.last = cursor or stream.last
+        stats = store.write_page(source.name, kind, mapped.records, cursor, token, run_id)
+        stream.received += len(page.records)
+        result.deleted[kind] += stats.deleted
+        progress(source.name, kind, stream.received)
+    return False
+
+
+def _catalog_reloaded(store: Store, source: Source,
+                      records: list[FunnelLead | FunnelDeal]) -> bool:
+    """Read the catalog again if ``records`` name a stage it lacks; True when it was."""
+    stages = source.reload_catalog(records)
+    if stages is None:
+        return False
+    store.replace_catalog(source.name, stages)
+    return True
+
+
+def _map_page(source: Source, kind: Kind, page: Page) -> _MappedPage:
+    mapped = _MappedPage()
     for raw in page.records:
         try:
-            mapped = source.map_record(kind, raw)
-            changes += source.stage_changes_in(kind, raw)
+            record = source.map_record(kind, raw)
+            mapped.changes += source.stage_changes_in(kind, raw)
         except DataError as exc:
-            result.rejected += 1
-            result.add_warning(str(exc))
+            mapped.rejected += 1
+            mapped.warnings.append(str(exc))
             continue
-        records.append(mapped.record)
-        for warning in mapped.warnings:
-            result.add_warning(warning)
-    return records, changes
+        mapped.records.append(record.record)
+        mapped.warnings += record.warnings
+    return mapped
+
+
+def _keep_mapped(source: Source, mapped: _MappedPage, result: SourcePull) -> None:
+    """Count a page that is stored: its rejects, warnings, stage changes and owners."""
+    result.rejected += mapped.rejected
+    for warning in mapped.warnings:
+        result.add_warning(warning)
+    result.stage_changes += len(mapped.changes)
+    source.note_owners(mapped.records)
 
 
 def _pull_history(store: Store, source: Source, now: datetime, full: bool, result: SourcePull,

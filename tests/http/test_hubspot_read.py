@@ -248,3 +248,32 @@ def test_an_unreachable_host_gives_up_with_a_message_naming_it() -> None:
     assert f"cannot reach {host} (" in caught.value.message
     assert "pat-na1" not in caught.value.message
     assert clock.sleeps and sum(clock.sleeps) <= 60.0
+
+
+def test_a_given_catalog_decides_the_stage_entry_properties_without_a_call(site):
+    portal, host = site
+    portal.add("deals", 1, BASE_MS + 1, dealstage="s1")
+    hs = make_connector(host, FakeClock(), properties={"deals": ["dealname"]})
+    hs.use_catalog([{"id": "p1", "stages": [{"id": "s1"}, {"id": "s2"}]}])
+
+    pages = list(hs.iter_pages("deals"))
+
+    assert ids_of(pages) == ["1"]
+    lists = portal.calls("GET", "/crm/v3/objects/deals")
+    assert lists[0]["args"]["properties"] == [",".join(
+        ["dealname", "hs_lastmodifieddate", "hs_object_id", "createdate", "dealstage",
+         "pipeline", "hs_v2_date_entered_s1", "hs_v2_date_entered_s2"])]
+    assert hs.usage.by_kind == {"list": 2}
+
+
+def test_each_catalog_read_asks_hubspot_and_later_reads_follow_it(site):
+    portal, host = site
+    hs = make_connector(host, FakeClock(), properties={"deals": ["dealname"]})
+    hs.use_catalog([{"id": "p1", "stages": [{"id": "s1"}]}])
+    assert hs.properties_for("deals")[-1] == "hs_v2_date_entered_s1"
+
+    hs.stage_catalog()
+    hs.stage_catalog()
+
+    assert hs.properties_for("deals")[-len(STAGE_PROPS):] == STAGE_PROPS
+    assert hs.usage.by_kind == {"pipelines": 2}

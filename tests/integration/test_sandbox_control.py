@@ -126,6 +126,53 @@ def test_touch_hubspot_is_seen_by_search(sandbox: Sandbox) -> None:
     assert sorted(r.id for r in found.results) == sorted(changed["ids"])
 
 
+def test_describe_answers_not_modified_until_an_admin_adds_a_stage(sandbox: Sandbox) -> None:
+    sf = salesforce_client(sandbox.url)
+    since = {"If-Modified-Since": "Mon, 23 Nov 2026 12:00:00 GMT"}
+    assert sf.restful("sobjects/Opportunity/describe")["name"] == "Opportunity"
+    with pytest.raises(SalesforceGeneralError) as before:
+        sf.restful("sobjects/Opportunity/describe", headers=since)
+    assert (before.value.status, before.value.content) == (304, "")
+    sandbox.state.clock.now += 30  # type: ignore[attr-defined]
+
+    added = requests.post(f"{sandbox.url}/__sandbox/stage", json={
+        "crm": "salesforce", "label": "Security Review", "probability": 65, "count": 4},
+        timeout=5).json()
+
+    assert sf.restful("sobjects/Opportunity/describe", headers=since)["name"] == "Opportunity"
+    with pytest.raises(SalesforceGeneralError) as lead:
+        sf.restful("sobjects/Lead/describe", headers=since)
+    with pytest.raises(SalesforceGeneralError) as after:  # asked at the change: not modified
+        sf.restful("sobjects/Opportunity/describe",
+                   headers={"If-Modified-Since": "Mon, 23 Nov 2026 12:00:30 GMT"})
+    assert (lead.value.status, after.value.status) == (304, 304)
+    stages = sf.query("SELECT ApiName, SortOrder FROM OpportunityStage WHERE "
+                      "ApiName = 'Security Review'")["records"]
+    assert [(r["ApiName"], r["SortOrder"]) for r in stages] == [("Security Review", 12)]
+    moved = sf.query_all("SELECT Id FROM Opportunity WHERE StageName = 'Security Review'")
+    assert sorted(r["Id"] for r in moved["records"]) == sorted(added["ids"])
+    history = sf.query_all("SELECT OpportunityId FROM OpportunityHistory WHERE "
+                           "StageName = 'Security Review'")["records"]
+    assert sorted(r["OpportunityId"] for r in history) == sorted(added["ids"])
+    assert added["modified_at"] == "2026-11-23T12:00:30.000+0000"
+
+
+def test_a_stage_added_to_hubspot_is_in_its_pipeline_and_its_deals(sandbox: Sandbox) -> None:
+    added = sandbox.add_stage("hubspot", "Security Review", 65, count=2)
+
+    hs = HubSpot(access_token="pat-demo", host=sandbox.url)
+    pipeline = hs.crm.pipelines.pipelines_api.get_by_id("deals", "default")
+    assert [(s.id, s.label) for s in pipeline.stages][-1] == ("1190400", "Security Review")
+    entered = "hs_v2_date_entered_1190400"
+    for deal_id in added["ids"]:  # type: ignore[union-attr]
+        deal = hs.crm.deals.basic_api.get_by_id(deal_id, properties=["dealstage", entered])
+        assert deal.properties["dealstage"] == "1190400"
+        assert deal.properties[entered] == "2026-11-23T12:00:00.000Z"
+    refused = requests.post(f"{sandbox.url}/__sandbox/stage", json={
+        "crm": "hubspot", "label": "", "count": 1}, timeout=5)
+    assert refused.status_code == 400
+
+
 def test_config_out_passes_config_check(tmp_path: Path) -> None:
     path = tmp_path / "sandbox.toml"
     path.write_text(config_toml("http://127.0.0.1:8765", path), encoding="utf-8")

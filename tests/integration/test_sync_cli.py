@@ -43,6 +43,20 @@ def test_sync_json_then_a_rerun_writes_nothing(tmp_path: Path) -> None:
         assert (second.exit_code, again["records_written"], again["tasks_created"]) == (0, 0, 0)
 
 
+def test_pull_refresh_metadata_reads_catalogs_and_describes_again(tmp_path: Path) -> None:
+    """Salesforce, nothing changed: login + a query per stream; with --refresh-metadata also
+    3 describes and the 2 catalog queries the cache spared."""
+    with Sandbox(**SIZE) as sb:
+        config = write_config(sb, tmp_path)
+        args = ["pull", "-c", str(config), "--source", "salesforce", "--json"]
+        assert CliRunner().invoke(main, args).exit_code == 0
+        quiet = CliRunner().invoke(main, args)
+        refreshed = CliRunner().invoke(main, [*args, "--refresh-metadata"])
+        assert (quiet.exit_code, refreshed.exit_code) == (0, 0)
+        assert json.loads(quiet.stdout)["api_calls"] == {"salesforce": 4}
+        assert json.loads(refreshed.stdout)["api_calls"] == {"salesforce": 4 + 5}
+
+
 def test_pull_json_counts_every_record_received(tmp_path: Path) -> None:
     with Sandbox(**SIZE) as sb:
         config = write_config(sb, tmp_path)

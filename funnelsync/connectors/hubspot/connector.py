@@ -229,23 +229,36 @@ class HubSpotConnector(HubSpotTasks):
 
     def stage_catalog(self) -> list[dict[str, Any]]:
         """Deal pipelines as ``GET /crm/v3/pipelines/deals`` returns them (``results``),
-        only those in ``config.pipelines`` when given. Read once per connector."""
+        only those in ``config.pipelines`` when given. Each call reads them; deal reads then
+        use what was read last (see ``use_catalog``)."""
+        api = self._http.api("pipelines")
+        _, body = self._http.call("pipelines", "read HubSpot deal pipelines",
+                                  partial(api.get_all, "deals", **RAW))
+        wanted = self.config.pipelines
+        pipelines = [p for p in body.get("results") or []
+                     if wanted is None or str(p.get("id")) in wanted]
+        self.use_catalog(pipelines)
+        return list(pipelines)
+
+    def use_catalog(self, pipelines: list[dict[str, Any]]) -> None:
+        """Take ``pipelines`` (as ``stage_catalog`` returns them, e.g. kept from an earlier
+        run) as the catalog deal reads use: each stage's entry-time property is asked for."""
+        self._catalog = list(pipelines)
+        self._props.pop("deals", None)
+
+    def _pipelines(self) -> list[dict[str, Any]]:
+        """The catalog deal reads use: the one given or read last, else read now."""
         if self._catalog is None:
-            api = self._http.api("pipelines")
-            _, body = self._http.call("pipelines", "read HubSpot deal pipelines",
-                                      partial(api.get_all, "deals", **RAW))
-            wanted = self.config.pipelines
-            self._catalog = [p for p in body.get("results") or []
-                             if wanted is None or str(p.get("id")) in wanted]
-        return list(self._catalog)
+            self.stage_catalog()
+        return list(self._catalog or [])
 
     def stage_entry_properties(self) -> list[str]:
-        return [STAGE_PREFIX + str(s["id"]) for p in self.stage_catalog()
+        return [STAGE_PREFIX + str(s["id"]) for p in self._pipelines()
                 for s in p.get("stages") or []]
 
     def stage_changes_of(self, deal: dict[str, Any]) -> list[dict[str, Any]]:
         """Stage-entry rows of one raw deal, each stage attributed to its own pipeline."""
-        owner = {str(s["id"]): str(p["id"]) for p in self.stage_catalog()
+        owner = {str(s["id"]): str(p["id"]) for p in self._pipelines()
                  for s in p.get("stages") or []}
         return stage_changes_of(deal, owner)
 

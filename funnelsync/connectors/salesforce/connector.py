@@ -21,13 +21,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
+from email.utils import format_datetime
 from functools import partial
 from typing import Any, TypeVar
 
 import requests
 from simple_salesforce import Salesforce
 from simple_salesforce.bulk2 import Operation, _Bulk2Client
-from simple_salesforce.exceptions import SalesforceAuthenticationFailed
+from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceError
 
 from funnelsync.config.models import LimitsConfig, SalesforceConfig
 from funnelsync.connectors.base import Kind, Page, Usage
@@ -51,10 +52,12 @@ from funnelsync.connectors.salesforce.query import (
     available_fields,
     build_select,
     csv_records,
+    describe_summary,
     field_types,
     last_id,
     page_cursor,
     parse_sf_datetime,
+    soql_instant,
     split_for_url,
 )
 from funnelsync.connectors.salesforce.transport import (
@@ -76,6 +79,7 @@ HISTORY = "OpportunityHistory"
 HISTORY_CURSOR = "CreatedDate"
 OWNER_QUERIES = ("SELECT Id, Name, Email, IsActive, ManagerId FROM User",
                  "SELECT Id, Name FROM Group WHERE Type = 'Queue'")
+NOT_MODIFIED = 304
 
 
 class SalesforceConnector(SalesforceWrites):
@@ -158,6 +162,34 @@ class SalesforceConnector(SalesforceWrites):
                 lambda: self._sf().restful(f"sobjects/{sobject}/describe"),
                 f"describe {sobject}") or {}
         return self._describes[sobject]
+
+    def describe_changed(self, sobject: str, since: datetime) -> dict[str, Any] | None:
+        """The describe of ``sobject`` if its metadata changed after ``since``, else None: one
+        conditional call (``If-Modified-Since``; Salesforce answers ``304 Not Modified``)."""
+        headers = {"If-Modified-Since": format_datetime(since, usegmt=True)}
+
+        def fetch() -> dict[str, Any] | None:
+            try:
+                return self._sf().restful(f"sobjects/{sobject}/describe",
+                                          headers=headers) or {}
+            except SalesforceError as exc:  # simple-salesforce raises on any status >= 300
+                if exc.status == NOT_MODIFIED:
+                    return None
+                raise
+
+        found = self._call(fetch, f"describe {sobject} if modified")
+        if found is not None:
+            self._describes[sobject] = found
+        return found
+
+    def use_describe(self, sobject: str, describe: Mapping[str, Any]) -> None:
+        """Take ``describe`` (e.g. kept from an earlier run) as the describe of ``sobject``."""
+        self._describes[sobject] = dict(describe)
+
+    def described(self) -> dict[str, dict[str, Any]]:
+        """Every describe this connector has read or been given, reduced to what its reads use
+        (see ``describe_summary``)."""
+        return {name: describe_summary(d) for name, d in self._describes.items()}
 
     def fields_for(self, sobject: str) -> list[str]:
         """The wanted fields of ``sobject`` that this org has (describe is read once)."""
@@ -332,9 +364,14 @@ class SalesforceConnector(SalesforceWrites):
         """OpportunityStage and LeadStatus rows, raw (each has ``attributes.type``)."""
         return self._query_rows(CATALOG_QUERIES)
 
-    def users(self) -> list[dict[str, Any]]:
-        """Every User (active or not, with its manager) and every lead queue, raw."""
-        return self._query_rows(OWNER_QUERIES)
+    def users(self, since: datetime | None = None) -> list[dict[str, Any]]:
+        """Every User (active or not, with its manager) and every lead queue, raw; with
+        ``since``, only those whose ``SystemModstamp`` is at or after it."""
+        if since is None:
+            return self._query_rows(OWNER_QUERIES)
+        changed = f"SystemModstamp >= {soql_instant(since)}"
+        users, queues = OWNER_QUERIES
+        return self._query_rows((f"{users} WHERE {changed}", f"{queues} AND {changed}"))
 
     def _query_rows(self, queries: Sequence[str]) -> list[dict[str, Any]]:
         """Every row of a few small queries (catalogs, users), following pagination."""
@@ -361,7 +398,8 @@ class SalesforceConnector(SalesforceWrites):
         return self._call(lambda: self._sf().limits(), "read org limits") or {}
 
     def describe(self, sobject: str) -> dict[str, Any]:
-        """The describe of one object (read once per connector)."""
+        """The describe of one object (read once per connector, unless given by
+        ``use_describe``)."""
         return self._describe(sobject)
 
     def close(self) -> None:

@@ -189,6 +189,14 @@ def csv_records(text: str, sobject: str, types: Mapping[str, str],
         yield record
 
 
+def describe_summary(describe: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a describe that reads use: each field's name, type and relationship (its
+    name and the objects it refers to)."""
+    keep = ("name", "type", "relationshipName", "referenceTo")
+    return {"name": describe.get("name"),
+            "fields": [{k: f.get(k) for k in keep} for f in describe.get("fields") or []]}
+
+
 def field_types(describe: Mapping[str, Any]) -> dict[str, str]:
     """Field name → describe type, plus ``"Rel."`` → the lookup's first referenced object."""
     types: dict[str, str] = {}

@@ -21,6 +21,7 @@ from funnelsync.sandbox.salesforce.schema import (
 SF_OPEN_PATH = tuple(row[0] for row in OPPORTUNITY_STAGES if not row[2])
 CUSTOM_SF_STAGE = "Technical Validation"
 ORG_ID = "00D5g000004FSyEEAW"
+ORG_AGE_DAYS = 400  # users, queues, catalogs and object metadata date from the org's setup
 
 
 def add_all(ds: Dataset, rng: random.Random, people: list[Person],
@@ -34,7 +35,7 @@ def add_all(ds: Dataset, rng: random.Random, people: list[Person],
 
 
 def _add_org(ds: Dataset, owners: list[data_people.Owner]) -> None:
-    now = sf_datetime(ds.now_ms - 400 * DAY_MS)
+    now = sf_datetime(ds.now_ms - ORG_AGE_DAYS * DAY_MS)
     users: dict[str, dict] = {}
     for i, o in enumerate(owners, start=1):
         uid = sf_id("005", i)

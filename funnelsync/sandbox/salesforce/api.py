@@ -11,10 +11,11 @@ import html
 import re
 import secrets
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qs
 
-from funnelsync.sandbox.common import Request, Response, dumps, json_response, sf_id
-from funnelsync.sandbox.data.salesforce import ORG_ID
+from funnelsync.sandbox.common import DAY_MS, Request, Response, dumps, json_response, sf_id
+from funnelsync.sandbox.data.salesforce import ORG_AGE_DAYS, ORG_ID
 from funnelsync.sandbox.salesforce import soql
 from funnelsync.sandbox.salesforce.schema import FIELDS, describe_global, describe_object
 from funnelsync.sandbox.state import SandboxState
@@ -156,10 +157,30 @@ def sobjects(state: SandboxState, req: Request, m: re.Match) -> Response:
 
 
 def describe(state: SandboxState, req: Request, m: re.Match) -> Response:
+    """An object's describe; ``304 Not Modified`` (no body) when ``If-Modified-Since`` names a
+    time at or after the object's last metadata change, as Salesforce documents."""
     name = OBJECT_NAMES.get(m["obj"].lower())
     if name is None:
         return sf_error(404, "NOT_FOUND", f"The requested resource does not exist: {m['obj']}")
+    since = _http_date_ms(req.headers.get("if-modified-since"))
+    if since is not None and metadata_changed_ms(state, name) // 1000 <= since // 1000:
+        return Response(304)
     return json_response(200, describe_object(name, m["v"]))
+
+
+def metadata_changed_ms(state: SandboxState, obj: str) -> int:
+    """When an admin last changed ``obj``'s metadata (fields, picklist values), epoch ms."""
+    return state.sf_metadata_changed.get(obj, state.data.now_ms - ORG_AGE_DAYS * DAY_MS)
+
+
+def _http_date_ms(value: str | None) -> int | None:
+    """An HTTP date (``Wed, 03 Jul 2013 19:43:31 GMT``) in epoch ms; None if absent or bad."""
+    if not value:
+        return None
+    try:
+        return int(parsedate_to_datetime(value).timestamp() * 1000)
+    except (TypeError, ValueError):
+        return None
 
 
 # -- query ------------------------------------------------------------------------------------
