@@ -20,6 +20,7 @@ import click
 from funnelsync.cli.common import config_option, echo_json, json_option, open_store
 from funnelsync.clock import utc_now
 from funnelsync.config.loading import load_config
+from funnelsync.config.secrets import mask_secrets
 from funnelsync.errors import EXIT_USAGE, ConfigError
 
 
@@ -143,7 +144,7 @@ def doctor_cmd(config_path: str | None, fix: bool, as_json: bool) -> None:
         echo_json(report.to_dict())
     else:
         for line in checklist_lines(report):
-            click.echo(line)
+            click.echo(mask_secrets(line))
     sys.exit(report.exit_code)
 
 
@@ -302,7 +303,7 @@ def config_check(config_path: str | None) -> None:
     config = load_config(config_path)
     crms = ", ".join(config.sources()) or "no CRM"
     click.echo(f"config ok: {crms}; {len(config.funnel.stages)} funnel stages; "
-               f"state {config.state.url}")
+               f"state {mask_secrets(config.state.url)}")
 
 
 @config_group.command("reference")

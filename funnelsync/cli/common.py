@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from funnelsync.config.secrets import mask_secrets
 from funnelsync.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -21,8 +22,8 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON o
 
 
 def echo_json(data: Any) -> None:
-    """One JSON document on stdout."""
-    click.echo(json.dumps(data, indent=2, default=str))
+    """One JSON document on stdout, secrets masked."""
+    click.echo(mask_secrets(json.dumps(data, indent=2, default=str)))
 
 
 def open_store(config: AppConfig, *, need_data: bool = True) -> Store:

@@ -16,6 +16,8 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from funnelsync.config.secrets import mask_secrets
+
 ProgressFn = Callable[[str, str, int], None]
 
 
@@ -26,7 +28,7 @@ class JsonLogFormatter(logging.Formatter):
         data: dict[str, Any] = {"ts": round(record.created, 3), "level": record.levelname.lower(),
                                 "logger": record.name, "msg": record.getMessage()}
         data.update(getattr(record, "fields", {}) or {})
-        return json.dumps(data, default=str)
+        return mask_secrets(json.dumps(data, default=str))
 
 
 class TextLogFormatter(logging.Formatter):
@@ -35,7 +37,7 @@ class TextLogFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         fields = getattr(record, "fields", {}) or {}
         tail = "".join(f" {k}={v}" for k, v in fields.items())
-        return f"{record.levelname} {record.name}: {record.getMessage()}{tail}"
+        return mask_secrets(f"{record.levelname} {record.name}: {record.getMessage()}{tail}")
 
 
 class RunIdFilter(logging.Filter):

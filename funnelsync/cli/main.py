@@ -9,20 +9,35 @@ import click
 
 from funnelsync import __version__
 from funnelsync.cli import admin, identity, run
-from funnelsync.errors import FunnelsyncError, exit_code_for
+from funnelsync.config.secrets import mask_secrets
+from funnelsync.errors import EXIT_REMOTE, FunnelsyncError, exit_code_for
 
 
 class FunnelsyncGroup(click.Group):
-    """A group whose commands end a FunnelsyncError the same way: one line on stderr, and the
-    exit code of the error's kind (0 ok, 1 partial failure, 2 usage or config error, 3 another
-    run holds the lock, 4 authentication or remote unavailable)."""
+    """A group whose commands end a FunnelsyncError the same way: one line on stderr (secrets
+    masked), and the exit code of the error's kind (0 ok, 1 partial failure, 2 usage or config
+    error, 3 another run holds the lock, 4 authentication or remote unavailable). A state
+    store that fails in the middle of a command is a remote failure too."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except FunnelsyncError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {mask_secrets(str(exc))}", err=True)
             sys.exit(exit_code_for(exc))
+        except Exception as exc:
+            if not _is_database_error(exc):
+                raise
+            reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+            click.echo(f"error: the state store failed: {mask_secrets(reason)}", err=True)
+            sys.exit(EXIT_REMOTE)
+
+
+def _is_database_error(exc: Exception) -> bool:
+    """Whether the database driver raised ``exc`` (SQLAlchemy is imported only by commands
+    that open the store, so a command that did not cannot have raised it)."""
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    return sa_exc is not None and isinstance(exc, sa_exc.DBAPIError)
 
 
 @click.group(cls=FunnelsyncGroup, context_settings={"help_option_names": ["-h", "--help"]})

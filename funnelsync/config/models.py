@@ -161,6 +161,32 @@ class StateConfig(StrictModel):
     lock_ttl_seconds: int = Field(
         900, gt=0, description="A run lock not refreshed for this long is considered dead.")
 
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        check_state_url(value)
+        return value
+
+
+STATE_URL_EXAMPLES = "sqlite:///path/file.db or postgresql+psycopg://user@host/db"
+
+
+def check_state_url(url: str) -> None:
+    """A ValueError (which never repeats the URL: it may hold a password) unless ``url`` is a
+    SQLite or PostgreSQL URL SQLAlchemy can parse, with a port from 1 to 65535."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise ValueError(f"is not a database URL; use {STATE_URL_EXAMPLES}") from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ValueError(f"unsupported database {parsed.get_backend_name()!r}; "
+                         f"use {STATE_URL_EXAMPLES}")
+    if parsed.port is not None and not 1 <= parsed.port <= 65535:
+        raise ValueError("port must be from 1 to 65535")
+
 
 class FunnelStage(StrictModel):
     """One stage of the ordered funnel."""
