@@ -17,10 +17,9 @@ from typing import Any
 
 import click
 
-from funnelsync.cli.common import config_option, echo_json, json_option, open_store
+from funnelsync.cli.common import config_option, echo_json, echo_line, json_option, open_store
 from funnelsync.clock import utc_now
 from funnelsync.config.loading import load_config
-from funnelsync.config.secrets import mask_secrets
 from funnelsync.errors import EXIT_USAGE, ConfigError
 
 
@@ -58,7 +57,7 @@ def demo_cmd(leads: int, deals: int, seed: int, state_url: str | None, output: s
 
     options = DemoOptions(leads, deals, seed, state_url, Path(output))
     step: Callable[[str], None] = (lambda _: None) if as_json else \
-        (lambda msg: click.echo(msg, err=True))
+        (lambda msg: echo_line(msg, err=True))
     with progress_reporter(not as_json) as progress:
         result = run_demo(options, progress=progress, step=step)
     if as_json:
@@ -66,7 +65,7 @@ def demo_cmd(leads: int, deals: int, seed: int, state_url: str | None, output: s
         return
     click.echo(render_report(combined_only(result.report), "table", width=_width()))
     for line in highlights(result):
-        click.echo(line)
+        echo_line(line)
     click.echo(f"report written to {result.report_path} ({result.seconds} s in all)")
 
 
@@ -144,7 +143,7 @@ def doctor_cmd(config_path: str | None, fix: bool, as_json: bool) -> None:
         echo_json(report.to_dict())
     else:
         for line in checklist_lines(report):
-            click.echo(mask_secrets(line))
+            echo_line(line)
     sys.exit(report.exit_code)
 
 
@@ -302,8 +301,8 @@ def config_check(config_path: str | None) -> None:
     """
     config = load_config(config_path)
     crms = ", ".join(config.sources()) or "no CRM"
-    click.echo(f"config ok: {crms}; {len(config.funnel.stages)} funnel stages; "
-               f"state {mask_secrets(config.state.url)}")
+    echo_line(f"config ok: {crms}; {len(config.funnel.stages)} funnel stages; "
+              f"state {config.state.url}")
 
 
 @config_group.command("reference")

@@ -1,4 +1,5 @@
-"""What the CLI modules share: the -c and --json options, JSON output, opening the store."""
+"""What the CLI modules share: the -c and --json options, text and JSON output, opening the
+store."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import click
 
 from funnelsync.config.secrets import mask_secrets
 from funnelsync.errors import ConfigError
+from funnelsync.reports.printable import printable
 
 if TYPE_CHECKING:
     from funnelsync.config.models import AppConfig
@@ -19,6 +21,17 @@ CONFIG_HELP = "Config file (default: $FUNNELSYNC_CONFIG or ./funnelsync.toml)."
 config_option = click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
                              default=None, help=CONFIG_HELP)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
+
+
+def safe_text(text: str) -> str:
+    """Text for a terminal or a log file: secrets masked, control characters visible."""
+    return printable(mask_secrets(text))
+
+
+def echo_line(text: str, *, err: bool = False) -> None:
+    """One line of text (CRM values inside it included) on stdout or stderr: secrets masked,
+    control characters and escape sequences shown, never executed."""
+    click.echo(safe_text(text), err=err)
 
 
 def echo_json(data: Any) -> None:

@@ -16,13 +16,15 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from funnelsync.cli.common import safe_text
 from funnelsync.config.secrets import mask_secrets
 
 ProgressFn = Callable[[str, str, int], None]
 
 
 class JsonLogFormatter(logging.Formatter):
-    """One JSON object per log record; extra fields passed as ``extra={"fields": {...}}``."""
+    """One JSON object per log record; extra fields passed as ``extra={"fields": {...}}``.
+    JSON escapes every control and non-ASCII character; secrets are masked."""
 
     def format(self, record: logging.LogRecord) -> str:
         data: dict[str, Any] = {"ts": round(record.created, 3), "level": record.levelname.lower(),
@@ -32,12 +34,13 @@ class JsonLogFormatter(logging.Formatter):
 
 
 class TextLogFormatter(logging.Formatter):
-    """``LEVEL logger: message key=value ...`` with the record's extra fields."""
+    """``LEVEL logger: message key=value ...`` with the record's extra fields, on one line:
+    secrets masked, control characters (a newline in a CRM value too) shown as escapes."""
 
     def format(self, record: logging.LogRecord) -> str:
         fields = getattr(record, "fields", {}) or {}
         tail = "".join(f" {k}={v}" for k, v in fields.items())
-        return mask_secrets(f"{record.levelname} {record.name}: {record.getMessage()}{tail}")
+        return safe_text(f"{record.levelname} {record.name}: {record.getMessage()}{tail}")
 
 
 class RunIdFilter(logging.Filter):

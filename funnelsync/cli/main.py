@@ -9,8 +9,8 @@ import click
 
 from funnelsync import __version__
 from funnelsync.cli import admin, identity, run
-from funnelsync.config.secrets import mask_secrets
-from funnelsync.errors import EXIT_REMOTE, FunnelsyncError, exit_code_for
+from funnelsync.cli.common import echo_line, safe_text
+from funnelsync.errors import EXIT_REMOTE, ConfigError, FunnelsyncError, exit_code_for
 
 
 class FunnelsyncGroup(click.Group):
@@ -23,13 +23,16 @@ class FunnelsyncGroup(click.Group):
         try:
             return super().invoke(ctx)
         except FunnelsyncError as exc:
-            click.echo(f"error: {mask_secrets(str(exc))}", err=True)
+            # A ConfigError lists its problems one per line; any other error is one line.
+            lines = str(exc).split("\n") if isinstance(exc, ConfigError) else [str(exc)]
+            click.echo("\n".join(safe_text(line) for line in
+                                 [f"error: {lines[0]}", *lines[1:]]), err=True)
             sys.exit(exit_code_for(exc))
         except Exception as exc:
             if not _is_database_error(exc):
                 raise
             reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
-            click.echo(f"error: the state store failed: {mask_secrets(reason)}", err=True)
+            echo_line(f"error: the state store failed: {reason}", err=True)
             sys.exit(EXIT_REMOTE)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from funnelsync.cli.common import config_option, echo_json
+from funnelsync.cli.common import config_option, echo_json, echo_line
 from funnelsync.config.loading import load_config
 from funnelsync.crm import CRM_NAMES
 from funnelsync.errors import ConfigError
@@ -69,10 +69,10 @@ def normalize_cmd(source: str | None, obj: str | None, sample: str | None, pipel
     counts = {"ok": 0, "bad": 0, "warnings": 0}
     for item in nz.normalize_stream(input_file, source, mapper):  # type: ignore[arg-type]
         for warning in item.warnings:
-            click.echo(f"warning: {item.position}: {warning}", err=True)
+            echo_line(f"warning: {item.position}: {warning}", err=True)
         counts["warnings"] += len(item.warnings)
         if item.record is None:
-            click.echo(f"error: {item.position}: {item.error}", err=True)
+            echo_line(f"error: {item.position}: {item.error}", err=True)
             counts["bad"] += 1
         else:
             click.echo(nz.record_json(item.record))
@@ -136,7 +136,7 @@ def _print_pull(result: Any) -> None:
                    f"({sum(deleted.values())} deleted); "
                    f"{result.api_calls.get(name, 0)} API calls")
     for warning in result.warnings[:20]:
-        click.echo(f"warning: {warning}", err=True)
+        echo_line(f"warning: {warning}", err=True)
     if len(result.warnings) > 20:
         click.echo(f"... {len(result.warnings) - 20} more warnings (use --json)", err=True)
 
@@ -186,11 +186,11 @@ def _print_sync(result: Any) -> None:
     if result.dry_run:
         for change in result.planned_changes[:200]:
             fields = ", ".join(f"{k}: {o!r} -> {n!r}" for k, (o, n) in change["changes"].items())
-            click.echo(f"would write {change['source']} {change['kind']} "
-                       f"{change['record_id']}: {fields}")
+            echo_line(f"would write {change['source']} {change['kind']} "
+                      f"{change['record_id']}: {fields}")
         for task in result.planned_tasks[:200]:
-            click.echo(f"would create task for {task['source']} deal {task['deal_id']}: "
-                       f"{task['subject']}")
+            echo_line(f"would create task for {task['source']} deal {task['deal_id']}: "
+                      f"{task['subject']}")
     verb = "would write" if result.dry_run else "wrote"
     if result.tasks_deferred:
         click.echo(f"{result.tasks_deferred} follow-up tasks deferred to later runs "
@@ -200,7 +200,7 @@ def _print_sync(result: Any) -> None:
                f"{result.alerts_open} alerts open ({result.alerts_opened} new, "
                f"{result.alerts_resolved} resolved), {len(result.errors)} errors")
     for error in result.errors[:20]:
-        click.echo(f"error: {error}", err=True)
+        echo_line(f"error: {error}", err=True)
 
 
 @click.command("sandbox")
