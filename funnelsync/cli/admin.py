@@ -293,13 +293,16 @@ def config_group() -> None:
 @config_group.command("check")
 @config_option
 def config_check(config_path: str | None) -> None:
-    """Validate a config file and list every problem with its TOML path.
+    """Validate a config file and list every problem with its TOML path; warn about a CRM
+    URL that would send credentials in clear text (http:// to a host other than localhost).
 
     \b
     Example:
       funnelsync config check -c funnelsync.toml
     """
     config = load_config(config_path)
+    for warning in config.cleartext_warnings():
+        echo_line(f"warning: {warning}", err=True)
     crms = ", ".join(config.sources()) or "no CRM"
     echo_line(f"config ok: {crms}; {len(config.funnel.stages)} funnel stages; "
               f"state {config.state.url}")

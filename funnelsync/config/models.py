@@ -5,9 +5,11 @@ A typo is an error (``extra="forbid"``); each model validates its own cross-fiel
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     Field,
@@ -21,8 +23,35 @@ from funnelsync.config.identity import IdentityConfig
 from funnelsync.config.operations import NurtureConfig, RoutingConfig, SlaConfig
 
 
+def is_cleartext_remote(url: str | None) -> bool:
+    """Whether ``url`` is plain ``http://`` to a host other than this machine (``localhost``
+    or a loopback address such as 127.0.0.1 or ::1)."""
+    if not url:
+        return False
+    parts = urlsplit(url)
+    return parts.scheme.lower() == "http" and not _is_loopback(parts.hostname or "")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class CrmConnection(StrictModel):
     """How to reach one CRM. Every AppConfig section of this type is a CRM."""
+
+    def url_keys(self) -> dict[str, str | None]:
+        """The keys of this section that hold a URL credentials are sent to, with values."""
+        return {}
+
+    def cleartext_keys(self) -> list[str]:
+        """The keys whose URL is plain http:// to a host other than localhost: credentials
+        and data would travel in clear text."""
+        return [key for key, url in self.url_keys().items() if is_cleartext_remote(url)]
 
     @classmethod
     def sandbox_login(cls, url: str) -> dict[str, Any]:
@@ -104,6 +133,9 @@ class SalesforceConfig(CrmConnection):
                          "consumer_key + consumer_secret, privatekey_file, or session_id + "
                          "instance_url")
 
+    def url_keys(self) -> dict[str, str | None]:
+        return {"login_url": self.login_url, "instance_url": self.instance_url}
+
     @classmethod
     def sandbox_login(cls, url: str) -> dict[str, Any]:
         return {"username": "demo@funnelsync.local", "password": "demo",
@@ -146,6 +178,9 @@ class HubSpotConfig(CrmConnection):
             return "oauth"
         raise ValueError("no credentials: give access_token, or client_id + client_secret + "
                          "refresh_token")
+
+    def url_keys(self) -> dict[str, str | None]:
+        return {"host": self.host}
 
     @classmethod
     def sandbox_login(cls, url: str) -> dict[str, Any]:
@@ -422,3 +457,9 @@ class AppConfig(StrictModel):
         """The CRMs this configuration names: its CRM connection sections that are present."""
         return [name for name in type(self).model_fields
                 if isinstance(getattr(self, name), CrmConnection)]
+
+    def cleartext_warnings(self) -> list[str]:
+        """One warning per CRM URL that is plain http:// to a host other than localhost."""
+        return [f"{name}.{key} uses http:// to a host other than localhost: credentials and "
+                f"CRM data would travel in clear text (use https://)"
+                for name in self.sources() for key in getattr(self, name).cleartext_keys()]
