@@ -22,6 +22,8 @@ from funnelsync.clock import utc_now
 from funnelsync.config.loading import load_config
 from funnelsync.errors import EXIT_USAGE, ConfigError
 
+MAX_RUNS_LISTED = 10_000
+
 
 def _width() -> int:
     return max(80, shutil.get_terminal_size((120, 24)).columns)
@@ -99,9 +101,8 @@ def init_cmd(output: str, sandbox_url: str | None, state_url: str, force: bool) 
     """
     from funnelsync.config.reference import init_config
 
-    if sandbox_url is not None and not re.fullmatch(r"https?://[^/\s]+/?", sandbox_url):
-        raise click.BadParameter("give the sandbox's base URL, e.g. http://127.0.0.1:8765",
-                                 param_hint="--sandbox")
+    if sandbox_url is not None:
+        _check_sandbox_url(sandbox_url)
     text = init_config(sandbox_url.rstrip("/") if sandbox_url else None, state_url)
     if output == "-":
         click.echo(text, nl=False)
@@ -113,6 +114,19 @@ def init_cmd(output: str, sandbox_url: str | None, state_url: str, force: bool) 
     path.write_text(text, encoding="utf-8")
     click.echo(f"wrote {path}; next: funnelsync config check -c {path} && "
                f"funnelsync doctor -c {path}")
+
+
+def _check_sandbox_url(url: str) -> None:
+    from funnelsync.config.base import check_http_url
+
+    try:
+        check_http_url(url)
+    except ValueError as exc:
+        raise click.BadParameter(f"{exc}; give the sandbox's base URL, e.g. "
+                                 "http://127.0.0.1:8765", param_hint="--sandbox") from None
+    if not re.fullmatch(r"https?://[^/\s]+/?", url):
+        raise click.BadParameter("give the sandbox's base URL, e.g. http://127.0.0.1:8765",
+                                 param_hint="--sandbox")
 
 
 # -- doctor ---------------------------------------------------------------------------------
@@ -243,7 +257,8 @@ def export_cmd(config_path: str | None, obj: str, fmt: str, output: str) -> None
 
 @click.command("runs")
 @config_option
-@click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--limit", type=click.IntRange(1, MAX_RUNS_LISTED), default=20, show_default=True,
+              help="How many runs to list.")
 @json_option
 def runs_cmd(config_path: str | None, limit: int, as_json: bool) -> None:
     """List past runs, newest first: status, duration, records pulled and written.

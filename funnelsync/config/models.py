@@ -18,9 +18,12 @@ from pydantic import (
     model_validator,
 )
 
-from funnelsync.config.base import StrictModel
+from funnelsync.config.base import StrictModel, check_http_url
 from funnelsync.config.identity import IdentityConfig
 from funnelsync.config.operations import NurtureConfig, RoutingConfig, SlaConfig
+
+MAX_LOCK_TTL_SECONDS = 7 * 24 * 3600  # a week
+MAX_DUE_DAYS = 365
 
 
 def is_cleartext_remote(url: str | None) -> bool:
@@ -95,12 +98,7 @@ class SalesforceConfig(CrmConnection):
             raise ValueError("must look like 59.0")
         return value
 
-    @field_validator("instance_url", "login_url")
-    @classmethod
-    def _check_url(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"https?://[^/\s]+", value):
-            raise ValueError("must start with https:// or http:// followed by a host")
-        return value.rstrip("/") if value else value
+    _urls = field_validator("instance_url", "login_url")(check_http_url)
 
     @model_validator(mode="after")
     def _check_auth(self) -> SalesforceConfig:
@@ -157,12 +155,7 @@ class HubSpotConfig(CrmConnection):
     pipelines: list[str] | None = Field(
         None, description="Deal pipeline ids to include; all pipelines when absent.")
 
-    @field_validator("host")
-    @classmethod
-    def _check_host(cls, value: str) -> str:
-        if not re.match(r"https?://[^/\s]+", value):
-            raise ValueError("must start with https:// or http:// followed by a host")
-        return value.rstrip("/")
+    _host = field_validator("host")(check_http_url)
 
     @model_validator(mode="after")
     def _check_auth(self) -> HubSpotConfig:
@@ -194,7 +187,9 @@ class StateConfig(StrictModel):
                      description="SQLAlchemy URL: sqlite:///file.db or "
                                  "postgresql+psycopg://user@host/db.")
     lock_ttl_seconds: int = Field(
-        900, gt=0, description="A run lock not refreshed for this long is considered dead.")
+        900, gt=0, le=MAX_LOCK_TTL_SECONDS,
+        description="A run lock not refreshed for this long is considered dead (at most "
+                    "604800, a week).")
 
     @field_validator("url")
     @classmethod
@@ -353,12 +348,15 @@ class AlertsConfig(StrictModel):
     moved_backward: bool = Field(True, description="Alert when a deal moved back a stage.")
     skipped_stages: bool = Field(True, description="Alert when a deal skipped stages.")
     create_tasks: bool = Field(True, description="Create a follow-up task per alert.")
-    task_due_days: int = Field(2, ge=0, description="Tasks are due this many days out.")
+    task_due_days: int = Field(2, ge=0, le=MAX_DUE_DAYS,
+                               description="Tasks are due this many days out (at most 365).")
     max_new_tasks_per_run: int | None = Field(
         None, ge=1, description="At most this many new stale-deal tasks per CRM in one run; "
                                 "the rest follow in later runs, oldest alerts first (useful "
                                 "for a first run on a large org). No limit when absent.")
     webhook_url: str | None = Field(None, description="POST alerts here (Slack-compatible JSON).")
+
+    _webhook = field_validator("webhook_url")(check_http_url)
 
 
 class CrmWriteback(StrictModel):
