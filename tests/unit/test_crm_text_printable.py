@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from funnelsync.reports.metrics import build_report
 from funnelsync.reports.printable import printable
 from funnelsync.reports.render import render_audit, render_report
 from funnelsync.store import Store
+from funnelsync.sync.job import current_run_id
 
 HOSTILE = "Ana\x1b]0;owned\x07 \x1b[2J\u202eCEO\r\n[/]"
 SHOWN = "Ana\\x1b]0;owned\\x07 \\x1b[2J\\u202eCEO\\r\\n[/]"
@@ -85,6 +87,15 @@ def test_audit_table_shows_a_hostile_message_as_escapes() -> None:
     assert "│ [red]x" in table
 
 
+@pytest.fixture
+def no_run_in_progress() -> Iterator[None]:
+    """Log lines name the run in progress; these are logged outside any run."""
+    token = current_run_id.set(None)
+    yield
+    current_run_id.reset(token)
+
+
+@pytest.mark.usefixtures("no_run_in_progress")
 def test_a_text_log_line_stays_one_line() -> None:
     stream = io.StringIO()
     setup_logging("text", stream=stream)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from click.testing import CliRunner
 from funnelsync.cli.console import setup_logging
 from funnelsync.cli.main import main
 from funnelsync.config.secrets import mask_secrets
+from funnelsync.sync.job import current_run_id
 
 SECRET = "S3cr3t-pw"
 UNREACHABLE = f"postgresql+psycopg://funnel:{SECRET}@127.0.0.1:1/funnel"
@@ -81,6 +83,15 @@ def test_doctor_lines_are_masked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         assert MASKED in result.output
 
 
+@pytest.fixture
+def no_run_in_progress() -> Iterator[None]:
+    """Log lines name the run in progress; these are logged outside any run."""
+    token = current_run_id.set(None)
+    yield
+    current_run_id.reset(token)
+
+
+@pytest.mark.usefixtures("no_run_in_progress")
 @pytest.mark.parametrize(("log_format", "line"), [
     ("text", f"WARNING funnelsync.test: store {MASKED} slow url={MASKED}\n"),
     ("json", json.dumps({"level": "warning", "logger": "funnelsync.test",
