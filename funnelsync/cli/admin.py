@@ -17,7 +17,15 @@ from typing import Any
 
 import click
 
-from funnelsync.cli.common import config_option, echo_json, echo_line, json_option, open_store
+from funnelsync.cli.common import (
+    config_option,
+    echo_json,
+    echo_line,
+    json_option,
+    open_store,
+    output_path,
+    write_output,
+)
 from funnelsync.clock import utc_now
 from funnelsync.config.loading import load_config
 from funnelsync.errors import EXIT_USAGE, ConfigError
@@ -57,7 +65,7 @@ def demo_cmd(leads: int, deals: int, seed: int, state_url: str | None, output: s
     from funnelsync.cli.console import progress_reporter
     from funnelsync.reports import render_report
 
-    options = DemoOptions(leads, deals, seed, state_url, Path(output))
+    options = DemoOptions(leads, deals, seed, state_url, output_path(output))
     step: Callable[[str], None] = (lambda _: None) if as_json else \
         (lambda msg: echo_line(msg, err=True))
     with progress_reporter(not as_json) as progress:
@@ -88,10 +96,10 @@ def _demo_json(result: Any) -> dict[str, Any]:
               type=click.Path(dir_okay=False, allow_dash=True), help="File to write ('-': stdout).")
 @click.option("--sandbox", "sandbox_url", metavar="URL", default=None,
               help="Point both CRMs at a running `funnelsync sandbox` at URL.")
-@click.option("--state", "state_url", default="sqlite:///funnelsync.db", show_default=True,
+@click.option("--state", "state_url", default=None, show_default="sqlite:///funnelsync.db",
               metavar="URL", help="State store URL written into the file.")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
-def init_cmd(output: str, sandbox_url: str | None, state_url: str, force: bool) -> None:
+def init_cmd(output: str, sandbox_url: str | None, state_url: str | None, force: bool) -> None:
     """Write a commented config: every key with its description and default.
 
     \b
@@ -107,11 +115,11 @@ def init_cmd(output: str, sandbox_url: str | None, state_url: str, force: bool) 
     if output == "-":
         click.echo(text, nl=False)
         return
-    path = Path(output)
+    path = output_path(output)
     if path.exists() and not force:
         click.echo(f"error: {path} already exists; pass --force to overwrite it", err=True)
         sys.exit(EXIT_USAGE)
-    path.write_text(text, encoding="utf-8")
+    write_output(path, text)
     click.echo(f"wrote {path}; next: funnelsync config check -c {path} && "
                f"funnelsync doctor -c {path}")
 
@@ -210,21 +218,22 @@ def report_cmd(config_path: str | None, fmt: str, output: str | None, since: dat
     from funnelsync.reports import audit_from_store, render_report, report_from_store
 
     fmt = "json" if as_json else fmt
+    target = output_path(output) if output is not None else None
     config = load_config(config_path)
     since_day = since.date() if since else None
     with open_store(config) as store:
         report = report_from_store(store, config, utc_now(), since=since_day, by=by)
         findings = audit_from_store(store, config, utc_now()).findings if fmt == "html" else None
     text = render_report(report, fmt, findings=findings, width=_width())
-    _emit(text, output)
+    _emit(text, target)
 
 
-def _emit(text: str, output: str | None) -> None:
-    if output is None:
+def _emit(text: str, target: Path | None) -> None:
+    if target is None:
         click.echo(text, nl=not text.endswith("\n"))
         return
-    Path(output).write_text(text, encoding="utf-8")
-    click.echo(f"wrote {output}", err=True)
+    write_output(target, text)
+    click.echo(f"wrote {target}", err=True)
 
 
 # -- export and runs ------------------------------------------------------------------------

@@ -4,6 +4,8 @@ store."""
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -49,3 +51,30 @@ def open_store(config: AppConfig, *, need_data: bool = True) -> Store:
         raise ConfigError("the state store holds no records yet",
                           hint="run `funnelsync sync -c FILE` (or `pull`) first")
     return store
+
+
+def output_path(value: str, option: str = "-o") -> Path:
+    """The file an option names, checked before any work is done: its folder exists and may
+    be written, and it is not a folder itself. A ConfigError (exit 2, one line) otherwise."""
+    path = Path(value)
+    folder = path.parent
+    if path.is_dir():
+        raise ConfigError(f"{option} {value}: is a folder, not a file",
+                          hint="give a file name inside it")
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise ConfigError(f"{option} {value}: the folder {folder} {what}",
+                          hint="create the folder first, or choose another path")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise ConfigError(f"{option} {value}: permission denied",
+                          hint="choose a path you may write")
+    return path
+
+
+def write_output(path: Path, text: str, option: str = "-o") -> None:
+    """Write ``text`` to ``path``; an error of the file system is a ConfigError (exit 2)."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{option} {path}: cannot write it: {exc.strerror or exc}",
+                          hint="choose a path you may write") from None

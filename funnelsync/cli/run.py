@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from funnelsync.cli.common import config_option, echo_json, echo_line
+from funnelsync.cli.common import config_option, echo_json, echo_line, output_path
 from funnelsync.config.loading import load_config
 from funnelsync.crm import CRM_NAMES
 from funnelsync.errors import ConfigError
@@ -92,6 +92,10 @@ def _job(config_path: str | None, sources: tuple[str, ...], log_format: str) -> 
 
     setup_logging(log_format)
     config = load_config(config_path)
+    if not config.sources():
+        raise ConfigError("the config names no CRM: there is nothing to pull or sync",
+                          hint="add a [salesforce] or [hubspot] section; "
+                               "`funnelsync init` shows every key")
     unknown = [s for s in sources if s not in config.sources()]
     if unknown:
         raise ConfigError(f"--source {unknown[0]}: the config has no [{unknown[0]}] section")
@@ -204,7 +208,8 @@ def _print_sync(result: Any) -> None:
 
 
 @click.command("sandbox")
-@click.option("--port", type=int, default=0, show_default=True, help="0 picks a free port.")
+@click.option("--port", type=int, default=0, show_default=True,
+              help="0 to 65535; 0 picks a free port.")
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--leads", type=click.IntRange(0), default=2000, show_default=True)
 @click.option("--deals", type=click.IntRange(0), default=1500, show_default=True)
@@ -236,9 +241,35 @@ def sandbox_cmd(port: int, seed: int, leads: int, deals: int, latency_ms: float,
         parse(scenario)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--scenario") from exc
-    serve(seed=seed, leads=leads, deals=deals, latency_ms=latency_ms, fail_rate=fail_rate,
-          rate_limit=rate_limit, token_ttl=token_ttl, port=port, config_out=config_out,
-          echo=click.echo, scenario=scenario)
+    if config_out is not None:
+        output_path(config_out, "--config-out")
+    _check_port(port)
+    try:
+        serve(seed=seed, leads=leads, deals=deals, latency_ms=latency_ms, fail_rate=fail_rate,
+              rate_limit=rate_limit, token_ttl=token_ttl, port=port, config_out=config_out,
+              echo=click.echo, scenario=scenario)
+    except OSError as exc:  # the port taken meanwhile, or the config file not writable
+        raise ConfigError(f"the sandbox cannot start: {exc.strerror or exc}",
+                          hint="check --port and --config-out") from None
+
+
+def _check_port(port: int) -> None:
+    """A ConfigError (exit 2) when ``port`` is no TCP port or is taken on 127.0.0.1, before any
+    data is built."""
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"--port {port}: must be from 0 to 65535",
+                          hint="0 picks a free port")
+    if port == 0:
+        return
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the sandbox binds
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise ConfigError(f"--port {port}: {exc.strerror or exc}",
+                              hint="choose another port, or 0 for a free one") from None
 
 
 COMMANDS = (schema_cmd, normalize_cmd, pull_cmd, sync_cmd, sandbox_cmd)
