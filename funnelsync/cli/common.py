@@ -36,9 +36,17 @@ def echo_line(text: str, *, err: bool = False) -> None:
     click.echo(safe_text(text), err=err)
 
 
-def echo_json(data: Any) -> None:
-    """One JSON document on stdout, secrets masked."""
-    click.echo(mask_secrets(json.dumps(data, indent=2, default=str)))
+def echo_json(data: Any, *, one_line: bool = False) -> None:
+    """One JSON document on stdout, secrets masked; indented, or on one line."""
+    click.echo(mask_secrets(json.dumps(data, indent=None if one_line else 2, default=str)))
+
+
+LOG_FORMAT_KEY = "funnelsync.log_format"
+
+
+def remember_log_format(log_format: str) -> None:
+    """Note this invocation's ``--log-format``, so its error line takes that format too."""
+    click.get_current_context().meta[LOG_FORMAT_KEY] = log_format
 
 
 def open_store(config: AppConfig, *, need_data: bool = True) -> Store:

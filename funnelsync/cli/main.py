@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Any
 
@@ -9,7 +10,7 @@ import click
 
 from funnelsync import __version__
 from funnelsync.cli import admin, identity, run
-from funnelsync.cli.common import echo_line, safe_text
+from funnelsync.cli.common import LOG_FORMAT_KEY, safe_text
 from funnelsync.errors import EXIT_REMOTE, ConfigError, FunnelsyncError, exit_code_for
 
 
@@ -23,17 +24,31 @@ class FunnelsyncGroup(click.Group):
         try:
             return super().invoke(ctx)
         except FunnelsyncError as exc:
-            # A ConfigError lists its problems one per line; any other error is one line.
-            lines = str(exc).split("\n") if isinstance(exc, ConfigError) else [str(exc)]
-            click.echo("\n".join(safe_text(line) for line in
-                                 [f"error: {lines[0]}", *lines[1:]]), err=True)
+            _report_error(ctx, exc)
             sys.exit(exit_code_for(exc))
         except Exception as exc:
             if not _is_database_error(exc):
                 raise
             reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
-            echo_line(f"error: the state store failed: {reason}", err=True)
+            _report_error(ctx, FunnelsyncError(f"the state store failed: {reason}"))
             sys.exit(EXIT_REMOTE)
+
+
+def _report_error(ctx: click.Context, exc: FunnelsyncError) -> None:
+    """The error on stderr: a JSON log line under ``--log-format json``, else ``error: ...``
+    (a ConfigError lists its problems one per line; any other error is one line)."""
+    if ctx.meta.get(LOG_FORMAT_KEY) == "json":
+        from funnelsync.cli.console import log_problem
+
+        problems = exc.problems if isinstance(exc, ConfigError) else []
+        fields: dict[str, Any] = {"exit_code": exit_code_for(exc)}
+        if problems:
+            fields["problems"] = problems
+        log_problem(logging.ERROR, FunnelsyncError.__str__(exc), **fields)
+        return
+    lines = str(exc).split("\n") if isinstance(exc, ConfigError) else [str(exc)]
+    click.echo("\n".join(safe_text(line) for line in [f"error: {lines[0]}", *lines[1:]]),
+               err=True)
 
 
 def _is_database_error(exc: Exception) -> bool:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
 
-from funnelsync.cli.common import config_option, echo_json, echo_line, output_path
+from funnelsync.cli.common import (
+    config_option,
+    echo_json,
+    echo_line,
+    output_path,
+    remember_log_format,
+)
 from funnelsync.config.loading import load_config
 from funnelsync.crm import CRM_NAMES
 from funnelsync.errors import ConfigError
@@ -84,6 +92,7 @@ def normalize_cmd(source: str | None, obj: str | None, sample: str | None, pipel
 
 
 SOURCE_CHOICE = click.Choice(CRM_NAMES)
+MAX_SHOWN = 20  # warnings and errors shown one by one; all of them are in --json
 
 
 def _job(config_path: str | None, sources: tuple[str, ...], log_format: str) -> Any:
@@ -91,6 +100,7 @@ def _job(config_path: str | None, sources: tuple[str, ...], log_format: str) -> 
     from funnelsync.sync.job import SyncJob
 
     setup_logging(log_format)
+    remember_log_format(log_format)
     config = load_config(config_path)
     if not config.sources():
         raise ConfigError("the config names no CRM: there is nothing to pull or sync",
@@ -108,7 +118,9 @@ def _job(config_path: str | None, sources: tuple[str, ...], log_format: str) -> 
 @click.option("--source", "sources", multiple=True, type=SOURCE_CHOICE,
               help="Only this CRM (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-@click.option("--log-format", type=click.Choice(["text", "json"]), default="text")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: every stderr line is a JSON object and stdout "
+                                      "the result, one JSON line.")
 def pull_cmd(config_path: str | None, full: bool, sources: tuple[str, ...], as_json: bool,
              log_format: str) -> None:
     """Pull, normalise and store leads, deals and stage history (no write-back).
@@ -120,16 +132,39 @@ def pull_cmd(config_path: str | None, full: bool, sources: tuple[str, ...], as_j
     from funnelsync.cli.console import progress_reporter
 
     job = _job(config_path, sources, log_format)
-    with progress_reporter(not as_json) as progress:
+    with progress_reporter(not as_json, live=log_format == "text") as progress:
         job.progress = progress
         result = job.pull(full=full)
     data = {"pulled": result.pulled, "deleted": result.deleted, "api_calls": result.api_calls,
             "retries": result.retries, "warnings": result.warnings, "errors": result.errors}
-    if as_json:
+    _emit(result, data, as_json, log_format, _print_pull)
+    sys.exit(result.exit_code)
+
+
+def _emit(result: Any, data: dict[str, Any], as_json: bool, log_format: str,
+          print_text: Callable[[Any], None]) -> None:
+    """The result on stdout: one JSON line under ``--log-format json`` (its warnings and
+    errors as JSON log lines on stderr), JSON with ``--json``, else text."""
+    if log_format == "json":
+        echo_json(data, one_line=True)
+        _log_problems(result)
+    elif as_json:
         echo_json(data)
     else:
-        _print_pull(result)
-    sys.exit(result.exit_code)
+        print_text(result)
+
+
+def _log_problems(result: Any) -> None:
+    from funnelsync.cli.console import log_problem
+
+    for warning in result.warnings[:MAX_SHOWN]:
+        log_problem(logging.WARNING, warning)
+    if len(result.warnings) > MAX_SHOWN:
+        log_problem(logging.WARNING, f"{len(result.warnings) - MAX_SHOWN} more warnings "
+                                     "(in the result line)",
+                    more=len(result.warnings) - MAX_SHOWN)
+    for error in result.errors[:MAX_SHOWN]:
+        log_problem(logging.ERROR, str(error.get("message") or error), error=error)
 
 
 def _print_pull(result: Any) -> None:
@@ -139,10 +174,11 @@ def _print_pull(result: Any) -> None:
                    f"{counts['stage_changes']} stage changes "
                    f"({sum(deleted.values())} deleted); "
                    f"{result.api_calls.get(name, 0)} API calls")
-    for warning in result.warnings[:20]:
+    for warning in result.warnings[:MAX_SHOWN]:
         echo_line(f"warning: {warning}", err=True)
-    if len(result.warnings) > 20:
-        click.echo(f"... {len(result.warnings) - 20} more warnings (use --json)", err=True)
+    if len(result.warnings) > MAX_SHOWN:
+        click.echo(f"... {len(result.warnings) - MAX_SHOWN} more warnings (use --json)",
+                   err=True)
 
 
 @click.command("sync")
@@ -152,7 +188,9 @@ def _print_pull(result: Any) -> None:
 @click.option("--source", "sources", multiple=True, type=SOURCE_CHOICE,
               help="Only this CRM (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-@click.option("--log-format", type=click.Choice(["text", "json"]), default="text")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: every stderr line is a JSON object and stdout "
+                                      "the result, one JSON line.")
 def sync_cmd(config_path: str | None, dry_run: bool, full: bool, sources: tuple[str, ...],
              as_json: bool, log_format: str) -> None:
     """Pull, compute stages/scores/alerts, and push back only what changed.
@@ -164,13 +202,11 @@ def sync_cmd(config_path: str | None, dry_run: bool, full: bool, sources: tuple[
     Example:
       funnelsync sync -c funnelsync.toml --dry-run
     """
-    import logging
-
     from funnelsync.cli.console import progress_reporter
 
     job = _job(config_path, sources, log_format)
     job.reevaluate_all = full
-    with progress_reporter(not as_json) as progress:
+    with progress_reporter(not as_json, live=log_format == "text") as progress:
         job.progress = progress
         result = job.run(dry_run=dry_run, full=full)
     logging.getLogger("funnelsync.sync").info(
@@ -178,10 +214,7 @@ def sync_cmd(config_path: str | None, dry_run: bool, full: bool, sources: tuple[
                                           "records_written": result.records_written,
                                           "tasks_created": result.tasks_created,
                                           "errors": len(result.errors)}})
-    if as_json:
-        echo_json(result.to_json())
-    else:
-        _print_sync(result)
+    _emit(result, result.to_json(), as_json, log_format, _print_sync)
     sys.exit(result.exit_code)
 
 
@@ -203,7 +236,7 @@ def _print_sync(result: Any) -> None:
                f"{result.records_written} records, {result.tasks_created} tasks created, "
                f"{result.alerts_open} alerts open ({result.alerts_opened} new, "
                f"{result.alerts_resolved} resolved), {len(result.errors)} errors")
-    for error in result.errors[:20]:
+    for error in result.errors[:MAX_SHOWN]:
         echo_line(f"error: {error}", err=True)
 
 
