@@ -125,7 +125,7 @@ def init_cmd(output: str, sandbox_url: str | None, state_url: str | None, force:
 
 
 def _check_sandbox_url(url: str) -> None:
-    from funnelsync.config.base import check_http_url
+    from funnelsync.config.urls import check_http_url
 
     try:
         check_http_url(url)

@@ -5,11 +5,9 @@ A typo is an error (``extra="forbid"``); each model validates its own cross-fiel
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import (
     Field,
@@ -18,30 +16,13 @@ from pydantic import (
     model_validator,
 )
 
-from funnelsync.config.base import StrictModel, check_http_url
+from funnelsync.config.base import StrictModel
 from funnelsync.config.identity import IdentityConfig
 from funnelsync.config.operations import NurtureConfig, RoutingConfig, SlaConfig
+from funnelsync.config.urls import check_http_url, check_state_url, is_cleartext_remote
 
 MAX_LOCK_TTL_SECONDS = 7 * 24 * 3600  # a week
 MAX_DUE_DAYS = 365
-
-
-def is_cleartext_remote(url: str | None) -> bool:
-    """Whether ``url`` is plain ``http://`` to a host other than this machine (``localhost``
-    or a loopback address such as 127.0.0.1 or ::1)."""
-    if not url:
-        return False
-    parts = urlsplit(url)
-    return parts.scheme.lower() == "http" and not _is_loopback(parts.hostname or "")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class CrmConnection(StrictModel):
@@ -197,25 +178,6 @@ class StateConfig(StrictModel):
         check_state_url(value)
         return value
 
-
-STATE_URL_EXAMPLES = "sqlite:///path/file.db or postgresql+psycopg://user@host/db"
-
-
-def check_state_url(url: str) -> None:
-    """A ValueError (which never repeats the URL: it may hold a password) unless ``url`` is a
-    SQLite or PostgreSQL URL SQLAlchemy can parse, with a port from 1 to 65535."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):
-        raise ValueError(f"is not a database URL; use {STATE_URL_EXAMPLES}") from None
-    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
-        raise ValueError(f"unsupported database {parsed.get_backend_name()!r}; "
-                         f"use {STATE_URL_EXAMPLES}")
-    if parsed.port is not None and not 1 <= parsed.port <= 65535:
-        raise ValueError("port must be from 1 to 65535")
 
 
 class FunnelStage(StrictModel):

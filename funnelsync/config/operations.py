@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
-from funnelsync.config.base import StrictModel, check_http_url
+from funnelsync.config.base import StrictModel
+from funnelsync.config.urls import check_http_url
 
 MAX_SLA_HOURS = 8760  # a year
 MAX_QUIET_DAYS = 3650  # ten years
