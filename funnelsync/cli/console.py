@@ -81,9 +81,8 @@ def setup_logging(log_format: str, verbose: bool = False, stream: TextIO | None 
     """Configure the funnelsync logger: ``text`` or ``json`` lines on stderr (or ``stream``).
     The warnings of the libraries below and Python's own warnings go the same way."""
     formatter = JsonLogFormatter() if log_format == "json" else TextLogFormatter()
-    handler = logging.StreamHandler(stream) if stream is not None else StderrHandler()
+    handler = _handler(stream, formatter)
     handler.addFilter(RunIdFilter())
-    handler.setFormatter(formatter)
     logger = logging.getLogger("funnelsync")
     logger.handlers[:] = [handler]
     logger.setLevel(logging.DEBUG if verbose else logging.INFO)
@@ -93,12 +92,16 @@ def setup_logging(log_format: str, verbose: bool = False, stream: TextIO | None 
     for name in LIBRARY_LOGGERS:
         library = logging.getLogger(name)
         library.handlers[:] = [h for h in library.handlers if not getattr(h, "funnelsync", 0)]
-        library_handler = logging.StreamHandler(stream) if stream is not None \
-            else StderrHandler()
-        library_handler.setFormatter(formatter)
+        library_handler = _handler(stream, formatter)
         library_handler.setLevel(logging.WARNING)
         library_handler.funnelsync = True  # type: ignore[attr-defined]
         library.addHandler(library_handler)
+
+
+def _handler(stream: TextIO | None, formatter: logging.Formatter) -> logging.Handler:
+    handler = logging.StreamHandler(stream) if stream is not None else StderrHandler()
+    handler.setFormatter(formatter)
+    return handler
 
 
 def log_problem(level: int, message: str, **fields: Any) -> None:

@@ -11,14 +11,21 @@ import click
 from funnelsync import __version__
 from funnelsync.cli import admin, identity, run
 from funnelsync.cli.common import LOG_FORMAT_KEY, safe_text
-from funnelsync.errors import EXIT_REMOTE, ConfigError, FunnelsyncError, exit_code_for
+from funnelsync.errors import (
+    EXIT_REMOTE,
+    ConfigError,
+    FunnelsyncError,
+    RemoteError,
+    exit_code_for,
+)
 
 
 class FunnelsyncGroup(click.Group):
     """A group whose commands end a FunnelsyncError the same way: one line on stderr (secrets
-    masked), and the exit code of the error's kind (0 ok, 1 partial failure, 2 usage or config
-    error, 3 another run holds the lock, 4 authentication or remote unavailable). A state
-    store that fails in the middle of a command is a remote failure too."""
+    masked; a JSON log line under ``--log-format json``), and the exit code of the error's
+    kind (0 ok, 1 partial failure, 2 usage or config error, 3 another run holds the lock, 4
+    authentication or remote unavailable). A state store that fails in the middle of a
+    command is a remote failure too."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -30,7 +37,7 @@ class FunnelsyncGroup(click.Group):
             if not _is_database_error(exc):
                 raise
             reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
-            _report_error(ctx, FunnelsyncError(f"the state store failed: {reason}"))
+            _report_error(ctx, RemoteError(f"the state store failed: {reason}"))
             sys.exit(EXIT_REMOTE)
 
 
