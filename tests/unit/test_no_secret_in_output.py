@@ -108,3 +108,23 @@ def test_log_lines_are_masked(log_format: str, line: str) -> None:
         data.pop("ts")
         text = json.dumps(data) + "\n"
     assert text == line
+
+
+def test_a_database_failure_mid_command_is_one_masked_line_and_exit_4() -> None:
+    import click
+    import sqlalchemy as sa
+
+    from funnelsync.cli.main import FunnelsyncGroup
+
+    @click.group(cls=FunnelsyncGroup)
+    def top() -> None:
+        """Top."""
+
+    @top.command("fail")
+    def fail() -> None:
+        orig = Exception(f"server closed the connection to {UNREACHABLE}\nDETAIL: restart")
+        raise sa.exc.OperationalError("SELECT 1", {}, orig)
+
+    result = CliRunner().invoke(top, ["fail"])
+    assert (result.exit_code, result.stderr) == (
+        4, f"error: the state store failed: server closed the connection to {MASKED}\n")
