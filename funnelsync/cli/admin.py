@@ -17,10 +17,20 @@ from typing import Any
 
 import click
 
-from funnelsync.cli.common import config_option, echo_json, json_option, open_store
+from funnelsync.cli.common import (
+    config_option,
+    echo_json,
+    echo_line,
+    json_option,
+    open_store,
+    output_path,
+    write_output,
+)
 from funnelsync.clock import utc_now
 from funnelsync.config.loading import load_config
 from funnelsync.errors import EXIT_USAGE, ConfigError
+
+MAX_RUNS_LISTED = 10_000
 
 
 def _width() -> int:
@@ -55,9 +65,9 @@ def demo_cmd(leads: int, deals: int, seed: int, state_url: str | None, output: s
     from funnelsync.cli.console import progress_reporter
     from funnelsync.reports import render_report
 
-    options = DemoOptions(leads, deals, seed, state_url, Path(output))
+    options = DemoOptions(leads, deals, seed, state_url, output_path(output))
     step: Callable[[str], None] = (lambda _: None) if as_json else \
-        (lambda msg: click.echo(msg, err=True))
+        (lambda msg: echo_line(msg, err=True))
     with progress_reporter(not as_json) as progress:
         result = run_demo(options, progress=progress, step=step)
     if as_json:
@@ -65,7 +75,7 @@ def demo_cmd(leads: int, deals: int, seed: int, state_url: str | None, output: s
         return
     click.echo(render_report(combined_only(result.report), "table", width=_width()))
     for line in highlights(result):
-        click.echo(line)
+        echo_line(line)
     click.echo(f"report written to {result.report_path} ({result.seconds} s in all)")
 
 
@@ -86,10 +96,10 @@ def _demo_json(result: Any) -> dict[str, Any]:
               type=click.Path(dir_okay=False, allow_dash=True), help="File to write ('-': stdout).")
 @click.option("--sandbox", "sandbox_url", metavar="URL", default=None,
               help="Point both CRMs at a running `funnelsync sandbox` at URL.")
-@click.option("--state", "state_url", default="sqlite:///funnelsync.db", show_default=True,
+@click.option("--state", "state_url", default=None, show_default="sqlite:///funnelsync.db",
               metavar="URL", help="State store URL written into the file.")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
-def init_cmd(output: str, sandbox_url: str | None, state_url: str, force: bool) -> None:
+def init_cmd(output: str, sandbox_url: str | None, state_url: str | None, force: bool) -> None:
     """Write a commented config: every key with its description and default.
 
     \b
@@ -99,20 +109,32 @@ def init_cmd(output: str, sandbox_url: str | None, state_url: str, force: bool) 
     """
     from funnelsync.config.reference import init_config
 
-    if sandbox_url is not None and not re.fullmatch(r"https?://[^/\s]+/?", sandbox_url):
-        raise click.BadParameter("give the sandbox's base URL, e.g. http://127.0.0.1:8765",
-                                 param_hint="--sandbox")
+    if sandbox_url is not None:
+        _check_sandbox_url(sandbox_url)
     text = init_config(sandbox_url.rstrip("/") if sandbox_url else None, state_url)
     if output == "-":
         click.echo(text, nl=False)
         return
-    path = Path(output)
+    path = output_path(output)
     if path.exists() and not force:
         click.echo(f"error: {path} already exists; pass --force to overwrite it", err=True)
         sys.exit(EXIT_USAGE)
-    path.write_text(text, encoding="utf-8")
+    write_output(path, text)
     click.echo(f"wrote {path}; next: funnelsync config check -c {path} && "
                f"funnelsync doctor -c {path}")
+
+
+def _check_sandbox_url(url: str) -> None:
+    from funnelsync.config.urls import check_http_url
+
+    try:
+        check_http_url(url)
+    except ValueError as exc:
+        raise click.BadParameter(f"{exc}; give the sandbox's base URL, e.g. "
+                                 "http://127.0.0.1:8765", param_hint="--sandbox") from None
+    if not re.fullmatch(r"https?://[^/\s]+/?", url):
+        raise click.BadParameter("give the sandbox's base URL, e.g. http://127.0.0.1:8765",
+                                 param_hint="--sandbox")
 
 
 # -- doctor ---------------------------------------------------------------------------------
@@ -143,7 +165,7 @@ def doctor_cmd(config_path: str | None, fix: bool, as_json: bool) -> None:
         echo_json(report.to_dict())
     else:
         for line in checklist_lines(report):
-            click.echo(line)
+            echo_line(line)
     sys.exit(report.exit_code)
 
 
@@ -196,21 +218,22 @@ def report_cmd(config_path: str | None, fmt: str, output: str | None, since: dat
     from funnelsync.reports import audit_from_store, render_report, report_from_store
 
     fmt = "json" if as_json else fmt
+    target = output_path(output) if output is not None else None
     config = load_config(config_path)
     since_day = since.date() if since else None
     with open_store(config) as store:
         report = report_from_store(store, config, utc_now(), since=since_day, by=by)
         findings = audit_from_store(store, config, utc_now()).findings if fmt == "html" else None
     text = render_report(report, fmt, findings=findings, width=_width())
-    _emit(text, output)
+    _emit(text, target)
 
 
-def _emit(text: str, output: str | None) -> None:
-    if output is None:
+def _emit(text: str, target: Path | None) -> None:
+    if target is None:
         click.echo(text, nl=not text.endswith("\n"))
         return
-    Path(output).write_text(text, encoding="utf-8")
-    click.echo(f"wrote {output}", err=True)
+    write_output(target, text)
+    click.echo(f"wrote {target}", err=True)
 
 
 # -- export and runs ------------------------------------------------------------------------
@@ -244,7 +267,8 @@ def export_cmd(config_path: str | None, obj: str, fmt: str, output: str) -> None
 
 @click.command("runs")
 @config_option
-@click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--limit", type=click.IntRange(1, MAX_RUNS_LISTED), default=20, show_default=True,
+              help="How many runs to list.")
 @json_option
 def runs_cmd(config_path: str | None, limit: int, as_json: bool) -> None:
     """List past runs, newest first: status, duration, records pulled and written.
@@ -294,16 +318,19 @@ def config_group() -> None:
 @config_group.command("check")
 @config_option
 def config_check(config_path: str | None) -> None:
-    """Validate a config file and list every problem with its TOML path.
+    """Validate a config file and list every problem with its TOML path; warn about a CRM
+    URL that would send credentials in clear text (http:// to a host other than localhost).
 
     \b
     Example:
       funnelsync config check -c funnelsync.toml
     """
     config = load_config(config_path)
+    for warning in config.cleartext_warnings():
+        echo_line(f"warning: {warning}", err=True)
     crms = ", ".join(config.sources()) or "no CRM"
-    click.echo(f"config ok: {crms}; {len(config.funnel.stages)} funnel stages; "
-               f"state {config.state.url}")
+    echo_line(f"config ok: {crms}; {len(config.funnel.stages)} funnel stages; "
+              f"state {config.state.url}")
 
 
 @config_group.command("reference")

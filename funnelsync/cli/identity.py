@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from funnelsync.cli.common import config_option, echo_json, json_option, open_store
+from funnelsync.cli.common import config_option, echo_json, echo_line, json_option, open_store
 from funnelsync.clock import utc_now
 from funnelsync.config.loading import load_config
 
@@ -72,7 +72,7 @@ def person_cmd(email: str, config_path: str | None, as_json: bool, delete: bool)
     with store:
         view = person_view(store, config, email)
     if view is None:
-        click.echo(f"error: no stored record has the e-mail {email.strip()}", err=True)
+        echo_line(f"error: no stored record has the e-mail {email.strip()}", err=True)
         sys.exit(1)
     if as_json:
         echo_json(view)
@@ -82,18 +82,18 @@ def person_cmd(email: str, config_path: str | None, as_json: bool, delete: bool)
 
 def _print_person(view: dict[str, Any]) -> None:
     top = view["furthest_stage"]
-    click.echo(f"person {view['person_id']} ({view['rule']}, confidence "
-               f"{view['confidence']}): furthest stage {top['stage']} in {top['source']}")
+    echo_line(f"person {view['person_id']} ({view['rule']}, confidence "
+              f"{view['confidence']}): furthest stage {top['stage']} in {top['source']}")
     for rec in view["records"]:
         name = " ".join(x for x in (rec["first_name"], rec["last_name"]) if x)
-        click.echo(f"  {rec['key']}: {rec['email']} {name} — {rec['status']} → "
-                   f"{rec['funnel_stage']}; owner {rec['owner_name'] or rec['owner_id']}; "
-                   f"linked by {rec['rule']} ({rec['confidence']})")
+        echo_line(f"  {rec['key']}: {rec['email']} {name} — {rec['status']} → "
+                  f"{rec['funnel_stage']}; owner {rec['owner_name'] or rec['owner_id']}; "
+                  f"linked by {rec['rule']} ({rec['confidence']})")
     for conflict in view["conflicts"]:
-        click.echo(f"  conflict ({conflict['kind']}): {conflict['values']}")
+        echo_line(f"  conflict ({conflict['kind']}): {conflict['values']}")
     for entry in view["timeline"]:
-        click.echo(f"  {entry['at']}  {entry['source']:<10} {entry['record_id']}: "
-                   f"{entry['from']} → {entry['to']} ({entry['funnel_stage']})")
+        echo_line(f"  {entry['at']}  {entry['source']:<10} {entry['record_id']}: "
+                  f"{entry['from']} → {entry['to']} ({entry['funnel_stage']})")
 
 
 @click.command("forget")

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
 
-from funnelsync.cli.common import config_option, echo_json
+from funnelsync.cli.common import (
+    config_option,
+    echo_json,
+    echo_line,
+    output_path,
+    remember_log_format,
+)
 from funnelsync.config.loading import load_config
 from funnelsync.crm import CRM_NAMES
 from funnelsync.errors import ConfigError
@@ -69,10 +77,10 @@ def normalize_cmd(source: str | None, obj: str | None, sample: str | None, pipel
     counts = {"ok": 0, "bad": 0, "warnings": 0}
     for item in nz.normalize_stream(input_file, source, mapper):  # type: ignore[arg-type]
         for warning in item.warnings:
-            click.echo(f"warning: {item.position}: {warning}", err=True)
+            echo_line(f"warning: {item.position}: {warning}", err=True)
         counts["warnings"] += len(item.warnings)
         if item.record is None:
-            click.echo(f"error: {item.position}: {item.error}", err=True)
+            echo_line(f"error: {item.position}: {item.error}", err=True)
             counts["bad"] += 1
         else:
             click.echo(nz.record_json(item.record))
@@ -84,6 +92,7 @@ def normalize_cmd(source: str | None, obj: str | None, sample: str | None, pipel
 
 
 SOURCE_CHOICE = click.Choice(CRM_NAMES)
+MAX_SHOWN = 20  # warnings and errors shown one by one; all of them are in --json
 
 
 def _job(config_path: str | None, sources: tuple[str, ...], log_format: str,
@@ -92,7 +101,12 @@ def _job(config_path: str | None, sources: tuple[str, ...], log_format: str,
     from funnelsync.sync.job import SyncJob
 
     setup_logging(log_format)
+    remember_log_format(log_format)
     config = load_config(config_path)
+    if not config.sources():
+        raise ConfigError("the config names no CRM: there is nothing to pull or sync",
+                          hint="add a [salesforce] or [hubspot] section; "
+                               "`funnelsync init` shows every key")
     unknown = [s for s in sources if s not in config.sources()]
     if unknown:
         raise ConfigError(f"--source {unknown[0]}: the config has no [{unknown[0]}] section")
@@ -108,7 +122,9 @@ def _job(config_path: str | None, sources: tuple[str, ...], log_format: str,
 @click.option("--source", "sources", multiple=True, type=SOURCE_CHOICE,
               help="Only this CRM (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-@click.option("--log-format", type=click.Choice(["text", "json"]), default="text")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: every stderr line is a JSON object and stdout "
+                                      "the result, one JSON line.")
 def pull_cmd(config_path: str | None, full: bool, refresh_metadata: bool,
              sources: tuple[str, ...], as_json: bool, log_format: str) -> None:
     """Pull, normalise and store leads, deals and stage history (no write-back).
@@ -120,16 +136,39 @@ def pull_cmd(config_path: str | None, full: bool, refresh_metadata: bool,
     from funnelsync.cli.console import progress_reporter
 
     job = _job(config_path, sources, log_format, refresh_metadata)
-    with progress_reporter(not as_json) as progress:
+    with progress_reporter(not as_json, live=log_format == "text") as progress:
         job.progress = progress
         result = job.pull(full=full)
     data = {"pulled": result.pulled, "deleted": result.deleted, "api_calls": result.api_calls,
             "retries": result.retries, "warnings": result.warnings, "errors": result.errors}
-    if as_json:
+    _emit(result, data, as_json, log_format, _print_pull)
+    sys.exit(result.exit_code)
+
+
+def _emit(result: Any, data: dict[str, Any], as_json: bool, log_format: str,
+          print_text: Callable[[Any], None]) -> None:
+    """The result on stdout: one JSON line under ``--log-format json`` (its warnings and
+    errors as JSON log lines on stderr), JSON with ``--json``, else text."""
+    if log_format == "json":
+        echo_json(data, one_line=True)
+        _log_problems(result)
+    elif as_json:
         echo_json(data)
     else:
-        _print_pull(result)
-    sys.exit(result.exit_code)
+        print_text(result)
+
+
+def _log_problems(result: Any) -> None:
+    from funnelsync.cli.console import log_problem
+
+    for warning in result.warnings[:MAX_SHOWN]:
+        log_problem(logging.WARNING, warning)
+    if len(result.warnings) > MAX_SHOWN:
+        log_problem(logging.WARNING, f"{len(result.warnings) - MAX_SHOWN} more warnings "
+                                     "(in the result line)",
+                    more=len(result.warnings) - MAX_SHOWN)
+    for error in result.errors[:MAX_SHOWN]:
+        log_problem(logging.ERROR, str(error.get("message") or error), error=error)
 
 
 def _print_pull(result: Any) -> None:
@@ -139,10 +178,11 @@ def _print_pull(result: Any) -> None:
                    f"{counts['stage_changes']} stage changes "
                    f"({sum(deleted.values())} deleted); "
                    f"{result.api_calls.get(name, 0)} API calls")
-    for warning in result.warnings[:20]:
-        click.echo(f"warning: {warning}", err=True)
-    if len(result.warnings) > 20:
-        click.echo(f"... {len(result.warnings) - 20} more warnings (use --json)", err=True)
+    for warning in result.warnings[:MAX_SHOWN]:
+        echo_line(f"warning: {warning}", err=True)
+    if len(result.warnings) > MAX_SHOWN:
+        click.echo(f"... {len(result.warnings) - MAX_SHOWN} more warnings (use --json)",
+                   err=True)
 
 
 @click.command("sync")
@@ -155,7 +195,9 @@ def _print_pull(result: Any) -> None:
 @click.option("--source", "sources", multiple=True, type=SOURCE_CHOICE,
               help="Only this CRM (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-@click.option("--log-format", type=click.Choice(["text", "json"]), default="text")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: every stderr line is a JSON object and stdout "
+                                      "the result, one JSON line.")
 def sync_cmd(config_path: str | None, dry_run: bool, full: bool, refresh_metadata: bool,
              sources: tuple[str, ...], as_json: bool, log_format: str) -> None:
     """Pull, compute stages/scores/alerts, and push back only what changed.
@@ -167,13 +209,11 @@ def sync_cmd(config_path: str | None, dry_run: bool, full: bool, refresh_metadat
     Example:
       funnelsync sync -c funnelsync.toml --dry-run
     """
-    import logging
-
     from funnelsync.cli.console import progress_reporter
 
     job = _job(config_path, sources, log_format, refresh_metadata)
     job.reevaluate_all = full
-    with progress_reporter(not as_json) as progress:
+    with progress_reporter(not as_json, live=log_format == "text") as progress:
         job.progress = progress
         result = job.run(dry_run=dry_run, full=full)
     logging.getLogger("funnelsync.sync").info(
@@ -181,10 +221,7 @@ def sync_cmd(config_path: str | None, dry_run: bool, full: bool, refresh_metadat
                                           "records_written": result.records_written,
                                           "tasks_created": result.tasks_created,
                                           "errors": len(result.errors)}})
-    if as_json:
-        echo_json(result.to_json())
-    else:
-        _print_sync(result)
+    _emit(result, result.to_json(), as_json, log_format, _print_sync)
     sys.exit(result.exit_code)
 
 
@@ -195,14 +232,14 @@ def _print_sync(result: Any) -> None:
     if result.dry_run:
         for change in result.planned_changes[:200]:
             fields = ", ".join(f"{k}: {o!r} -> {n!r}" for k, (o, n) in change["changes"].items())
-            click.echo(f"would write {change['source']} {change['kind']} "
-                       f"{change['record_id']}: {fields}")
+            echo_line(f"would write {change['source']} {change['kind']} "
+                      f"{change['record_id']}: {fields}")
         for task in result.planned_tasks[:200]:
             record = task.get("deal_id") or task.get("lead_id")
-            click.echo(f"would create task for {task['source']} {task['kind']} {record}: "
-                       f"{task['subject']}")
+            echo_line(f"would create task for {task['source']} {task['kind']} {record}: "
+                      f"{task['subject']}")
         for (source, owner), count in planned_per_owner(result.planned_tasks).items():
-            click.echo(f"would create {count} task(s) for {source} owner {owner or '-'}")
+            echo_line(f"would create {count} task(s) for {source} owner {owner or '-'}")
     verb = "would write" if result.dry_run else "wrote"
     if result.tasks_deferred:
         click.echo(f"{result.tasks_deferred} follow-up tasks deferred to later runs "
@@ -212,12 +249,13 @@ def _print_sync(result: Any) -> None:
                f"{result.tasks_updated} updated, {result.tasks_closed} completed, "
                f"{result.alerts_open} alerts open ({result.alerts_opened} new, "
                f"{result.alerts_resolved} resolved), {len(result.errors)} errors")
-    for error in result.errors[:20]:
-        click.echo(f"error: {error}", err=True)
+    for error in result.errors[:MAX_SHOWN]:
+        echo_line(f"error: {error}", err=True)
 
 
 @click.command("sandbox")
-@click.option("--port", type=int, default=0, show_default=True, help="0 picks a free port.")
+@click.option("--port", type=int, default=0, show_default=True,
+              help="0 to 65535; 0 picks a free port.")
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--leads", type=click.IntRange(0), default=2000, show_default=True)
 @click.option("--deals", type=click.IntRange(0), default=1500, show_default=True)
@@ -249,9 +287,35 @@ def sandbox_cmd(port: int, seed: int, leads: int, deals: int, latency_ms: float,
         parse(scenario)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--scenario") from exc
-    serve(seed=seed, leads=leads, deals=deals, latency_ms=latency_ms, fail_rate=fail_rate,
-          rate_limit=rate_limit, token_ttl=token_ttl, port=port, config_out=config_out,
-          echo=click.echo, scenario=scenario)
+    if config_out is not None:
+        output_path(config_out, "--config-out")
+    _check_port(port)
+    try:
+        serve(seed=seed, leads=leads, deals=deals, latency_ms=latency_ms, fail_rate=fail_rate,
+              rate_limit=rate_limit, token_ttl=token_ttl, port=port, config_out=config_out,
+              echo=click.echo, scenario=scenario)
+    except OSError as exc:  # the port taken meanwhile, or the config file not writable
+        raise ConfigError(f"the sandbox cannot start: {exc.strerror or exc}",
+                          hint="check --port and --config-out") from None
+
+
+def _check_port(port: int) -> None:
+    """A ConfigError (exit 2) when ``port`` is no TCP port or is taken on 127.0.0.1, before any
+    data is built."""
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"--port {port}: must be from 0 to 65535",
+                          hint="0 picks a free port")
+    if port == 0:
+        return
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the sandbox binds
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise ConfigError(f"--port {port}: {exc.strerror or exc}",
+                              hint="choose another port, or 0 for a free one") from None
 
 
 COMMANDS = (schema_cmd, normalize_cmd, pull_cmd, sync_cmd, sandbox_cmd)

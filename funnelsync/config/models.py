@@ -19,10 +19,23 @@ from pydantic import (
 from funnelsync.config.base import StrictModel
 from funnelsync.config.identity import IdentityConfig
 from funnelsync.config.operations import NurtureConfig, RoutingConfig, SlaConfig
+from funnelsync.config.urls import check_http_url, check_state_url, is_cleartext_remote
+
+MAX_LOCK_TTL_SECONDS = 7 * 24 * 3600  # a week
+MAX_DUE_DAYS = 365
 
 
 class CrmConnection(StrictModel):
     """How to reach one CRM. Every AppConfig section of this type is a CRM."""
+
+    def url_keys(self) -> dict[str, str | None]:
+        """The keys of this section that hold a URL credentials are sent to, with values."""
+        return {}
+
+    def cleartext_keys(self) -> list[str]:
+        """The keys whose URL is plain http:// to a host other than localhost: credentials
+        and data would travel in clear text."""
+        return [key for key, url in self.url_keys().items() if is_cleartext_remote(url)]
 
     @classmethod
     def sandbox_login(cls, url: str) -> dict[str, Any]:
@@ -66,12 +79,7 @@ class SalesforceConfig(CrmConnection):
             raise ValueError("must look like 59.0")
         return value
 
-    @field_validator("instance_url", "login_url")
-    @classmethod
-    def _check_url(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"https?://[^/\s]+", value):
-            raise ValueError("must start with https:// or http:// followed by a host")
-        return value.rstrip("/") if value else value
+    _urls = field_validator("instance_url", "login_url")(check_http_url)
 
     @model_validator(mode="after")
     def _check_auth(self) -> SalesforceConfig:
@@ -104,6 +112,9 @@ class SalesforceConfig(CrmConnection):
                          "consumer_key + consumer_secret, privatekey_file, or session_id + "
                          "instance_url")
 
+    def url_keys(self) -> dict[str, str | None]:
+        return {"login_url": self.login_url, "instance_url": self.instance_url}
+
     @classmethod
     def sandbox_login(cls, url: str) -> dict[str, Any]:
         return {"username": "demo@funnelsync.local", "password": "demo",
@@ -125,12 +136,7 @@ class HubSpotConfig(CrmConnection):
     pipelines: list[str] | None = Field(
         None, description="Deal pipeline ids to include; all pipelines when absent.")
 
-    @field_validator("host")
-    @classmethod
-    def _check_host(cls, value: str) -> str:
-        if not re.match(r"https?://[^/\s]+", value):
-            raise ValueError("must start with https:// or http:// followed by a host")
-        return value.rstrip("/")
+    _host = field_validator("host")(check_http_url)
 
     @model_validator(mode="after")
     def _check_auth(self) -> HubSpotConfig:
@@ -147,6 +153,9 @@ class HubSpotConfig(CrmConnection):
         raise ValueError("no credentials: give access_token, or client_id + client_secret + "
                          "refresh_token")
 
+    def url_keys(self) -> dict[str, str | None]:
+        return {"host": self.host}
+
     @classmethod
     def sandbox_login(cls, url: str) -> dict[str, Any]:
         return {"access_token": "pat-demo", "host": url}
@@ -159,7 +168,16 @@ class StateConfig(StrictModel):
                      description="SQLAlchemy URL: sqlite:///file.db or "
                                  "postgresql+psycopg://user@host/db.")
     lock_ttl_seconds: int = Field(
-        900, gt=0, description="A run lock not refreshed for this long is considered dead.")
+        900, gt=0, le=MAX_LOCK_TTL_SECONDS,
+        description="A run lock not refreshed for this long is considered dead (at most "
+                    "604800, a week).")
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        check_state_url(value)
+        return value
+
 
 
 class FunnelStage(StrictModel):
@@ -293,7 +311,8 @@ class AlertsConfig(StrictModel):
     skipped_stages: bool = Field(True, description="Alert when a deal skipped stages.")
     create_tasks: bool = Field(True, description="Keep one follow-up task per alerted deal "
                                                  "(and lead) in the CRM.")
-    task_due_days: int = Field(2, ge=0, description="Tasks are due this many days out.")
+    task_due_days: int = Field(2, ge=0, le=MAX_DUE_DAYS,
+                               description="Tasks are due this many days out (at most 365).")
     max_new_tasks_per_owner_per_day: int = Field(
         25, ge=0, description="At most this many new stale-deal tasks per owner in any 24 "
                               "hours, the most valuable deals first (amount × how far past "
@@ -311,6 +330,8 @@ class AlertsConfig(StrictModel):
     webhook_digest: Literal["owner", "channel"] = Field(
         "owner", description="One webhook message per run for each owner (`owner`) or for "
                              "everyone (`channel`), listing new and resolved alerts.")
+
+    _webhook = field_validator("webhook_url")(check_http_url)
 
 
 class CrmWriteback(StrictModel):
@@ -415,3 +436,9 @@ class AppConfig(StrictModel):
         """The CRMs this configuration names: its CRM connection sections that are present."""
         return [name for name in type(self).model_fields
                 if isinstance(getattr(self, name), CrmConnection)]
+
+    def cleartext_warnings(self) -> list[str]:
+        """One warning per CRM URL that is plain http:// to a host other than localhost."""
+        return [f"{name}.{key} uses http:// to a host other than localhost: credentials and "
+                f"CRM data would travel in clear text (use https://)"
+                for name in self.sources() for key in getattr(self, name).cleartext_keys()]

@@ -12,7 +12,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 
 from funnelsync.config.base import StrictModel
+from funnelsync.config.urls import check_http_url
 
+MAX_SLA_HOURS = 8760  # a year
+MAX_QUIET_DAYS = 3650  # ten years
 _HOURS = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)")
 
 
@@ -103,8 +106,11 @@ class SlaConfig(StrictModel):
     """The marketing → sales SLA: time from MQL to the first sales touch."""
 
     enabled: bool = Field(True, description="Track SLA timers and alert on breaches.")
-    first_touch_hours: float = Field(24.0, gt=0, description="The owner gets a task after this.")
-    escalate_hours: float = Field(48.0, gt=0, description="Escalation after this.")
+    first_touch_hours: float = Field(24.0, gt=0, le=MAX_SLA_HOURS,
+                                     description="The owner gets a task after this "
+                                                 "(at most 8760, a year).")
+    escalate_hours: float = Field(48.0, gt=0, le=MAX_SLA_HOURS,
+                                  description="Escalation after this (at most 8760).")
     business_hours: str | None = Field(None, description='Counted hours, e.g. "09:00-17:00"; '
                                                          "all hours when absent.")
     timezone: str = Field("UTC", description="Time zone of business_hours and weekends.")
@@ -118,6 +124,7 @@ class SlaConfig(StrictModel):
                                                     "MQL when funnelsync first saw them.")
 
     _zone = field_validator("timezone")(_check_zone)
+    _webhook = field_validator("escalation_webhook")(check_http_url)
 
     @field_validator("business_hours")
     @classmethod
@@ -140,7 +147,9 @@ class NurtureConfig(StrictModel):
 
     enabled: bool = Field(True, description="Detect re-entry and write it back.")
     reentry_score: float = Field(50.0, ge=0, le=100, description="Score that revives a lead.")
-    quiet_days: int = Field(30, ge=0, description="Days a lead must have been lost first.")
+    quiet_days: int = Field(30, ge=0, le=MAX_QUIET_DAYS,
+                            description="Days a lead must have been lost first (at most "
+                                        "3650).")
     salesforce_status: str | None = Field("Open - Not Contacted",
                                           description="Lead.Status written on re-entry.")
     hubspot_lifecycle: str | None = Field("lead", description="lifecyclestage written on "

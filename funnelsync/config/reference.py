@@ -16,7 +16,7 @@ from typing import Any, Union, get_args, get_origin
 from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 
-from funnelsync.config.models import AppConfig, CrmConnection
+from funnelsync.config.models import AppConfig, CrmConnection, StateConfig
 from funnelsync.config.toml_text import toml_key, toml_value
 
 REFERENCE_START = "<!-- config-reference:start -->"
@@ -246,6 +246,7 @@ def replace_between_markers(text: str, body: str) -> str:
     return text[:start + len(REFERENCE_START)] + "\n" + body + text[end:]
 
 
+DEFAULT_STATE_URL = StateConfig().url
 INIT_HEADER = """\
 # funnelsync configuration, written by `funnelsync init`.
 #
@@ -277,10 +278,12 @@ def _crm_sections() -> Iterator[tuple[str, type[CrmConnection]]]:
             yield name, model
 
 
-def init_config(sandbox_url: str | None = None,
-                state_url: str = "sqlite:///funnelsync.db") -> str:
-    """The text `funnelsync init` writes: commented defaults, or a sandbox-ready config."""
+def init_config(sandbox_url: str | None = None, state_url: str | None = None) -> str:
+    """The text `funnelsync init` writes: commented defaults, or a sandbox-ready config; a
+    given ``state_url`` is written live in either."""
     if sandbox_url is None:
-        return render_config(header=INIT_HEADER)
+        values = {"state": {"url": state_url}} if state_url is not None else None
+        return render_config(values, header=INIT_HEADER)
     header = INIT_HEADER + "\n" + SANDBOX_HEADER.format(url=sandbox_url)
-    return render_config(sandbox_values(sandbox_url, state_url), header=header)
+    return render_config(sandbox_values(sandbox_url, state_url or DEFAULT_STATE_URL),
+                         header=header)

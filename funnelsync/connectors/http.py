@@ -13,7 +13,8 @@ API (small on purpose)
 ``classify(status=None, code=None, exc=None) -> Action``
     Looks the failure up in ``RULES`` (first matching row wins): ``RETRY``, ``REAUTH``,
     ``FAIL`` or ``QUOTA``. Codes are matched before statuses, so 403 REQUEST_LIMIT_EXCEEDED is
-    QUOTA while a plain 403 is FAIL.
+    QUOTA while a plain 403 is FAIL. An answer that is not the API's (``connectors.decode``:
+    an HTML page, JSON cut off, JSON of the wrong shape) has a code of its own.
 ``RetryPolicy(max_seconds=120.0, *, base=0.5, cap=30.0, sleep=time.sleep,
 clock=time.monotonic, rand=random.random, max_reauth=1)``
     Capped exponential back-off with jitter (``min(cap, base * 2**(n-1))`` scaled by a random
@@ -136,6 +137,10 @@ RULES: tuple[Rule, ...] = (
     Rule(Action.QUOTA, status=429, code="DAILY", why="HubSpot daily limit reached"),
     Rule(Action.RETRY, code="UNABLE_TO_LOCK_ROW", why="record locked by another transaction"),
     Rule(Action.RETRY, code="SERVER_UNAVAILABLE", why="Salesforce temporarily unavailable"),
+    Rule(Action.RETRY, code="HTML_PAGE", why="an HTML page instead of the API's answer (proxy, "
+                                              "portal or maintenance page)"),
+    Rule(Action.RETRY, code="BAD_JSON", why="an answer cut off or not JSON"),
+    Rule(Action.FAIL, code="BAD_SHAPE", why="JSON of the wrong shape: not the API's answer"),
     Rule(Action.REAUTH, code="INVALID_SESSION_ID", why="Salesforce session expired"),
     Rule(Action.REAUTH, status=401, why="token expired or rejected"),
     Rule(Action.FAIL, code="MALFORMED_QUERY", why="the query is invalid"),

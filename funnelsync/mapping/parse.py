@@ -69,6 +69,21 @@ def parse_decimal(value: Any) -> Decimal | None:
     return number
 
 
+# Salesforce's widest currency field has 16 digits before the point (18 with 2 decimals).
+# Below this bound an amount, a sum of a million of them, and a probability-weighted share
+# all round to cents within Decimal's 28 significant digits and convert to a finite float.
+AMOUNT_LIMIT = Decimal(10) ** 16
+
+
+def parse_amount(value: Any) -> Decimal | None:
+    """A deal amount: an exact decimal (as ``parse_decimal``) smaller in size than 10^16,
+    so reports can round, sum and weight it."""
+    number = parse_decimal(value)
+    if number is not None and not abs(number) < AMOUNT_LIMIT:
+        raise ValueError("is out of range (an amount must be smaller than 10^16)")
+    return number
+
+
 def parse_float(value: Any) -> float | None:
     """A finite float from a JSON number or a numeric string."""
     if _blank(value):
@@ -254,6 +269,9 @@ class RecordReader:
 
     def decimal(self, name: str) -> Decimal | None:
         return self.parsed(name, parse_decimal)
+
+    def amount(self, name: str) -> Decimal | None:
+        return self.parsed(name, parse_amount)
 
     def number(self, name: str) -> float | None:
         return self.parsed(name, parse_float)

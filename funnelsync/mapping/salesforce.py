@@ -192,7 +192,7 @@ def map_opportunity(raw: Any, maps: StageMaps,
     }
     values = {
         "source": SOURCE, "source_id": r.record_id, "name": r.text("Name"),
-        "amount": r.decimal("Amount"), "currency": r.text("CurrencyIsoCode"),
+        "amount": r.amount("Amount"), "currency": r.text("CurrencyIsoCode"),
         "pipeline": None, "stage": stage, "stage_label": stage,
         "funnel_stage": _stage(r, "StageName", stage, maps.opportunity_stage, "stage",
                                "mapping.salesforce.opportunity_stage"),

@@ -12,6 +12,7 @@ from typing import Any
 
 from funnelsync.reports.audit.common import Finding
 from funnelsync.reports.model import FunnelReport, FunnelSection, FunnelView
+from funnelsync.reports.printable import printable
 from funnelsync.reports.sla import sla_html
 
 CSS = """
@@ -46,8 +47,9 @@ P90_FILL = "#e8a33d"
 
 
 def esc(value: Any) -> str:
-    """HTML-escape any value (quotes too, so it is safe inside attributes)."""
-    return escape("" if value is None else str(value), quote=True)
+    """HTML-escape any value (quotes too, so it is safe inside attributes), its control
+    characters shown as escapes."""
+    return escape(printable("" if value is None else str(value)), quote=True)
 
 
 def _num(value: Any, digits: int = 2) -> str:

@@ -19,6 +19,7 @@ from rich.text import Text
 from funnelsync.reports.audit.common import Finding
 from funnelsync.reports.html import render_audit_html, render_report_html
 from funnelsync.reports.model import FunnelReport, FunnelSection, FunnelView
+from funnelsync.reports.printable import printable
 
 FORMATS = ("table", "json", "csv", "html")
 REPORT_CSV_COLUMNS = ["view", "section", "period", "stage", "metric", "value"]
@@ -141,46 +142,39 @@ def report_renderables(report: FunnelReport) -> list[RenderableType]:
                 _time_table(view), _pipeline_table(view), _summary_table(view)]
         if view.cohorts:
             out.append(_cohort_table(view))
-        out += [Text(f"note: {note}") for note in view.notes]
+        out += [Text(f"note: {printable(note)}") for note in view.notes]
     return out
 
 
 def _funnel_table(view: FunnelView, name: str, title: str) -> Table:
     section: FunnelSection = getattr(view, name)
-    table = Table(title=f"{view.name}: {title} funnel ({section.total} {section.units})")
-    for col in ("stage", "reached", "to next", "conversion"):
-        table.add_column(col, justify="left" if col == "stage" else "right")
+    table = _table(f"{view.name}: {title} funnel ({section.total} {section.units})",
+                   "stage", "reached", "to next", "conversion")
     for r in section.rows:
         _add_row(table, r.label, str(r.reached), _fmt(r.advanced), _pct(r.rate))
     if section.biggest_drop_off:
         d = section.biggest_drop_off
-        table.caption = escape(f"biggest drop-off: {d.from_stage} → {d.to_stage} "
-                               f"({_pct(d.rate)})")
+        table.caption = escape(printable(f"biggest drop-off: {d.from_stage} → {d.to_stage} "
+                                         f"({_pct(d.rate)})"))
     return table
 
 
 def _time_table(view: FunnelView) -> Table:
-    table = Table(title=f"{view.name}: time in stage (days)")
-    for col in ("stage", "stays", "median", "p90"):
-        table.add_column(col, justify="left" if col == "stage" else "right")
+    table = _table(f"{view.name}: time in stage (days)", "stage", "stays", "median", "p90")
     for t in view.time_in_stage:
         _add_row(table, t.label, str(t.n), _fmt(t.median_days), _fmt(t.p90_days))
     return table
 
 
 def _pipeline_table(view: FunnelView) -> Table:
-    table = Table(title=f"{view.name}: open pipeline now")
-    for col in ("stage", "deals", "amount", "weighted"):
-        table.add_column(col, justify="left" if col == "stage" else "right")
+    table = _table(f"{view.name}: open pipeline now", "stage", "deals", "amount", "weighted")
     for p in [*view.pipeline, view.pipeline_total]:
         _add_row(table, p.label, str(p.count), _fmt(p.amount), _fmt(p.weighted_amount))
     return table
 
 
 def _summary_table(view: FunnelView) -> Table:
-    table = Table(title=f"{view.name}: summary")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
+    table = _table(f"{view.name}: summary", "metric", "value")
     w, c, m = view.win_rate, view.sales_cycle, view.mql_to_sql
     rows = [("win rate", f"{_pct(w.rate)} ({w.won}/{w.closed})"),
             ("average deal value", _fmt(view.avg_deal_value)),
@@ -194,25 +188,35 @@ def _summary_table(view: FunnelView) -> Table:
 
 def _cohort_table(view: FunnelView) -> Table:
     stages = list(view.cohorts[0].reached)
-    table = Table(title=f"{view.name}: deals by month created")
-    for col in ("month", "created", *stages, "won", "lost", "open"):
-        table.add_column(col, justify="left" if col == "month" else "right")
+    table = _table(f"{view.name}: deals by month created", "month", "created", *stages, "won",
+                   "lost", "open")
     for c in view.cohorts:
         _add_row(table, c.month, str(c.created), *(str(c.reached[s]) for s in stages),
                       str(c.won), str(c.lost), str(c.open))
     return table
 
 
+def _table(title: str, first: str, *others: str) -> Table:
+    """A table whose title and headers are plain, printable Text (a stage id in a header
+    may hold rich markup characters); the first column is left-aligned, the others right."""
+    table = Table(title=Text(printable(title)))
+    table.add_column(Text(printable(first)))
+    for column in others:
+        table.add_column(Text(printable(column)), justify="right")
+    return table
+
+
 def _add_row(table: Table, *cells: str) -> None:
-    """Cells as plain Text: a stage label like "[bold]" must not be read as rich markup."""
-    table.add_row(*(Text(c) for c in cells))
+    """Cells as plain, printable Text: a stage label like "[bold]" must not be read as rich
+    markup, nor an escape sequence in a CRM value run by the terminal."""
+    table.add_row(*(Text(printable(c)) for c in cells))
 
 
 def audit_renderable(findings: list[Finding]) -> RenderableType:
     """The findings as one rich table."""
     table = Table(title=f"stage-definition audit: {len(findings)} finding(s)")
     for col in ("severity", "check", "source", "stage", "message", "fix"):
-        table.add_column(col, overflow="fold")
+        table.add_column(col, overflow="fold")  # fixed names: no markup to fear
     for f in findings:
         _add_row(table, f.severity, f.check, f.source, f.stage, f.message, f.fix)
     return table

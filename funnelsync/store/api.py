@@ -47,7 +47,12 @@ from funnelsync.clock import Clock, utc_now
 from funnelsync.errors import DataError
 from funnelsync.mapping.schema import CatalogStage, FunnelDeal, FunnelLead, StageChange
 from funnelsync.store.alerts import AlertsMixin
-from funnelsync.store.connection import write_transaction
+from funnelsync.store.connection import (
+    create_private_sqlite_file,
+    opening_errors,
+    parse_state_url,
+    write_transaction,
+)
 from funnelsync.store.follow_ups import FollowUpsMixin
 from funnelsync.store.models import RecordKind, StoredRecord, UpsertStats, Watermark
 from funnelsync.store.people import PeopleMixin
@@ -87,16 +92,20 @@ class Store(RunsMixin, AlertsMixin, FollowUpsMixin, PeopleMixin, TimersMixin):
 
     @classmethod
     def open(cls, url: str, *, clock: Clock = utc_now, busy_timeout_ms: int = 30_000) -> Store:
-        """Connect, create or upgrade the schema, and mark dead runs crashed."""
-        engine = create_engine(url, busy_timeout_ms=busy_timeout_ms)
-        try:
-            with write_transaction(engine) as conn:
-                ensure_schema(conn)
-            store = cls(engine, clock)
-            store.recover_crashed_runs()
-        except BaseException:
-            engine.dispose()
-            raise
+        """Connect, create or upgrade the schema, and mark dead runs crashed. A new SQLite file
+        is readable by its owner only. A URL that does not parse or a SQLite file that cannot be
+        used is a ConfigError, a database server that cannot be used a RemoteError."""
+        create_private_sqlite_file(parse_state_url(url))
+        with opening_errors(url):
+            engine = create_engine(url, busy_timeout_ms=busy_timeout_ms)
+            try:
+                with write_transaction(engine) as conn:
+                    ensure_schema(conn)
+                store = cls(engine, clock)
+                store.recover_crashed_runs()
+            except BaseException:
+                engine.dispose()
+                raise
         return store
 
     def close(self) -> None:

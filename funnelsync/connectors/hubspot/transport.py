@@ -4,7 +4,10 @@
   ``client.crm.deals.basic_api`` access, so each API object is built once, on first use, and kept.
 - Calls pass ``_preload_content=False``: the client then returns the urllib3 response without
   building its models (slow: ~20 ms per 100-record page) and without logging the body (an OAuth
-  token answer would otherwise reach the debug log). We parse the JSON ourselves.
+  token answer would otherwise reach the debug log). We parse the JSON ourselves, and check it
+  (``decode``): an HTML page, JSON cut off, or JSON that is not HubSpot's envelope (``results``
+  a list of objects, ``paging.next.after``; ``results`` required from the read calls) is a
+  ``BadResponse`` the retry table knows.
 - urllib3's own retries are off (``retry=False``): retries happen in one place,
   :class:`funnelsync.connectors.http.RetryPolicy`, which sees every failure through
   :meth:`HubSpotTransport.failure_of`.
@@ -21,6 +24,13 @@ from hubspot import HubSpot
 
 from funnelsync.config.models import HubSpotConfig, LimitsConfig
 from funnelsync.connectors.base import Usage
+from funnelsync.connectors.decode import (
+    BadResponse,
+    bad_shape,
+    decode_json,
+    is_list_of_objects,
+    require,
+)
 from funnelsync.connectors.http import (
     TRANSIENT_EXCEPTIONS,
     Action,
@@ -125,7 +135,7 @@ class HubSpotTransport:
             self.usage.count_call(kind)
             response = fn()
             self._note_quota(response.headers)
-            return decode(response)
+            return decode(response, kind)
 
         return self.policy.call(attempt, describe=describe, failure_of=self.failure_of,
                                 on_reauth=self.auth.reauth(), on_retry=self._on_retry,
@@ -133,6 +143,9 @@ class HubSpotTransport:
 
     def failure_of(self, exc: BaseException) -> Failure | None:
         """A secret-free :class:`Failure` for a client exception; None if not a remote one."""
+        if isinstance(exc, BadResponse):
+            return Failure(status=exc.status, code=exc.code, exc=exc,
+                           message=self.scrub(exc.message))
         if is_api_exception(exc):
             text = body_text(exc)
             status = getattr(exc, "status", None)
@@ -178,7 +191,7 @@ class HubSpotTransport:
 
         def attempt() -> dict[str, Any]:
             self.usage.count_call("auth")
-            return decode(api.create(**form, **RAW))[1]
+            return decode(api.create(**form, **RAW), "auth")[1]
 
         def failure_of(exc: BaseException) -> Failure | None:
             if is_api_exception(exc) and getattr(exc, "status", None) in (400, 401, 403):
@@ -198,9 +211,42 @@ def _reason(exc: BaseException) -> str:
     return text.rsplit(": ", 1)[-1].strip(" )'\"") or type(exc).__name__
 
 
-def decode(response: Any) -> tuple[int, dict[str, Any]]:
-    """Status and parsed JSON body of a raw (``_preload_content=False``) response."""
+# The read calls: their answer always holds ``results``.
+RESULTS_KINDS = frozenset({"list", "search", "pipelines", "owners", "associations",
+                           "batch_read"})
+
+
+def decode(response: Any, kind: str = "") -> tuple[int, dict[str, Any]]:
+    """Status and parsed, checked JSON body of a raw (``_preload_content=False``) response;
+    a list answer comes as ``{"results": [...]}``. BadResponse for an HTML page, a body that is
+    not whole JSON, or one that is not HubSpot's envelope."""
     data = response.data
     response.release_conn()
-    parsed = json.loads(data) if data else {}
-    return int(response.status), parsed if isinstance(parsed, dict) else {"results": parsed}
+    status = int(response.status)
+    if not data or not data.strip():
+        return status, {}
+    parsed = decode_json(data, response.headers.get("Content-Type"), status)
+    if isinstance(parsed, list):
+        parsed = {"results": parsed}
+    if not isinstance(parsed, dict):
+        raise bad_shape("an answer must be a JSON object or list", status)
+    check_envelope(parsed, kind, status)
+    return status, parsed
+
+
+def check_envelope(body: dict[str, Any], kind: str, status: int | None = None) -> None:
+    """BadResponse (BAD_SHAPE) unless ``body`` has HubSpot's envelope for a call of ``kind``."""
+    if kind in RESULTS_KINDS or "results" in body:
+        require(is_list_of_objects(body.get("results")),
+                "results must be a list of objects", status)
+    paging = body.get("paging")
+    if paging is not None:
+        following = paging.get("next") if isinstance(paging, dict) else None
+        require(isinstance(paging, dict) and (following is None or (
+            isinstance(following, dict)
+            and isinstance(following.get("after"), str | int | None))),
+            "paging must be an object with next.after", status)
+    if kind == "auth":
+        require(isinstance(body.get("access_token"), str)
+                and isinstance(body.get("expires_in"), int | float | None),
+                "a token answer needs access_token (and a numeric expires_in)", status)

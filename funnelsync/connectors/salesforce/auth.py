@@ -7,11 +7,13 @@ is reached by rewriting URLs in the transport (see salesforce_transport.HostRewr
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from funnelsync.config.models import SalesforceConfig
 from funnelsync.connectors.salesforce.transport import HostRewrite, is_salesforce_host
+from funnelsync.errors import ConfigError
 
 # client credentials need a My Domain; behind a rewritten login_url any name will do
 _PLACEHOLDER_DOMAIN = "funnelsync-local.my"
@@ -68,10 +70,31 @@ def client_kwargs(config: SalesforceConfig) -> dict[str, Any]:
                 "consumer_key": config.consumer_key,
                 "consumer_secret": _secret(config.consumer_secret)}
     if mode == "jwt":
+        assert config.privatekey_file is not None
+        check_private_key(config.privatekey_file)
         return {**common, "username": config.username, "consumer_key": config.consumer_key,
                 "privatekey_file": str(config.privatekey_file)}
     return {**common, "consumer_key": config.consumer_key,
             "consumer_secret": _secret(config.consumer_secret)}
+
+
+def check_private_key(path: Path) -> None:
+    """A ConfigError naming ``salesforce.privatekey_file`` unless ``path`` can be read and holds
+    a PEM private key without a passphrase (what the JWT bearer flow signs with)."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    hint = "point salesforce.privatekey_file at the connected app's PEM private key"
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"salesforce.privatekey_file {path}: cannot read it: "
+                          f"{exc.strerror or exc}", hint=hint) from None
+    try:
+        load_pem_private_key(data, password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise ConfigError(f"salesforce.privatekey_file {path}: not a PEM private key without "
+                          "a passphrase", hint=hint) from None
 
 
 def secrets_of(config: SalesforceConfig) -> list[str]:

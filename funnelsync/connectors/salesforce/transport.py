@@ -1,10 +1,14 @@
-"""The requests transport under simple-salesforce: URL rewriting, call counting, quota budget.
+"""The requests transport under simple-salesforce: URL rewriting, call counting, quota budget,
+answer checks.
 
 simple-salesforce always builds ``https://<host>`` URLs. To reach a local ``http://`` stand-in
 (the sandbox) or a non-Salesforce https proxy, the session gets :class:`SalesforceTransport`,
 which rewrites any Salesforce host (and the override's own host spelled with https) to the
 configured ``login_url`` / ``instance_url``. Every request passes through it, so it is also
-where calls are counted (by kind) and where the quota budget is enforced before each call.
+where calls are counted (by kind), where the quota budget is enforced before each call, and
+where every successful answer is checked (``check_answer``): an HTML page, JSON cut off or JSON
+of the wrong shape for its kind of call becomes a ``BadResponse`` for the retry table. The JSON
+is parsed there once and handed to simple-salesforce as the response's ``json()``.
 """
 
 from __future__ import annotations
@@ -20,6 +24,15 @@ from requests.adapters import HTTPAdapter
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceError
 
 from funnelsync.connectors.base import Usage
+from funnelsync.connectors.decode import (
+    BAD_JSON,
+    BadResponse,
+    decode_json,
+    html_page,
+    is_html,
+    is_list_of_objects,
+    require,
+)
 from funnelsync.connectors.http import TRANSIENT_EXCEPTIONS, Failure
 from funnelsync.errors import RateLimited
 
@@ -152,7 +165,64 @@ class SalesforceTransport(HTTPAdapter):
         if kind == "login":
             self.last_login_status = response.status_code
         self.budget.observe(response.headers.get("Sforce-Limit-Info"))
+        if 200 <= response.status_code < 300 and not kwargs.get("stream"):
+            check_answer(response, kind)
         return response
+
+
+_JSON_KINDS = frozenset({"describe", "query", "composite", "limits"})
+
+
+def check_answer(response: requests.Response, kind: str) -> None:
+    """Raise BadResponse unless a successful answer is what the API sends for ``kind``: never
+    an HTML page; a SOAP login with a session; JSON shaped for its call. Parsed JSON is kept
+    as the response's ``json()`` so it is parsed once."""
+    body = response.content or b""
+    if not body.strip():
+        return
+    status, content_type = response.status_code, response.headers.get("Content-Type")
+    path = urlsplit(response.url or "").path
+    if is_html(body, content_type):
+        raise html_page(body, status)
+    if kind == "login" and "/services/Soap/" in path:
+        require(b"sessionId>" in body and b"serverUrl>" in body,
+                "a SOAP login answer without sessionId and serverUrl", status)
+        return
+    if kind not in _JSON_KINDS and "json" not in (content_type or "").lower():
+        return  # Bulk 2.0 CSV results, an empty PATCH answer
+    data = decode_json(body, content_type, status)
+    check_shape(kind, path, data, status)
+    # simple-salesforce calls response.json(object_pairs_hook=OrderedDict): give it the
+    # object already parsed (a plain dict keeps its order too).
+    response.json = lambda **_: data  # type: ignore[method-assign]
+
+
+def check_shape(kind: str, path: str, data: Any, status: int | None = None) -> None:
+    """BadResponse (BAD_SHAPE) unless ``data`` has the documented shape of its call."""
+    if kind == "query":
+        require(isinstance(data, dict) and is_list_of_objects(data.get("records"))
+                and isinstance(data.get("done"), bool),
+                "a query answer needs records (a list of objects) and done", status)
+        require(data["done"] or isinstance(data.get("nextRecordsUrl"), str),
+                "a query answer that is not done needs nextRecordsUrl", status)
+    elif kind == "describe" and path.rstrip("/").endswith("/describe"):
+        require(isinstance(data, dict) and is_list_of_objects(data.get("fields")),
+                "a describe answer needs fields (a list of objects)", status)
+    elif kind == "composite" and "/composite/sobjects" in path:
+        require(isinstance(data, list) and all(isinstance(r, dict | None) for r in data),
+                "an sObject Collections answer is a list of objects", status)
+    elif kind in ("limits", "bulk"):
+        require(isinstance(data, dict), "the answer must be a JSON object", status)
+    elif kind == "login":
+        require(isinstance(data, dict) and isinstance(data.get("access_token"), str)
+                and isinstance(data.get("instance_url"), str),
+                "an OAuth token answer needs access_token and instance_url", status)
+    elif path.rstrip("/").endswith("/services/data"):
+        require(is_list_of_objects(data), "the API versions answer is a list of objects",
+                status)
+    else:
+        require(isinstance(data, dict | list), "an answer must be a JSON object or list",
+                status)
 
 
 def make_session(rewrite: HostRewrite, usage: Usage, budget: QuotaBudget,
@@ -224,6 +294,10 @@ def login_rejection(exc: SalesforceAuthenticationFailed) -> tuple[str, str]:
 def failure_of(exc: BaseException, scrub: Scrubber,
                login_status: int | None = None) -> Failure | None:
     """A ``Failure`` for the retry table from a simple-salesforce or transport exception."""
+    if isinstance(exc, BadResponse):
+        return Failure(exc.status, exc.code, exc, message=scrub(exc.message))
+    if isinstance(exc, requests.exceptions.JSONDecodeError):
+        return Failure(None, BAD_JSON, exc, message="the answer is not valid JSON")
     if isinstance(exc, SalesforceAuthenticationFailed):
         return login_failure(exc, login_status, scrub)
     if isinstance(exc, SalesforceError):

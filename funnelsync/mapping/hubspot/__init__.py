@@ -235,7 +235,7 @@ def map_deal(raw: Any, maps: StageMaps, catalog: HubSpotCatalog | Mapping[Any, A
         r.warnings.append(missing_stage_warning(r.label(), "dealstage"))
     values = {
         "source": SOURCE, "source_id": r.record_id, "name": r.text("dealname"),
-        "amount": r.decimal("amount"), "currency": r.text("deal_currency_code"),
+        "amount": r.amount("amount"), "currency": r.text("deal_currency_code"),
         "pipeline": pipeline, "stage": stage, "stage_label": known.label if known else None,
         "funnel_stage": _deal_stage(r, maps, pipeline, stage, known),
         **_deal_state(r, pipeline, stage, known),
