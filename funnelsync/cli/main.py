@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from funnelsync import __version__
-from funnelsync.cli import admin, identity, run
+from funnelsync.cli import admin, identity, revenue, run
 from funnelsync.errors import FunnelsyncError, exit_code_for
 
 
@@ -37,7 +37,7 @@ def main() -> None:
     """
 
 
-for _command in (*run.COMMANDS, *admin.COMMANDS, *identity.COMMANDS):
+for _command in (*run.COMMANDS, *admin.COMMANDS, *identity.COMMANDS, *revenue.COMMANDS):
     main.add_command(_command)
 
 

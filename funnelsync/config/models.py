@@ -19,6 +19,7 @@ from pydantic import (
 from funnelsync.config.base import StrictModel
 from funnelsync.config.identity import IdentityConfig
 from funnelsync.config.operations import NurtureConfig, RoutingConfig, SlaConfig
+from funnelsync.config.report import ReportConfig
 
 
 class CrmConnection(StrictModel):
@@ -391,6 +392,7 @@ class AppConfig(StrictModel):
     sla: SlaConfig | None = None
     nurture: NurtureConfig | None = None
     identity: IdentityConfig = Field(default_factory=IdentityConfig)  # config_identity.py
+    report: ReportConfig = Field(default_factory=ReportConfig)  # config/report.py
 
     def sources(self) -> list[str]:
         """The CRMs this configuration names: its CRM connection sections that are present."""
