@@ -10,6 +10,7 @@ from funnelsync.config.models import AppConfig, WritebackConfig
 from funnelsync.connectors.base import Connector, Kind
 from funnelsync.crm.spec import CrmSpec, StageVocabulary, no_history
 from funnelsync.mapping import hubspot as hs_map
+from funnelsync.mapping.currency import hubspot_rates
 from funnelsync.mapping.funnel import StageMaps
 from funnelsync.mapping.hubspot.catalog import HubSpotCatalog
 from funnelsync.mapping.owners import CrmOwner
@@ -49,6 +50,12 @@ def read_owners(connector: Connector) -> list[CrmOwner]:
     return hs_map.map_owners(connector.owners())  # type: ignore[attr-defined]
 
 
+def read_rates(connector: Connector) -> dict[str, Any] | None:
+    """The account's company currency and exchange rates (settings API)."""
+    found = connector.account_currencies()  # type: ignore[attr-defined]
+    return hubspot_rates(found["company"], found["rates"])
+
+
 def connect(config: AppConfig, **options: Any) -> Connector:
     """The HubSpot connector for ``config.hubspot``; ``options`` go to it (``retry``,
     ``clock``, ``sleep``)."""
@@ -83,6 +90,7 @@ HUBSPOT = CrmSpec(
     stage_changes_in=stage_changes_in,
     history=no_history,
     read_owners=read_owners,
+    read_rates=read_rates,
     writeback_fields=hs_map.writeback_fields,
     clear_first=clear_first,
     connect=connect,

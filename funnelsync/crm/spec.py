@@ -79,6 +79,8 @@ class CrmSpec:
     writeback_fields: Callable[..., dict[str, Any]]  # mapping.<crm>.writeback_fields
     clear_first: Callable[[Kind, dict[str, Any]], dict[str, Any]]
     connect: Callable[..., Connector]  # (config, **options) → the real connector
+    read_rates: Callable[[Connector], dict[str, Any] | None] = lambda connector: None
+    # the org's currencies in mapping.currency's stored shape; None: single currency
 
     def writeback(self, config: WritebackConfig) -> CrmWriteback:
         """This CRM's write-back names in ``config``."""

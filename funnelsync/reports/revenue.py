@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from funnelsync.config.models import AppConfig
+from funnelsync.mapping.currency import RATES_STATE_KEY
 from funnelsync.mapping.funnel import StageMaps
 from funnelsync.mapping.schema import CatalogStage, FunnelDeal, StageChange
 from funnelsync.reports.backtest import run_backtest
@@ -109,9 +110,6 @@ def build_backtest(timelines: Sequence[Timeline], start: date, as_of: datetime, 
     return run_backtest(timelines, as_utc_datetime(start), as_of, kind, terminal, currency)
 
 
-RATES_STATE_KEY = "currency_rates:{source}"
-
-
 def stored_rates(store: Any, sources: Sequence[str]) -> dict[str, Rates]:
     """Each CRM's rates as pulled into the store's key/value state (absent: none pulled)."""
     found = {}
@@ -153,5 +151,5 @@ def revenue_inputs(store: ReportStore, config: AppConfig) -> tuple[list[Timeline
     return timelines, excluded, currency, Terminal(resolver.won, resolver.lost)
 
 
-__all__ = ["RATES_STATE_KEY", "build_backtest", "build_forecast", "build_timelines",
+__all__ = ["build_backtest", "build_forecast", "build_timelines",
            "deal_converter", "revenue_inputs", "stored_rates"]

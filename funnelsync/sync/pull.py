@@ -23,6 +23,7 @@ from funnelsync.connectors.base import KINDS, Kind, Page
 from funnelsync.connectors.paging import AfterKey
 from funnelsync.crm.source import Source
 from funnelsync.errors import DataError
+from funnelsync.mapping.currency import RATES_STATE_KEY
 from funnelsync.mapping.schema import FunnelDeal, FunnelLead, StageChange
 from funnelsync.store import Store, Watermark
 
@@ -81,6 +82,9 @@ def pull_source(store: Store, source: Source, run_id: int, now: datetime, *,
     """Pull one CRM's catalog, leads, deals and stage history into the store."""
     result = SourcePull()
     store.replace_catalog(source.name, source.load_catalog())
+    rates = source.spec.read_rates(source.connector)
+    if rates is not None:
+        store.set_state(RATES_STATE_KEY.format(source=source.name), rates)
     for kind in KINDS:
         _pull_stream(store, source, kind, run_id, now, full, result, progress)
     _pull_history(store, source, full, result, progress)

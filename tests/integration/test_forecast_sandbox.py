@@ -50,8 +50,20 @@ def test_forecast_per_period_with_each_deal_explained(config_path: Path) -> None
     assert {"deal", "stage", "pipeline", "age_days", "sample_size", "basis", "fallback",
             "win_probability", "by_period", "why"} <= set(deal)
     assert len(deal["by_period"]) == 3
-    # HubSpot deals in EUR and GBP: no exchange rates pulled, so left out, never added.
-    assert {e["currency"] for e in doc["excluded"]} == {"EUR", "GBP"}
+    # HubSpot deals in EUR and GBP convert with the account's rates: none left out.
+    assert doc["excluded"] == []
+
+
+def test_the_accounts_exchange_rates_are_pulled_and_stored(config_path: Path) -> None:
+    from funnelsync.store import Store
+
+    with Store.open(load_config(str(config_path)).state.url) as store:
+        rates = store.get_state("currency_rates:hubspot")
+        assert store.get_state("currency_rates:salesforce") is None  # a single-currency org
+    assert rates["corporate"] == "USD"
+    assert [d[:2] for d in rates["dated"]["EUR"]] == [["2025-01-01", "2026-07-01"],
+                                                      ["2026-07-01", None]]
+    assert round(1 / float(rates["current"]["GBP"]), 6) == 1.27
 
 
 def test_backtest_reports_coverage_and_beats_the_naive_forecast(config_path: Path) -> None:
@@ -60,9 +72,9 @@ def test_backtest_reports_coverage_and_beats_the_naive_forecast(config_path: Pat
     assert list(doc["points"][0])[:7] == ["as_of", "period", "forecast_p50", "p10", "p90",
                                           "actual", "naive"]
     print({k: doc[k] for k in ("mape", "bias", "coverage", "naive_mape")})
-    assert doc["coverage"] == 0.4
+    assert doc["coverage"] == 0.6
     assert doc["mape"] < doc["naive_mape"]
-    assert (doc["mape"], doc["naive_mape"]) == (0.564, 3.4134)
+    assert (doc["mape"], doc["bias"], doc["naive_mape"]) == (0.5366, 0.1979, 3.507)
 
 
 def test_forecast_csv_and_table(config_path: Path) -> None:

@@ -43,3 +43,29 @@ def test_report_currency_setting_then_corporate_then_usd() -> None:
     assert report_currency("EUR", [RATES]) == "EUR"
     assert report_currency(None, [Rates("GBP")]) == "GBP"
     assert report_currency(None, []) == "USD"
+
+
+def test_hubspot_rates_are_inverted_and_dated_by_effective_at() -> None:
+    from funnelsync.mapping.currency import hubspot_rates
+
+    rows = [{"fromCurrencyCode": "EUR", "toCurrencyCode": "USD", "conversionRate": 1.25,
+             "effectiveAt": "2026-07-01T00:00:00Z"},
+            {"fromCurrencyCode": "EUR", "toCurrencyCode": "USD", "conversionRate": 1.0,
+             "effectiveAt": "2026-01-01T00:00:00Z"}]
+    rates = rates_from_state(hubspot_rates({"currencyCode": "USD"}, rows))
+    assert rates.current == {"EUR": Decimal("0.8")}
+    assert convert(Decimal("100"), "EUR", "USD", rates, date(2026, 3, 1)) == Decimal("100.00")
+    assert convert(Decimal("100"), "EUR", "USD", rates, date(2026, 8, 1)) == Decimal("125.00")
+
+
+def test_salesforce_currency_type_and_dated_conversion_rate() -> None:
+    from funnelsync.mapping.currency import salesforce_rates
+
+    types = [{"IsoCode": "EUR", "ConversionRate": 0.9, "IsCorporate": True, "IsActive": True},
+             {"IsoCode": "USD", "ConversionRate": 1.1, "IsCorporate": False, "IsActive": True}]
+    dated = [{"IsoCode": "USD", "ConversionRate": 1.2, "StartDate": "2026-01-01",
+              "NextStartDate": "2026-04-01"}]
+    rates = rates_from_state(salesforce_rates(types, dated))
+    assert rates.corporate == "EUR"
+    assert convert(Decimal("120"), "USD", "EUR", rates, date(2026, 2, 1)) == Decimal("100.00")
+    assert convert(Decimal("110"), "USD", "EUR", rates, date(2026, 5, 1)) == Decimal("100.00")
