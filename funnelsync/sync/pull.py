@@ -28,6 +28,7 @@ from funnelsync.mapping.schema import FunnelDeal, FunnelLead, StageChange
 from funnelsync.store import Store, Watermark
 
 FULL_LOAD_LOOKBACK = timedelta(minutes=5)
+RATES_MAX_AGE = timedelta(days=1)
 MAX_WARNINGS = 200
 
 Progress = Callable[[str, str, int], None]
@@ -82,13 +83,23 @@ def pull_source(store: Store, source: Source, run_id: int, now: datetime, *,
     """Pull one CRM's catalog, leads, deals and stage history into the store."""
     result = SourcePull()
     store.replace_catalog(source.name, source.load_catalog())
-    rates = source.spec.read_rates(source.connector)
-    if rates is not None:
-        store.set_state(RATES_STATE_KEY.format(source=source.name), rates)
+    _pull_rates(store, source, now, full)
     for kind in KINDS:
         _pull_stream(store, source, kind, run_id, now, full, result, progress)
     _pull_history(store, source, full, result, progress)
     return result
+
+
+def _pull_rates(store: Store, source: Source, now: datetime, full: bool) -> None:
+    """The org's currencies and rates, read again on a full pull or once they are a day old
+    (rates change daily at most; reading them every increment costs calls)."""
+    key = RATES_STATE_KEY.format(source=source.name)
+    kept = store.get_state(key)
+    if not full and kept and now - datetime.fromisoformat(kept["read_at"]) < RATES_MAX_AGE:
+        return
+    rates = source.spec.read_rates(source.connector)
+    if rates is not None:
+        store.set_state(key, {**rates, "read_at": now.isoformat()})
 
 
 def start_of(mark: Watermark | None) -> tuple[datetime | None, str | None]:
