@@ -40,6 +40,7 @@ class Timeline:
     close_date: date | None = None
     crm_probability: tuple[tuple[datetime, float | None], ...] = ()
     name: str | None = None
+    original: tuple[str | None, float | None] = (None, None)  # currency and amount in the CRM
 
     def entries_at(self, at: datetime) -> tuple[Entry, ...]:
         return tuple(e for e in self.path if e[1] <= at)

@@ -63,8 +63,13 @@ def build_timelines(deals: Sequence[FunnelDeal], changes: Sequence[StageChange],
         crm = tuple((t, probability.get((j.source, j.pipeline, raw), deal.probability))
                     for raw, t in j.raw_path if t is not None)
         timelines.append(Timeline(j.key, f"{j.source}/{j.pipeline or '-'}", tuple(path),
-                                  float(amount), deal.close_date, crm, deal.name))
+                                  float(amount), deal.close_date, crm, deal.name,
+                                  (deal.currency, _float(deal.amount))))
     return timelines, excluded
+
+
+def _float(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
 
 
 def _explain(d: DealForecast) -> dict[str, Any]:
@@ -75,6 +80,8 @@ def _explain(d: DealForecast) -> dict[str, Any]:
     return {"deal": d.timeline.key, "name": d.timeline.name, "stage": d.stage,
             "pipeline": d.timeline.group, "age_days": round(d.age_days, 1),
             "amount": round(d.timeline.amount, 2),
+            "original_currency": d.timeline.original[0],
+            "original_amount": d.timeline.original[1],
             "close_date": d.timeline.close_date.isoformat() if d.timeline.close_date else None,
             "win_probability": round(sum(d.by_period), 4),
             "by_period": [round(p, 4) for p in d.by_period],

@@ -52,6 +52,8 @@ def test_forecast_per_period_with_each_deal_explained(config_path: Path) -> None
     assert len(deal["by_period"]) == 3
     # HubSpot deals in EUR and GBP convert with the account's rates: none left out.
     assert doc["excluded"] == []
+    euro = next(d for d in doc["deals"] if d["original_currency"] == "EUR")
+    assert euro["amount"] != euro["original_amount"]
 
 
 def test_the_accounts_exchange_rates_are_pulled_and_stored(config_path: Path) -> None:
