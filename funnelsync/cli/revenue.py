@@ -31,8 +31,9 @@ BACKTEST_PERIODS = 6  # default look-back of --backtest, in periods
               help="Forecast past periods from the history known then; compare with actuals.")
 @click.option("--from", "start", type=_DATE, default=None,
               help=f"First backtest date (default: {BACKTEST_PERIODS} periods back).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "html"]),
+              default="table", show_default=True,
+              help="html: one page with the forecast and its backtest as charts.")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write to this file instead of stdout.")
@@ -54,9 +55,16 @@ def forecast_cmd(config_path: str | None, kind: str, count: int, as_of: datetime
     config = load_config(config_path)
     with open_store(config) as store:
         timelines, excluded, currency, terminal = revenue_inputs(store, config)
+    first = start.date() if start else (moment - timedelta(days=BACKTEST_PERIODS * (
+        92 if kind == "quarter" else 31))).date()
+    if fmt == "html" and not as_json:
+        from funnelsync.reports.forecast_html import render_forecast_html
+
+        _emit(render_forecast_html(
+            build_forecast(timelines, moment, kind, count, terminal, currency),
+            build_backtest(timelines, first, moment, kind, terminal, currency)), output)
+        return
     if backtest:
-        first = start.date() if start else (moment - timedelta(days=BACKTEST_PERIODS * (
-            92 if kind == "quarter" else 31))).date()
         doc = build_backtest(timelines, first, moment, kind, terminal, currency)
     else:
         doc = build_forecast(timelines, moment, kind, count, terminal, currency)

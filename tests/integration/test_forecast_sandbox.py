@@ -89,3 +89,24 @@ def test_forecast_csv_and_table(config_path: Path) -> None:
         ["2026-Q4", "2027-Q1"]
     table = CliRunner().invoke(main, ["forecast", "-c", str(config_path), "--as-of", AS_OF])
     assert table.stdout.splitlines()[0] == "amounts in USD"
+
+
+def test_html_shows_both_charts_in_chromium(config_path: Path, tmp_path: Path) -> None:
+    from test_report_browser import colours, decode_png, rgb, run_chromium
+
+    from funnelsync.reports.forecast_html import ACTUAL_FILL, BAND_FILL, FORECAST_FILL, NAIVE_FILL
+
+    page = tmp_path / "forecast.html"
+    result = CliRunner().invoke(main, ["forecast", "-c", str(config_path), "--as-of", AS_OF,
+                                       "--from", "2026-01-01", "--format", "html",
+                                       "-o", str(page)])
+    assert result.exit_code == 0, result.output
+    assert page.read_text().count("<svg") == 2
+    png = tmp_path / "forecast.png"
+    shot = run_chromium([f"--screenshot={png}", "--window-size=900,800", page.as_uri()],
+                        tmp_path / "profile")
+    assert png.exists(), shot.stderr[-2000:]
+    width, _, rows = decode_png(png.read_bytes())
+    seen = colours(rows, len(rows[0]) // width)
+    for fill in (FORECAST_FILL, BAND_FILL, ACTUAL_FILL, NAIVE_FILL):
+        assert seen.get(rgb(fill), 0) > 0, fill
