@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from funnelsync import __version__
-from funnelsync.cli import admin, identity, run
+from funnelsync.cli import admin, identity, revenue, run
 from funnelsync.cli.common import LOG_FORMAT_KEY, safe_text
 from funnelsync.errors import (
     EXIT_REMOTE,
@@ -77,7 +77,7 @@ def main() -> None:
     """
 
 
-for _command in (*run.COMMANDS, *admin.COMMANDS, *identity.COMMANDS):
+for _command in (*run.COMMANDS, *admin.COMMANDS, *identity.COMMANDS, *revenue.COMMANDS):
     main.add_command(_command)
 
 

@@ -19,6 +19,7 @@ from pydantic import (
 from funnelsync.config.base import StrictModel
 from funnelsync.config.identity import IdentityConfig
 from funnelsync.config.operations import NurtureConfig, RoutingConfig, SlaConfig
+from funnelsync.config.report import ReportConfig
 from funnelsync.config.urls import check_http_url, check_state_url, is_cleartext_remote
 
 MAX_LOCK_TTL_SECONDS = 7 * 24 * 3600  # a week
@@ -431,6 +432,7 @@ class AppConfig(StrictModel):
     sla: SlaConfig | None = None
     nurture: NurtureConfig | None = None
     identity: IdentityConfig = Field(default_factory=IdentityConfig)  # config_identity.py
+    report: ReportConfig = Field(default_factory=ReportConfig)  # config/report.py
 
     def sources(self) -> list[str]:
         """The CRMs this configuration names: its CRM connection sections that are present."""

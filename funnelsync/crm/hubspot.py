@@ -11,6 +11,7 @@ from funnelsync.config.models import AppConfig, WritebackConfig
 from funnelsync.connectors.base import Connector, Kind
 from funnelsync.crm.spec import CrmSpec, StageVocabulary, no_history
 from funnelsync.mapping import hubspot as hs_map
+from funnelsync.mapping.currency import hubspot_rates
 from funnelsync.mapping.funnel import StageMaps
 from funnelsync.mapping.hubspot.catalog import HubSpotCatalog
 from funnelsync.mapping.result import MapResult
@@ -44,6 +45,12 @@ def clear_first(kind: Kind, fields: dict[str, Any]) -> dict[str, Any]:
 def read_owners(connector: Connector, since: datetime | None) -> list[dict[str, Any]]:
     """Every owner, archived ones included, raw (HubSpot cannot list only those changed)."""
     return connector.owners()  # type: ignore[attr-defined, no-any-return]
+
+
+def read_rates(connector: Connector) -> dict[str, Any] | None:
+    """The account's company currency and exchange rates (settings API)."""
+    found = connector.account_currencies()  # type: ignore[attr-defined]
+    return hubspot_rates(found["company"], found["rates"])
 
 
 def connect(config: AppConfig, **options: Any) -> Connector:
@@ -81,6 +88,7 @@ HUBSPOT = CrmSpec(
     history=no_history,
     read_owners=read_owners,
     map_owners=hs_map.map_owners,
+    read_rates=read_rates,
     writeback_fields=hs_map.writeback_fields,
     clear_first=clear_first,
     connect=connect,

@@ -89,6 +89,8 @@ class CrmSpec:
     # a pull asks for fields named after catalog entries (HubSpot: each stage's entry time), so
     # a page read before the catalog changed is read again
     catalog_in_reads: bool = False
+    read_rates: Callable[[Connector], dict[str, Any] | None] = lambda connector: None
+    # the org's currencies in mapping.currency's stored shape; None: single currency
 
     def writeback(self, config: WritebackConfig) -> CrmWriteback:
         """This CRM's write-back names in ``config``."""

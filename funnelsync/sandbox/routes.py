@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from funnelsync.sandbox.common import Request, Response
+from funnelsync.sandbox.hubspot import currencies as hs_currencies
 from funnelsync.sandbox.hubspot import meta as hs_meta
 from funnelsync.sandbox.hubspot import objects as hubspot
 from funnelsync.sandbox.hubspot import search as hs_search
@@ -78,6 +79,10 @@ ROUTES: tuple[Route, ...] = (
     _r("POST", r"^/crm/v3/properties/(?P<obj>[\w-]+)", HS, "properties_create",
        hs_meta.create_property),
     _r("GET", r"^/crm/v3/owners(?:/(?P<id>\d+))?", HS, "owners", hs_meta.owners),
+    _r("GET", r"^/settings/v3/currencies/company-currency", HS, "currencies",
+       hs_currencies.company_currency),
+    _r("GET", r"^/settings/v3/currencies/exchange-rates", HS, "currencies",
+       hs_currencies.exchange_rates),
     _r("GET", r"^/crm/v4/objects/(?P<obj>[\w-]+)/(?P<id>\d+)/associations/(?P<to>[\w-]+)", HS,
        "associations", hs_meta.assoc_list),
     _r("PUT", r"^/crm/v4/objects/(?P<obj>[\w-]+)/(?P<id>\d+)/associations/default/"

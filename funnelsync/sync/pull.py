@@ -32,11 +32,13 @@ from funnelsync.connectors.base import KINDS, Kind, Page
 from funnelsync.connectors.paging import AfterKey
 from funnelsync.crm.source import Source
 from funnelsync.errors import DataError
+from funnelsync.mapping.currency import RATES_STATE_KEY
 from funnelsync.mapping.schema import FunnelDeal, FunnelLead, StageChange
 from funnelsync.store import Store, Watermark
 
 FULL_LOAD_LOOKBACK = timedelta(minutes=5)
 SETTLE = timedelta(seconds=30)  # a record time this close to `now` may still gain rows
+RATES = "rates"  # the metadata cache's name for the currency rates
 MAX_WARNINGS = 200
 
 Progress = Callable[[str, str, int], None]
@@ -92,11 +94,25 @@ def pull_source(store: Store, source: Source, run_id: int, now: datetime, *,
     result = SourcePull()
     source.load_describes()
     store.replace_catalog(source.name, source.load_catalog())
+    _pull_rates(store, source, now, full)
     for kind in KINDS:
         _pull_stream(store, source, kind, run_id, now, full, result, progress)
     _pull_history(store, source, now, full, result, progress)
     source.keep_describes()
     return result
+
+
+def _pull_rates(store: Store, source: Source, now: datetime, full: bool) -> None:
+    """The org's currencies and rates: metadata like the catalogs, read again when the
+    metadata cache says so (time-to-live, ``--refresh-metadata``, ``--full``)."""
+    cached = source.cache.get(source.name, RATES)
+    if not full and source.cache.fresh(cached):
+        return
+    rates = source.spec.read_rates(source.connector)
+    source.cache.put(source.name, RATES, rates)
+    if rates is not None:
+        store.set_state(RATES_STATE_KEY.format(source=source.name),
+                        {**rates, "read_at": now.isoformat()})
 
 
 def start_of(mark: Watermark | None) -> tuple[datetime | None, str | None]:

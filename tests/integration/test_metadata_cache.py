@@ -31,8 +31,9 @@ DAY = 24 * 3600
 # OpportunityHistory); one search and one archived list per stream (HubSpot).
 QUIET = {"salesforce": {"login": 1, "query": 3}, "hubspot": {"search": 2, "list": 2}}
 # Metadata read again: Salesforce describes Lead, Opportunity and OpportunityHistory and queries
-# OpportunityStage and LeadStatus; HubSpot reads its deal pipelines.
-METADATA = {"salesforce": {"describe": 3, "query": 2}, "hubspot": {"pipelines": 1}}
+# OpportunityStage and LeadStatus; HubSpot reads its deal pipelines and the account's currency
+# settings (company currency, exchange rates).
+METADATA = {"salesforce": {"describe": 3, "query": 2}, "hubspot": {"pipelines": 1, "settings": 2}}
 # Owners: Salesforce users and queues (two queries); HubSpot active and archived owner lists.
 OWNERS = {"salesforce": {"query": 2}, "hubspot": {"owners": 2}}
 # A full pull (the first run): Salesforce 1 page of leads, 1 of deals, 2 of history (3,275

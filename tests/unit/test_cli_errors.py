@@ -55,7 +55,7 @@ def test_other_exceptions_are_not_turned_into_error_lines() -> None:
 def test_every_command_hangs_off_the_one_group() -> None:
     assert isinstance(main, FunnelsyncGroup)
     assert sorted(main.commands) == [
-        "audit", "config", "demo", "doctor", "export", "forget", "identity", "init",
+        "audit", "config", "demo", "doctor", "export", "forecast", "forget", "identity", "init",
         "normalize", "person", "pull", "report", "runs", "sandbox", "schema", "sync"]
     config = main.commands["config"]
     assert isinstance(config, click.Group)

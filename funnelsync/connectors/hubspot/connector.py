@@ -252,6 +252,20 @@ class HubSpotConnector(HubSpotTasks):
             self.stage_catalog()
         return list(self._catalog or [])
 
+    def account_currencies(self) -> dict[str, Any]:
+        """The account's company currency and exchange rates as the settings API returns
+        them: ``{"company": GET .../company-currency, "rates": GET .../exchange-rates
+        results}``."""
+        client = self._http.api("pipelines").api_client
+        out: dict[str, Any] = {}
+        for key, path in (("company", "/settings/v3/currencies/company-currency"),
+                          ("rates", "/settings/v3/currencies/exchange-rates")):
+            _, body = self._http.call("settings", "read HubSpot account currencies", partial(
+                client.call_api, path, "GET", {}, [], {"Accept": "application/json"},
+                auth_settings=["oauth2"], **RAW))
+            out[key] = body if key == "company" else body.get("results") or []
+        return out
+
     def stage_entry_properties(self) -> list[str]:
         return [STAGE_PREFIX + str(s["id"]) for p in self._pipelines()
                 for s in p.get("stages") or []]

@@ -118,3 +118,14 @@ def pipelines_json(now_ms: int, pipelines: tuple = PIPELINES) -> list[dict[str, 
             "metadata": {"isClosed": "true" if closed else "false", "probability": prob},
         } for sorder, (sid, slabel, prob, closed) in enumerate(stages)],
     } for order, (pid, label, stages) in enumerate(pipelines)]
+
+
+# The account's company currency and exchange rates (fromCurrencyCode, conversionRate into the
+# company currency, effectiveAt): each new rate of a currency applies from its effectiveAt on.
+COMPANY_CURRENCY = "USD"
+EXCHANGE_RATES: tuple[tuple[str, float, str], ...] = (
+    ("EUR", 1.05, "2025-01-01T00:00:00Z"),
+    ("EUR", 1.08, "2026-07-01T00:00:00Z"),
+    ("GBP", 1.25, "2025-01-01T00:00:00Z"),
+    ("GBP", 1.27, "2026-07-01T00:00:00Z"),
+)
