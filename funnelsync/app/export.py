@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from funnelsync.app.tables import TABLES, person_row
+from funnelsync.connectors.paging import batched
 from funnelsync.errors import ConfigError
 from funnelsync.store import Store
 
@@ -100,23 +101,12 @@ def write_parquet(rows: Iterable[dict[str, Any]], path: Path, obj: str,
     schema = pa.schema([(name, _arrow_type(pa, obj, name)) for name in columns_of(obj)])
     count = 0
     with pq.ParquetWriter(str(path), schema) as writer:
-        for batch in _batches(rows, batch_size):
+        for batch in batched(rows, batch_size):
             cols = {name: [_arrow_value(r.get(name), schema.field(name).type, pa)
                            for r in batch] for name in schema.names}
             writer.write_batch(pa.record_batch(cols, schema=schema))
             count += len(batch)
     return count
-
-
-def _batches(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    batch: list[dict[str, Any]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _arrow_type(pa: Any, obj: str, name: str) -> Any:

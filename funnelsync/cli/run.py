@@ -113,18 +113,27 @@ def _job(config_path: str | None, sources: tuple[str, ...], log_format: str,
     return SyncJob(config, sources=list(sources) or None, refresh_metadata=refresh_metadata)
 
 
+def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options ``pull`` and ``sync`` share (after ``--full``)."""
+    for option in reversed([
+        click.option("--refresh-metadata", is_flag=True,
+                     help="Read stage catalogs, owners and object descriptions from the CRM "
+                          "again instead of the cache (--full does too)."),
+        click.option("--source", "sources", multiple=True, type=SOURCE_CHOICE,
+                     help="Only this CRM (repeatable)."),
+        click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout."),
+        click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
+                     show_default=True, help="json: every stderr line is a JSON object and "
+                                             "stdout the result, one JSON line."),
+    ]):
+        command = option(command)
+    return command
+
+
 @click.command("pull")
 @config_option
 @click.option("--full", is_flag=True, help="Ignore watermarks and read everything again.")
-@click.option("--refresh-metadata", is_flag=True,
-              help="Read stage catalogs, owners and object descriptions from the CRM again "
-                   "instead of the cache (--full does too).")
-@click.option("--source", "sources", multiple=True, type=SOURCE_CHOICE,
-              help="Only this CRM (repeatable).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-@click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="json: every stderr line is a JSON object and stdout "
-                                      "the result, one JSON line.")
+@run_options
 def pull_cmd(config_path: str | None, full: bool, refresh_metadata: bool,
              sources: tuple[str, ...], as_json: bool, log_format: str) -> None:
     """Pull, normalise and store leads, deals and stage history (no write-back).
@@ -189,15 +198,7 @@ def _print_pull(result: Any) -> None:
 @config_option
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing to a CRM.")
 @click.option("--full", is_flag=True, help="Re-read everything and re-evaluate every record.")
-@click.option("--refresh-metadata", is_flag=True,
-              help="Read stage catalogs, owners and object descriptions from the CRM again "
-                   "instead of the cache (--full does too).")
-@click.option("--source", "sources", multiple=True, type=SOURCE_CHOICE,
-              help="Only this CRM (repeatable).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-@click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="json: every stderr line is a JSON object and stdout "
-                                      "the result, one JSON line.")
+@run_options
 def sync_cmd(config_path: str | None, dry_run: bool, full: bool, refresh_metadata: bool,
              sources: tuple[str, ...], as_json: bool, log_format: str) -> None:
     """Pull, compute stages/scores/alerts, and push back only what changed.

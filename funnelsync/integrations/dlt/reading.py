@@ -14,6 +14,7 @@ from dataclasses import asdict
 from typing import Any, TypeVar
 
 from funnelsync.app.tables import person_row
+from funnelsync.connectors import paging
 from funnelsync.store import RecordKind, Store
 
 BATCH = 1000
@@ -22,14 +23,7 @@ T = TypeVar("T")
 
 def batched(rows: Iterable[T], size: int = BATCH) -> Iterator[list[T]]:
     """Lists of ``size`` rows (dlt takes a list as one item, much cheaper than single rows)."""
-    batch: list[T] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+    return paging.batched(rows, size)
 
 
 def record_rows(store: Store, kind: RecordKind, after: int | None,
