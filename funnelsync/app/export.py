@@ -20,6 +20,7 @@ from typing import IO, Any
 from funnelsync.app.tables import TABLES, person_row
 from funnelsync.connectors.paging import batched
 from funnelsync.errors import ConfigError
+from funnelsync.reports.spreadsheet import csv_cell
 from funnelsync.store import Store
 
 OBJECTS = ("leads", "deals", "stage_changes", "people", "alerts", "runs")
@@ -81,11 +82,10 @@ def write_csv(rows: Iterable[dict[str, Any]], out: IO[str], columns: list[str]) 
 
 
 def _csv_cell(value: Any) -> Any:
+    """Nested values as JSON; text a spreadsheet would run as a formula is quoted."""
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    if value is None:
-        return ""
-    return value
+    return csv_cell(value)
 
 
 def write_parquet(rows: Iterable[dict[str, Any]], path: Path, obj: str,

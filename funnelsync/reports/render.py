@@ -20,6 +20,7 @@ from funnelsync.reports.audit.common import Finding
 from funnelsync.reports.html import render_audit_html, render_report_html
 from funnelsync.reports.model import FunnelReport, FunnelSection, FunnelView
 from funnelsync.reports.printable import printable
+from funnelsync.reports.spreadsheet import csv_cell
 
 FORMATS = ("table", "json", "csv", "html")
 REPORT_CSV_COLUMNS = ["view", "section", "period", "stage", "metric", "value"]
@@ -66,18 +67,11 @@ def _to_text(renderable: RenderableType, width: int) -> str:
     return buffer.getvalue()
 
 
-def _cell(value: Any) -> Any:
-    """A CSV cell; text starting like a formula is quoted so spreadsheets do not run it."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return "" if value is None else value
-
-
 def _csv(columns: list[str], rows: Iterable[list[Any]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
-    writer.writerows([_cell(v) for v in row] for row in rows)
+    writer.writerows([csv_cell(v) for v in row] for row in rows)
     return buffer.getvalue()
 
 
