@@ -4,13 +4,17 @@ Stale-deal alerts go as a digest: one message per run for each owner (or one for
 listing the deals newly alerted and the deals resolved. SLA escalations go as they come.
 
 Retries follow the table of ``funnelsync.connectors.http`` (transport errors, 429 and 5xx are
-worth another attempt; other answers are final). The webhook's own budget is on waiting, not
-on the clock: a few short attempts one, then two seconds apart, then a warning for the run.
-The URL (a secret for Slack) appears in no message.
+worth another attempt; other answers are final): a few short attempts one, then two seconds
+apart, then a warning for the run. Each message also has a deadline on the clock
+(``DEADLINE_SECONDS``, attempts and waits included): a server that answers slowly, even byte
+by byte, costs at most that long before the warning. The URL (a secret for Slack) appears in
+no message. Text from the CRM is escaped as Slack's ``text`` requires (``&``, ``<``, ``>``),
+so a name cannot forge a link or a mention.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -18,10 +22,12 @@ from typing import Any
 import requests
 
 from funnelsync.connectors.http import Failure, RetryPolicy
-from funnelsync.errors import FunnelsyncError
+from funnelsync.errors import FunnelsyncError, RemoteError
 
 Sleep = Callable[[float], None]
+Clock = Callable[[], float]
 SHOWN_ALERTS = 50  # lines in the message text; the JSON carries every alert
+DEADLINE_SECONDS = 10.0  # per message, every attempt and wait included
 
 
 class _Rejected(Exception):
@@ -30,6 +36,27 @@ class _Rejected(Exception):
     def __init__(self, status: int) -> None:
         super().__init__(f"HTTP {status}")
         self.status = status
+
+
+class _OutOfTime(Exception):
+    """The message's deadline passed before the webhook answered in full."""
+
+
+class _Deadline:
+    """Seconds left for one message on ``clock``; waits that would overrun it are not made."""
+
+    def __init__(self, seconds: float, clock: Clock, sleep: Sleep) -> None:
+        self._clock = clock
+        self._sleep = sleep
+        self._end = clock() + seconds
+
+    def left(self) -> float:
+        return self._end - self._clock()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds >= self.left():
+            raise RemoteError("alert webhook: no time left for another attempt")
+        self._sleep(seconds)
 
 
 class _WaitedTime:
@@ -53,7 +80,8 @@ def post_webhook(url: str, alerts: Sequence[dict[str, Any]], *, attempts: int = 
                  title: str = "stale-deal alert(s)") -> str | None:
     """POST new alerts; None on success, else a warning saying what the last attempt met.
 
-    Never raises for a remote failure: at most ``attempts`` tries, 1, 2, 4 … seconds apart.
+    Never raises for a remote failure: at most ``attempts`` tries, 1, 2, 4 … seconds apart,
+    all within ``DEADLINE_SECONDS``.
     """
     if not alerts:
         return None
@@ -62,15 +90,30 @@ def post_webhook(url: str, alerts: Sequence[dict[str, Any]], *, attempts: int = 
 
 
 def deliver(url: str, payload: dict[str, Any], *, attempts: int = 3, timeout: float = 5.0,
-            sleep: Sleep | None = None, session: requests.Session | None = None) -> str | None:
-    """POST one message; None on success, else a warning (see :func:`post_webhook`)."""
+            sleep: Sleep | None = None, session: requests.Session | None = None,
+            deadline: float = DEADLINE_SECONDS, clock: Clock = time.monotonic) -> str | None:
+    """POST one message; None on success, else a warning (see :func:`post_webhook`).
+
+    ``timeout`` bounds each wait for the connection or for bytes; ``deadline`` bounds the
+    whole message on ``clock``, however slowly the server answers.
+    """
     http = session or requests.Session()
     failures: list[Failure] = []
+    budget = _Deadline(deadline, clock, sleep or time.sleep)
 
     def send() -> None:
-        response = http.post(url, json=payload, timeout=timeout)
-        if response.status_code >= 300:
-            raise _Rejected(response.status_code)
+        left = budget.left()
+        try:
+            if left <= 0:
+                raise _OutOfTime
+            status = _within(left, lambda: http.post(url, json=payload,
+                                                     timeout=min(timeout, left)).status_code)
+        except _OutOfTime:
+            failures.append(Failure(exc=TimeoutError(),
+                                    message=f"no full answer within {deadline:g}s"))
+            raise RemoteError("alert webhook: deadline passed") from None
+        if status >= 300:
+            raise _Rejected(status)
 
     def failure_of(exc: BaseException) -> Failure | None:
         failure = _failure_of(exc)
@@ -79,12 +122,36 @@ def deliver(url: str, payload: dict[str, Any], *, attempts: int = 3, timeout: fl
         return failure
 
     try:
-        _policy(attempts, sleep or time.sleep).call(send, describe="alert webhook",
-                                                    failure_of=failure_of)
+        _policy(attempts, budget.sleep).call(send, describe="alert webhook",
+                                             failure_of=failure_of)
     except FunnelsyncError:
         return (f"alert webhook failed after retries ({failures[-1].summary()}); alerts are "
                 "kept in the store")
     return None
+
+
+def _within(seconds: float, request: Callable[[], int]) -> int:
+    """The request's answer if it comes in full within ``seconds``, else :class:`_OutOfTime`.
+
+    The request runs on a daemon thread: one the server keeps busy is left behind (it ends
+    with the per-read timeout or the process) instead of holding up the run.
+    """
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["status"] = request()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller below
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, name="alert-webhook", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise _OutOfTime
+    if "error" in outcome:
+        raise outcome["error"]
+    return int(outcome["status"])
 
 
 def webhook_payload(alerts: Sequence[dict[str, Any]], title: str) -> dict[str, Any]:
@@ -93,7 +160,8 @@ def webhook_payload(alerts: Sequence[dict[str, Any]], title: str) -> dict[str, A
              for a in alerts[:SHOWN_ALERTS]]
     more = (f"\n… and {len(alerts) - SHOWN_ALERTS} more" if len(alerts) > SHOWN_ALERTS
             else "")
-    return {"text": f"funnelsync: {len(alerts)} new {title}\n" + "\n".join(lines) + more,
+    return {"text": slack_text(f"funnelsync: {len(alerts)} new {title}\n" + "\n".join(lines)
+                               + more),
             "alerts": list(alerts)}
 
 
@@ -128,8 +196,13 @@ def digest_payload(events: Sequence[dict[str, Any]], owner_id: str | None, *,
     head = (f"funnelsync: {who}{new} new and {len(events) - new} resolved stale-deal "
             "alert(s)")
     owner = None if with_owner else {"id": owner_id, "name": ordered[0].get("owner")}
-    return {"text": head + "\n" + "\n".join(lines) + more, "owner": owner,
+    return {"text": slack_text(head + "\n" + "\n".join(lines) + more), "owner": owner,
             "alerts": list(ordered)}
+
+
+def slack_text(text: str) -> str:
+    """Text as Slack's ``text`` field shows it literally: ``&``, ``<`` and ``>`` escaped."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _digest_line(event: dict[str, Any], with_owner: bool) -> str:
@@ -153,4 +226,5 @@ def _failure_of(exc: BaseException) -> Failure | None:
     return None
 
 
-__all__ = ["deliver", "digest_payload", "post_webhook", "send_digest", "webhook_payload"]
+__all__ = ["DEADLINE_SECONDS", "deliver", "digest_payload", "post_webhook", "send_digest",
+           "slack_text", "webhook_payload"]
