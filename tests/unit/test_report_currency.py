@@ -66,3 +66,14 @@ def test_single_currency_keeps_its_amounts():
     assert report.currency == "EUR"  # the deals' one currency, no rates needed
     assert (report.view("combined").pipeline_total.amount, report.unconverted_deals) == (
         1500.0, 0)
+
+
+def test_table_and_html_name_the_report_currency():
+    deals = [_open("A", 1000, "EUR"), _open("B", 500, "USD"), _open("C", 9999, "GBP")]
+    report = build_report(deals, [], [], AppConfig(), fx.NOW, rates={"salesforce": USD_ORG},
+                          currency="USD")
+    assert "combined: open pipeline now (USD)" in render_report(report, "table", width=200)
+    assert ("amounts in USD · deals in EUR, GBP, USD · 1 deals without an exchange rate left "
+            "out of amounts") in render_report(report, "html")
+    assert report.view("combined").notes[-1] == (
+        "1 deals left out of money totals: no exchange rate from their currency to USD")
