@@ -99,8 +99,12 @@ def _meta(report: FunnelReport) -> str:
     bits = [f"generated {report.generated_at}"]
     if report.since:
         bits.append(f"records created since {report.since}")
-    if report.currencies:
-        bits.append("currency " + ", ".join(report.currencies))
+    bits.append(f"amounts in {report.currency}")
+    if report.currencies and report.currencies != [report.currency]:
+        bits.append("deals in " + ", ".join(report.currencies))
+    if report.unconverted_deals:
+        bits.append(f"{report.unconverted_deals} deals without an exchange rate left out of "
+                    "amounts")
     return " · ".join(bits)
 
 

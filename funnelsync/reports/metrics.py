@@ -11,6 +11,9 @@ Definitions (FUNNEL_MODEL.md, made exact):
   would count the hand-over twice.
 - Time in stage counts completed stays only (entering a funnel stage → entering the next one).
 - Sales cycle: created → won (the history's entry into the won stage, else the close date).
+- Money is in one currency: each deal's amount converted at its close date's rates (see
+  ``reports.money``); a deal whose currency has no rate counts everywhere but in money totals,
+  and ``unconverted_deals`` says how many.
 - Win rate = won / closed deals; average deal value = mean amount of won deals.
 - Pipeline: open deals per current stage now; weighted by the deal's probability, else the
   catalog probability of its stage, else 0.
@@ -31,6 +34,7 @@ from funnelsync.config.models import AppConfig
 from funnelsync.crm import CRM_NAMES
 from funnelsync.mapping.funnel import StageMaps
 from funnelsync.mapping.schema import CatalogStage, FunnelDeal, FunnelLead, StageChange
+from funnelsync.reports.currency import Rates
 from funnelsync.reports.history import Journey, StageResolver, build_journeys, stage_stints
 from funnelsync.reports.model import (
     Cohort,
@@ -46,6 +50,7 @@ from funnelsync.reports.model import (
     Velocity,
     WinRate,
 )
+from funnelsync.reports.money import deal_converter, deals_currency
 from funnelsync.reports.stats import (
     as_utc_datetime,
     days_between,
@@ -62,12 +67,17 @@ def build_report(deals: Iterable[FunnelDeal], leads: Iterable[FunnelLead],
                  catalog: Iterable[CatalogStage] = (), maps: StageMaps | None = None,
                  since: date | datetime | None = None, by: str | None = None,
                  people: Mapping[str, str] | None = None,
-                 mql_stage: str = "interest", sql_stage: str = "consideration") -> FunnelReport:
+                 mql_stage: str = "interest", sql_stage: str = "consideration",
+                 rates: Mapping[str, Rates] | None = None,
+                 currency: str | None = None) -> FunnelReport:
     """Every report figure per CRM and combined. ``since`` keeps records created on or after
-    it; ``by="month"`` adds monthly deal cohorts; ``people`` maps record keys to person ids."""
+    it; ``by="month"`` adds monthly deal cohorts; ``people`` maps record keys to person ids;
+    amounts are in ``currency`` (default: the deals' one currency) at each CRM's ``rates``."""
     resolver = StageResolver(config.funnel, maps or StageMaps(config))
     start = as_utc_datetime(since) if since is not None else None
-    deal_list = [d for d in deals if _kept(d.created_at, start)]
+    kept = [d for d in deals if _kept(d.created_at, start)]
+    currency = currency or deals_currency(kept)
+    deal_list, unconverted = in_currency(kept, dict(rates or {}), currency)
     lead_list = [lead for lead in leads if _kept(lead.created_at, start)]
     journeys = build_journeys(deal_list, lead_list, changes, resolver)
     ctx = _Context(resolver, _probabilities(catalog), by, mql_stage, sql_stage)
@@ -76,12 +86,32 @@ def build_report(deals: Iterable[FunnelDeal], leads: Iterable[FunnelLead],
     combined = build_view("combined", present, journeys, ctx, people=people)
     merge = merge_info(journeys, people)
     combined.notes.append(merge.note)
+    if unconverted:
+        combined.notes.append(f"{unconverted} deals left out of money totals: no exchange "
+                              f"rate from their currency to {currency}")
     return FunnelReport(
         generated_at=now.astimezone(UTC).isoformat(), since=start.date().isoformat()
         if start else None, by=by,
         stages=[{"id": s.id, "label": s.label or s.id} for s in config.funnel.stages],
-        currencies=sorted({d.currency for d in deal_list if d.currency}),
-        merge=merge, views=[*views, combined])
+        currencies=sorted({d.currency for d in kept if d.currency}), currency=currency,
+        unconverted_deals=unconverted, merge=merge, views=[*views, combined])
+
+
+def in_currency(deals: list[FunnelDeal], rates: dict[str, Rates],
+                currency: str) -> tuple[list[FunnelDeal], int]:
+    """The deals with their amounts in ``currency``, and how many had no rate for it (their
+    amount becomes None, so no money total adds it)."""
+    to_report = deal_converter(rates, currency)
+    out, unconverted = [], 0
+    for deal in deals:
+        if deal.amount is None:
+            out.append(deal)
+            continue
+        amount = to_report(deal)
+        unconverted += amount is None
+        out.append(deal.model_copy(update={"amount": amount, "currency": currency
+                                           if amount is not None else deal.currency}))
+    return out, unconverted
 
 
 class _Context:

@@ -1,7 +1,8 @@
 """The FunnelReport structure: plain dataclasses that serialise to JSON as they are.
 
 Durations are days (floats, 2 decimals), rates are shares 0..1 (4 decimals), money is a float
-(2 decimals) in whatever currency the records carry (see ``currencies``).
+(2 decimals) in the one report currency (``currency``); ``currencies`` lists the deals'
+original currencies and ``unconverted_deals`` counts deals left out of money totals (no rate).
 """
 
 from __future__ import annotations
@@ -136,6 +137,8 @@ class FunnelReport:
     by: str | None
     stages: list[dict[str, str]]
     currencies: list[str]
+    currency: str
+    unconverted_deals: int
     merge: MergeInfo
     views: list[FunnelView]
     sla: dict[str, Any] | None = None  # SLA attainment, when [sla] is configured

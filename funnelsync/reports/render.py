@@ -133,7 +133,7 @@ def report_renderables(report: FunnelReport) -> list[RenderableType]:
     for view in report.views:
         out += [_funnel_table(view, "deal_funnel", "Deals"),
                 _funnel_table(view, "lead_funnel", "Leads / contacts"),
-                _time_table(view), _pipeline_table(view), _summary_table(view)]
+                _time_table(view), _pipeline_table(view, report.currency), _summary_table(view)]
         if view.cohorts:
             out.append(_cohort_table(view))
         out += [Text(f"note: {printable(note)}") for note in view.notes]
@@ -160,8 +160,9 @@ def _time_table(view: FunnelView) -> Table:
     return table
 
 
-def _pipeline_table(view: FunnelView) -> Table:
-    table = _table(f"{view.name}: open pipeline now", "stage", "deals", "amount", "weighted")
+def _pipeline_table(view: FunnelView, currency: str) -> Table:
+    table = _table(f"{view.name}: open pipeline now ({printable(currency)})", "stage", "deals",
+                   "amount", "weighted")
     for p in [*view.pipeline, view.pipeline_total]:
         _add_row(table, p.label, str(p.count), _fmt(p.amount), _fmt(p.weighted_amount))
     return table

@@ -7,17 +7,16 @@ along the raw stages. A deal whose currency has no rate is left out and listed, 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from funnelsync.config.models import AppConfig
-from funnelsync.mapping.currency import RATES_STATE_KEY
 from funnelsync.mapping.funnel import StageMaps
 from funnelsync.mapping.schema import CatalogStage, FunnelDeal, StageChange
 from funnelsync.reports.backtest import run_backtest
-from funnelsync.reports.currency import Rates, convert, rates_from_state, report_currency
+from funnelsync.reports.currency import report_currency
 from funnelsync.reports.forecast import (
     DealForecast,
     Terminal,
@@ -28,10 +27,9 @@ from funnelsync.reports.forecast import (
     sum_quantiles,
 )
 from funnelsync.reports.history import StageResolver, build_journeys
+from funnelsync.reports.money import Converter, deal_converter, stored_rates
 from funnelsync.reports.source import ReportStore, load_inputs
 from funnelsync.reports.stats import as_utc_datetime
-
-Converter = Callable[[FunnelDeal], Decimal | None]
 
 
 def _closing(deal: FunnelDeal) -> datetime | None:
@@ -115,32 +113,6 @@ def build_backtest(timelines: Sequence[Timeline], start: date, as_of: datetime, 
                    terminal: Terminal, currency: str) -> dict[str, Any]:
     """The backtest document from ``start`` to ``as_of``."""
     return run_backtest(timelines, as_utc_datetime(start), as_of, kind, terminal, currency)
-
-
-def stored_rates(store: Any, sources: Sequence[str]) -> dict[str, Rates]:
-    """Each CRM's rates as pulled into the store's key/value state (absent: none pulled)."""
-    found = {}
-    for source in sources:
-        data = store.get_state(RATES_STATE_KEY.format(source=source))
-        if data:
-            found[source] = rates_from_state(data)
-    return found
-
-
-def deal_converter(rates: dict[str, Rates], currency: str) -> Converter:
-    """Amount of a deal in ``currency`` at its close date's rates. A deal without a currency
-    is in its org's corporate currency (a single-currency org has no currency field)."""
-
-    def to_report(deal: FunnelDeal) -> Decimal | None:
-        org = rates.get(deal.source)
-        code = deal.currency or (org.corporate if org else currency)
-        if deal.amount is None:
-            return None
-        if org is None:
-            return deal.amount if code == currency else None
-        return convert(deal.amount, code, currency, org, deal.close_date)
-
-    return to_report
 
 
 def revenue_inputs(store: ReportStore, config: AppConfig) -> tuple[list[Timeline],

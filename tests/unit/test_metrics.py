@@ -207,7 +207,10 @@ def test_stats_helpers():
 
 
 class FakeStore:
-    """The three store methods the report glue reads (funnelsync.store.Store has them)."""
+    """The store methods the report glue reads (funnelsync.store.Store has them)."""
+
+    def __init__(self, state=None):
+        self.state = state or {}
 
     class Row:
         def __init__(self, model):
@@ -226,6 +229,9 @@ class FakeStore:
     def catalog(self, source=None):
         return [c for c in fx.catalog() if c.source == source]
 
+    def get_state(self, key):
+        return self.state.get(key)
+
 
 def test_report_and_audit_from_a_store():
     from funnelsync.config.loading import parse_config
@@ -238,3 +244,18 @@ def test_report_and_audit_from_a_store():
     assert [f.stage for f in audit_from_store(FakeStore(), cfg, fx.NOW).findings] == [
         "decisionmakerboughtin", "qualifiedtobuy", "Id. Decision Makers",
         "Perception Analysis", "Value Proposition"]
+
+
+def test_report_from_a_store_uses_the_stored_rates():
+    from decimal import Decimal
+
+    from funnelsync.config.loading import parse_config
+    from funnelsync.reports.currency import Rates, rates_to_state
+    from funnelsync.reports.source import report_from_store
+
+    cfg = parse_config('[salesforce]\nsession_id = "x"\ninstance_url = "http://127.0.0.1:9"\n'
+                       '[hubspot]\naccess_token = "t"\n')
+    state = {"currency_rates:salesforce": rates_to_state(Rates("EUR", {"USD": Decimal(2)}))}
+    report = report_from_store(FakeStore(state), cfg, fx.NOW)
+    assert (report.currency, report.unconverted_deals) == ("EUR", 3)  # HubSpot: no rates
+    assert report.view("combined").pipeline_total.amount == 1200.0  # (2000 + 400) / 2

@@ -56,8 +56,9 @@ def evil_report():
 
 def test_json_is_the_report_dict(report):
     data = json.loads(render_report(report, "json"))
-    assert list(data) == ["generated_at", "since", "by", "stages", "currencies", "merge",
-                          "views"]
+    assert list(data) == ["generated_at", "since", "by", "stages", "currencies", "currency",
+                          "unconverted_deals", "merge", "views"]
+    assert (data["currency"], data["unconverted_deals"]) == ("USD", 0)
     assert [v["name"] for v in data["views"]] == ["salesforce", "hubspot", "combined"]
     assert list(data["views"][2]) == [
         "name", "sources", "lead_funnel", "deal_funnel", "time_in_stage", "sales_cycle",

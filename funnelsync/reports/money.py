@@ -1,0 +1,53 @@
+"""A deal's amount in the report currency: the stored rates of each CRM and the converter.
+
+A deal without a currency is in its org's corporate currency (a single-currency org has no
+currency field); it converts at its close date's rates where dated rates exist. A deal whose
+currency has no rate converts to None: it is left out of money totals, never added as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from funnelsync.mapping.currency import RATES_STATE_KEY
+from funnelsync.mapping.schema import FunnelDeal
+from funnelsync.reports.currency import DEFAULT_CURRENCY, Rates, convert, rates_from_state
+
+Converter = Callable[[FunnelDeal], Decimal | None]
+
+
+def stored_rates(store: Any, sources: Sequence[str]) -> dict[str, Rates]:
+    """Each CRM's rates as pulled into the store's key/value state (absent: none pulled)."""
+    found = {}
+    for source in sources:
+        data = store.get_state(RATES_STATE_KEY.format(source=source))
+        if data:
+            found[source] = rates_from_state(data)
+    return found
+
+
+def deal_converter(rates: dict[str, Rates], currency: str) -> Converter:
+    """Amount of a deal in ``currency`` at its close date's rates (None: no rate, no amount)."""
+
+    def to_report(deal: FunnelDeal) -> Decimal | None:
+        org = rates.get(deal.source)
+        code = deal.currency or (org.corporate if org else currency)
+        if deal.amount is None:
+            return None
+        if org is None:
+            return deal.amount if code == currency else None
+        return convert(deal.amount, code, currency, org, deal.close_date)
+
+    return to_report
+
+
+def deals_currency(deals: Iterable[FunnelDeal]) -> str:
+    """The currency the deals share when no rates and no setting name one: their single
+    currency code, else the default."""
+    codes = {d.currency for d in deals if d.currency}
+    return codes.pop() if len(codes) == 1 else DEFAULT_CURRENCY
+
+
+__all__ = ["Converter", "deal_converter", "deals_currency", "stored_rates"]
