@@ -172,16 +172,8 @@ class AlertsMixin(StoreBase):
     def iter_alerts(self, source: str | None = None, record_id: str | None = None,
                     statuses: Sequence[AlertStatus] | None = None) -> Iterator[Alert]:
         """Alerts by id, filtered by source, record and status."""
-        query = sa.select(alerts).order_by(alerts.c.alert_id)
-        if source is not None:
-            query = query.where(alerts.c.source == source)
-        if record_id is not None:
-            query = query.where(alerts.c.record_id == record_id)
-        if statuses is not None:
-            query = query.where(alerts.c.status.in_(list(statuses)))
-        with self._read() as conn:
-            for row in conn.execution_options(yield_per=1000).execute(query):
-                yield _alert(row)
+        for row in self._iter_filtered(alerts, alerts.c.alert_id, source, record_id, statuses):
+            yield _alert(row)
 
     def _change_alert(self, alert_id: int, values: dict[str, Any],
                       now: datetime | None) -> Alert:

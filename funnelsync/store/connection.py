@@ -125,5 +125,19 @@ class StoreBase:
     def _write(self) -> AbstractContextManager[Connection]:
         return write_transaction(self._engine)
 
+    def _iter_filtered(self, table: sa.Table, order: sa.Column[Any], source: str | None,
+                       record_id: str | None, statuses: Sequence[str] | None
+                       ) -> Iterator[sa.Row[Any]]:
+        """Rows of ``table`` by ``order``, filtered by source, record and status, streamed."""
+        query = sa.select(table).order_by(order)
+        if source is not None:
+            query = query.where(table.c.source == source)
+        if record_id is not None:
+            query = query.where(table.c.record_id == record_id)
+        if statuses is not None:
+            query = query.where(table.c.status.in_(list(statuses)))
+        with self._read() as conn:
+            yield from conn.execution_options(yield_per=1000).execute(query)
+
     def _insert(self, table: sa.Table) -> Any:
         return dialect_insert(self.dialect, table)

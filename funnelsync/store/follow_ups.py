@@ -75,16 +75,9 @@ class FollowUpsMixin(StoreBase):
     def iter_follow_ups(self, source: str | None = None, record_id: str | None = None,
                         statuses: Sequence[FollowUpStatus] | None = None) -> Iterator[FollowUp]:
         """Follow-ups by id, filtered by source, record and status."""
-        query = sa.select(follow_ups).order_by(follow_ups.c.follow_up_id)
-        if source is not None:
-            query = query.where(follow_ups.c.source == source)
-        if record_id is not None:
-            query = query.where(follow_ups.c.record_id == record_id)
-        if statuses is not None:
-            query = query.where(follow_ups.c.status.in_(list(statuses)))
-        with self._read() as conn:
-            for row in conn.execution_options(yield_per=1000).execute(query):
-                yield _follow_up(row)
+        for row in self._iter_filtered(follow_ups, follow_ups.c.follow_up_id, source, record_id,
+                                       statuses):
+            yield _follow_up(row)
 
 
 def _follow_up(row: sa.Row[Any]) -> FollowUp:
