@@ -22,12 +22,12 @@ from funnelsync.reports.forecast import (
     Terminal,
     Timeline,
     forecast_deals,
-    new_pipeline_expected,
     period_bounds,
     sum_quantiles,
 )
 from funnelsync.reports.history import StageResolver, build_journeys
 from funnelsync.reports.money import Converter, deal_converter, stored_rates
+from funnelsync.reports.new_pipeline import expected_by_period, explain_inputs, flow_inputs
 from funnelsync.reports.source import ReportStore, load_inputs
 from funnelsync.reports.stats import as_utc_datetime
 
@@ -62,7 +62,7 @@ def build_timelines(deals: Sequence[FunnelDeal], changes: Sequence[StageChange],
                     for raw, t in j.raw_path if t is not None)
         timelines.append(Timeline(j.key, f"{j.source}/{j.pipeline or '-'}", tuple(path),
                                   float(amount), deal.close_date, crm, deal.name,
-                                  (deal.currency, _float(deal.amount))))
+                                  (deal.currency, _float(deal.amount)), j.created_at))
     return timelines, excluded
 
 
@@ -91,10 +91,13 @@ def _explain(d: DealForecast) -> dict[str, Any]:
 
 def build_forecast(timelines: Sequence[Timeline], as_of: datetime, kind: str, count: int,
                    terminal: Terminal, currency: str) -> dict[str, Any]:
-    """The forecast document: per period expected bookings and P10/P50/P90, per deal why."""
+    """The forecast document: per period expected bookings and P10/P50/P90 of the open deals
+    and the expected bookings of deals not created yet; per deal and for the new pipeline,
+    why."""
     periods = period_bounds(as_of, kind, count)
     deals = forecast_deals(timelines, as_of, periods, terminal)
-    fresh = round(new_pipeline_expected(timelines, as_of, kind, terminal), 2)
+    flow = flow_inputs(timelines, as_of, terminal)
+    fresh = expected_by_period(flow, as_of, periods)
     rows = []
     for i, p in enumerate(periods):
         probs = [d.by_period[i] for d in deals]
@@ -104,9 +107,11 @@ def build_forecast(timelines: Sequence[Timeline], as_of: datetime, kind: str, co
                      "expected": round(sum(a * q for a, q in zip(amounts, probs, strict=True)),
                                        2),
                      "p10": round(p10, 2), "p50": round(p50, 2), "p90": round(p90, 2),
-                     "open_deals": sum(q > 0 for q in probs), "new_pipeline_expected": fresh})
+                     "open_deals": sum(q > 0 for q in probs),
+                     "new_pipeline_expected": fresh[i]["expected"]})
     return {"currency": currency, "as_of": as_of.date().isoformat(), "periods": rows,
-            "deals": [_explain(d) for d in deals]}
+            "deals": [_explain(d) for d in deals],
+            "new_pipeline": {"inputs": explain_inputs(flow), "periods": fresh}}
 
 
 def build_backtest(timelines: Sequence[Timeline], start: date, as_of: datetime, kind: str,
