@@ -8,7 +8,7 @@ along the raw stages. A deal whose currency has no rate is left out and listed, 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -114,6 +114,14 @@ def build_forecast(timelines: Sequence[Timeline], as_of: datetime, kind: str, co
             "new_pipeline": {"inputs": explain_inputs(flow), "periods": fresh}}
 
 
+BACKTEST_PERIODS = 6  # default look-back of a backtest, in periods
+
+
+def backtest_start(as_of: datetime, kind: str) -> date:
+    """The default first backtest date: BACKTEST_PERIODS periods before ``as_of``."""
+    return (as_of - timedelta(days=BACKTEST_PERIODS * (92 if kind == "quarter" else 31))).date()
+
+
 def build_backtest(timelines: Sequence[Timeline], start: date, as_of: datetime, kind: str,
                    terminal: Terminal, currency: str) -> dict[str, Any]:
     """The backtest document from ``start`` to ``as_of``."""
@@ -135,5 +143,17 @@ def revenue_inputs(store: ReportStore, config: AppConfig) -> tuple[list[Timeline
     return timelines, excluded, currency, Terminal(resolver.won, resolver.lost)
 
 
-__all__ = ["build_backtest", "build_forecast", "build_timelines",
+def forecast_and_backtest(store: ReportStore, config: AppConfig, as_of: datetime,
+                          kind: str = "month", count: int = 3
+                          ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The forecast of the coming periods and the default backtest, as the funnel report
+    shows them."""
+    timelines, _, currency, terminal = revenue_inputs(store, config)
+    return (build_forecast(timelines, as_of, kind, count, terminal, currency),
+            build_backtest(timelines, backtest_start(as_of, kind), as_of, kind, terminal,
+                           currency))
+
+
+__all__ = ["BACKTEST_PERIODS", "backtest_start", "build_backtest", "build_forecast",
+           "build_timelines", "forecast_and_backtest",
            "deal_converter", "revenue_inputs", "stored_rates"]

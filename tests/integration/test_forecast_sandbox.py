@@ -127,3 +127,33 @@ def test_html_shows_both_charts_in_chromium(config_path: Path, tmp_path: Path) -
     seen = colours(rows, len(rows[0]) // width)
     for fill in (FORECAST_FILL, BAND_FILL, ACTUAL_FILL, NAIVE_FILL):
         assert seen.get(rgb(fill), 0) > 0, fill
+
+
+def test_funnel_report_html_shows_forecast_and_backtest_in_chromium(config_path: Path,
+                                                                     tmp_path: Path) -> None:
+    from test_report_browser import colours, decode_png, rgb, run_chromium
+
+    from funnelsync.reports.forecast_html import ACTUAL_FILL, BAND_FILL, FORECAST_FILL
+
+    page = tmp_path / "report.html"
+    result = CliRunner().invoke(main, ["report", "-c", str(config_path), "--as-of", AS_OF,
+                                       "--format", "html", "-o", str(page)])
+    assert result.exit_code == 0, result.output
+    dom = run_chromium(["--dump-dom", page.as_uri()], tmp_path / "profile").stdout
+    assert '<svg id="funnel-chart"' in dom
+    forecast_chart = dom.split('<svg id="forecast-chart"')[1].split("</svg>")[0]
+    backtest_chart = dom.split('<svg id="backtest-chart"')[1].split("</svg>")[0]
+    # Three coming months; the default backtest from 2026-05-21: June to October.
+    assert forecast_chart.count('class="forecast-bar"') == 3
+    assert (backtest_chart.count('class="backtest-band"'),
+            backtest_chart.count('class="backtest-actual"'),
+            backtest_chart.count('class="backtest-naive"')) == (5, 5, 5)
+    assert "MAPE 0.4776 · bias 0.2586 · P10-P90 coverage 0.8 · naive MAPE 3.7883" in dom
+    png = tmp_path / "report.png"
+    shot = run_chromium([f"--screenshot={png}", "--window-size=1200,1800", page.as_uri()],
+                        tmp_path / "profile")
+    assert png.exists(), shot.stderr[-2000:]
+    width, _, rows = decode_png(png.read_bytes())
+    seen = colours(rows, len(rows[0]) // width)
+    for fill in (FORECAST_FILL, BAND_FILL, ACTUAL_FILL):
+        assert seen.get(rgb(fill), 0) > 20, fill
