@@ -19,6 +19,7 @@ from funnelsync.reports.backtest import run_backtest
 from funnelsync.reports.currency import report_currency
 from funnelsync.reports.forecast import (
     DealForecast,
+    Period,
     Terminal,
     Timeline,
     forecast_deals,
@@ -154,6 +155,25 @@ def forecast_and_backtest(store: ReportStore, config: AppConfig, as_of: datetime
                            currency))
 
 
-__all__ = ["BACKTEST_PERIODS", "backtest_start", "build_backtest", "build_forecast",
-           "build_timelines", "forecast_and_backtest",
-           "deal_converter", "revenue_inputs", "stored_rates"]
+PROBABILITY_HORIZON_DAYS = 180  # the written win probability: won within this many days
+
+
+def win_probabilities(store: ReportStore, config: AppConfig, as_of: datetime
+                      ) -> dict[str, tuple[float, str]]:
+    """Per open deal (by record key): its chance of being won within PROBABILITY_HORIZON_DAYS,
+    in percent, from the stage history alone, and why."""
+    timelines, _, _, terminal = revenue_inputs(store, config)
+    horizon = Period("horizon", as_of, as_of + timedelta(days=PROBABILITY_HORIZON_DAYS))
+    out = {}
+    for d in forecast_deals(timelines, as_of, [horizon], terminal, use_close_date=False):
+        e = d.estimates[0]
+        out[d.timeline.key] = (100 * d.by_period[0],
+                               f"{e.won} of {e.sample_size} deals in {d.stage} after "
+                               f"{d.age_days:.0f} days ({e.basis}) were won within "
+                               f"{PROBABILITY_HORIZON_DAYS} days")
+    return out
+
+
+__all__ = ["BACKTEST_PERIODS", "PROBABILITY_HORIZON_DAYS", "backtest_start", "build_backtest",
+           "build_forecast", "build_timelines", "deal_converter", "forecast_and_backtest",
+           "revenue_inputs", "stored_rates", "win_probabilities"]
