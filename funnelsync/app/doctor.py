@@ -111,20 +111,21 @@ def _field_checks(conn: Any, config: AppConfig) -> list[Check]:
     wb = config.writeback
     if not wb.enabled:
         return [Check(SF, "write-back fields", "skip", "write-back is disabled")]
-    score_field = SALESFORCE.writeback(wb).score_name
+    names_of = SALESFORCE.writeback(wb)
+    kinds = {names_of.score_name: "Number, Length 3, Decimal Places 0",
+             names_of.probability_name: "Percent, Length 3, Decimal Places 0"}
     checks = []
     for sobject, names in SALESFORCE.writeback_targets(wb).items():
         fields = {f.get("name"): f for f in conn.describe(sobject).get("fields") or []}
-        checks += [_field_check(sobject, name, fields.get(name), score_field) for name in names]
+        checks += [_field_check(sobject, name, fields.get(name),
+                                kinds.get(name, "Text, Length 40")) for name in names]
     return checks
 
 
 def _field_check(sobject: str, name: str, described: dict[str, Any] | None,
-                 score_field: str) -> Check:
+                 kind: str) -> Check:
     what = f"{sobject}.{name}"
     if described is None:
-        kind = ("Number, Length 3, Decimal Places 0" if name == score_field
-                else "Text, Length 40")
         label = name.removesuffix("__c").replace("_", " ")
         return Check(SF, "write-back field", "fail", f"{what} does not exist", [
             f"Setup → Object Manager → {sobject} → Fields & Relationships → New → {kind} → "

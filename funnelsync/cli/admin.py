@@ -11,7 +11,7 @@ import re
 import shutil
 import sys
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -204,27 +204,35 @@ def audit_cmd(config_path: str | None, as_json: bool) -> None:
               help="Only records created on or after this date (YYYY-MM-DD).")
 @click.option("--by", type=click.Choice(["month"]), default=None,
               help="Add monthly deal cohorts.")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Compute the report as of this date (YYYY-MM-DD; default: now).")
 @json_option
 def report_cmd(config_path: str | None, fmt: str, output: str | None, since: datetime | None,
-               by: str | None, as_json: bool) -> None:
+               by: str | None, as_of: datetime | None, as_json: bool) -> None:
     """Funnel metrics per CRM and combined: conversion, time in stage, win rate, pipeline.
 
     \b
     Example:
       funnelsync report -c funnelsync.toml
       funnelsync report -c funnelsync.toml --format html -o funnel.html --by month
+      (the HTML adds the forecast and its backtest as charts)
       funnelsync report -c funnelsync.toml --since 2024-01-01 --json
     """
     from funnelsync.reports import audit_from_store, render_report, report_from_store
+    from funnelsync.reports.revenue import forecast_and_backtest
 
     fmt = "json" if as_json else fmt
     target = output_path(output) if output is not None else None
     config = load_config(config_path)
     since_day = since.date() if since else None
+    now = as_of.replace(tzinfo=UTC) if as_of else utc_now()
+    findings, forecast = None, None
     with open_store(config) as store:
-        report = report_from_store(store, config, utc_now(), since=since_day, by=by)
-        findings = audit_from_store(store, config, utc_now()).findings if fmt == "html" else None
-    text = render_report(report, fmt, findings=findings, width=_width())
+        report = report_from_store(store, config, now, since=since_day, by=by)
+        if fmt == "html":
+            findings = audit_from_store(store, config, now).findings
+            forecast = forecast_and_backtest(store, config, now)
+    text = render_report(report, fmt, findings=findings, width=_width(), forecast=forecast)
     _emit(text, target)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,6 @@ from funnelsync.clock import utc_now
 from funnelsync.config.loading import load_config
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
-BACKTEST_PERIODS = 6  # default look-back of --backtest, in periods
 
 
 @click.command("forecast")
@@ -30,7 +29,7 @@ BACKTEST_PERIODS = 6  # default look-back of --backtest, in periods
 @click.option("--backtest", is_flag=True,
               help="Forecast past periods from the history known then; compare with actuals.")
 @click.option("--from", "start", type=_DATE, default=None,
-              help=f"First backtest date (default: {BACKTEST_PERIODS} periods back).")
+              help="First backtest date (default: six periods back).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "html"]),
               default="table", show_default=True,
               help="html: one page with the forecast and its backtest as charts.")
@@ -49,14 +48,18 @@ def forecast_cmd(config_path: str | None, kind: str, count: int, as_of: datetime
       funnelsync forecast -c funnelsync.toml --json
       funnelsync forecast -c funnelsync.toml --backtest --from 2026-01-01 --json
     """
-    from funnelsync.reports.revenue import build_backtest, build_forecast, revenue_inputs
+    from funnelsync.reports.revenue import (
+        backtest_start,
+        build_backtest,
+        build_forecast,
+        revenue_inputs,
+    )
 
     moment = as_of.replace(tzinfo=UTC) if as_of else utc_now()
     config = load_config(config_path)
     with open_store(config) as store:
         timelines, excluded, currency, terminal = revenue_inputs(store, config)
-    first = start.date() if start else (moment - timedelta(days=BACKTEST_PERIODS * (
-        92 if kind == "quarter" else 31))).date()
+    first = start.date() if start else backtest_start(moment, kind)
     if fmt == "html" and not as_json:
         from funnelsync.reports.forecast_html import render_forecast_html
 

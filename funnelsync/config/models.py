@@ -336,7 +336,8 @@ class AlertsConfig(StrictModel):
 
 
 class CrmWriteback(StrictModel):
-    """The names one CRM keeps the funnel stage and score under ("" skips the value)."""
+    """The names one CRM keeps the funnel stage, score and deals' win probability under ("" skips
+    the value)."""
 
     @property
     def stage_name(self) -> str:
@@ -346,6 +347,15 @@ class CrmWriteback(StrictModel):
     def score_name(self) -> str:
         raise NotImplementedError
 
+    @property
+    def probability_name(self) -> str:
+        raise NotImplementedError
+
+
+PROBABILITY_HELP = ("for the calibrated win probability (the forecast's chance, in whole percent, "
+                    "that the open deal is won within 180 days); empty (the default): not "
+                    "written.")
+
 
 class SalesforceWriteback(CrmWriteback):
     stage_field: str = Field("Funnel_Stage__c",
@@ -353,6 +363,8 @@ class SalesforceWriteback(CrmWriteback):
                                          "empty to skip.")
     score_field: str = Field("Funnel_Score__c", description="Lead field for the score; "
                                                             "empty to skip.")
+    probability_field: str = Field("", description="Opportunity field (Percent) "
+                                                   + PROBABILITY_HELP)
 
     @property
     def stage_name(self) -> str:
@@ -362,12 +374,18 @@ class SalesforceWriteback(CrmWriteback):
     def score_name(self) -> str:
         return self.score_field
 
+    @property
+    def probability_name(self) -> str:
+        return self.probability_field
+
 
 class HubSpotWriteback(CrmWriteback):
     stage_property: str = Field("funnel_stage", description="Contact/deal property for the "
                                                             "funnel stage; empty to skip.")
     score_property: str = Field("funnel_score", description="Contact property for the score; "
                                                             "empty to skip.")
+    probability_property: str = Field("", description="Deal property (number) "
+                                                      + PROBABILITY_HELP)
 
     @property
     def stage_name(self) -> str:
@@ -377,6 +395,10 @@ class HubSpotWriteback(CrmWriteback):
     def score_name(self) -> str:
         return self.score_property
 
+    @property
+    def probability_name(self) -> str:
+        return self.probability_property
+
 
 class WritebackConfig(StrictModel):
     """What funnelsync writes back, and under which names."""
@@ -384,6 +406,9 @@ class WritebackConfig(StrictModel):
     enabled: bool = Field(True, description="Write computed values back to the CRMs.")
     score_tolerance: float = Field(1.0, ge=0, description="Score changes up to this are not "
                                                           "written.")
+    probability_tolerance: float = Field(
+        1.0, ge=0, description="Win-probability changes up to this many percentage points are "
+                               "not written (the estimate moves a little with every run).")
     rescore_interval_hours: float = Field(
         24.0, ge=0, description="Re-evaluate every record at least this often, so changes that "
                                 "come with time alone (score decay, the idle penalty) reach the "

@@ -150,7 +150,8 @@ class Source:
         """Normalised write-back values → CRM field/property names and formats."""
         return self.spec.writeback_fields(kind, values.get("stage"), values.get("score"),
                                           self.config.writeback, owner_id=values.get("owner_id"),
-                                          status=values.get("status"))
+                                          status=values.get("status"),
+                                          probability=values.get("win_probability"))
 
     def clear_first(self, kind: Kind, fields: dict[str, Any]) -> dict[str, Any]:
         """Fields to blank in an update before ``fields`` (HubSpot's lifecyclestage)."""

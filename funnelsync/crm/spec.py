@@ -100,10 +100,10 @@ class CrmSpec:
 
     def writeback_targets(self, config: WritebackConfig) -> dict[str, list[str]]:
         """Object → the write-back fields funnelsync writes there (stage everywhere, score on
-        leads); a name configured as "" is left out."""
+        leads, win probability on deals); a name configured as "" is left out."""
         names = self.writeback(config)
         wanted = {self.objects["leads"]: [names.stage_name, names.score_name],
-                  self.objects["deals"]: [names.stage_name]}
+                  self.objects["deals"]: [names.stage_name, names.probability_name]}
         return {obj: [n for n in fields if n] for obj, fields in wanted.items()}
 
 

@@ -202,12 +202,16 @@ def with_names(names: Sequence[str], extra: Sequence[str]) -> list[str]:
 
 
 def live_writeback(reader: RecordReader, stage_name: str, score_name: str,
-                   with_score: bool) -> dict[str, Any]:
-    """``{"live": {"stage", "score"}}``: the record's current write-back values, so the sync
-    diffs against them. A name configured as "" is not read."""
+                   with_score: bool, probability_name: str = "") -> dict[str, Any]:
+    """``{"live": {"stage", "score"}}`` (and ``win_probability`` when its name is given): the
+    record's current write-back values, so the sync diffs against them. A name configured as ""
+    is not read."""
     stage = reader.text(stage_name) if stage_name else None
     score = reader.number(score_name) if with_score and score_name else None
-    return {"live": {"stage": stage, "score": score}}
+    live: dict[str, Any] = {"stage": stage, "score": score}
+    if probability_name:
+        live["win_probability"] = reader.number(probability_name)
+    return {"live": live}
 
 
 class RecordReader:

@@ -276,17 +276,21 @@ def _catalog_row(raw: Any, kind: Literal["deal", "lead"]) -> CatalogStage:
 
 def writeback_fields(kind: Literal["leads", "deals"], stage: str | None, score: float | None,
                      writeback: WritebackConfig, *, owner_id: str | None = None,
-                     status: str | None = None) -> dict[str, Any]:
+                     status: str | None = None,
+                     probability: float | None = None) -> dict[str, Any]:
     """Computed stage/score (and, for routed or re-entering leads, owner and status) →
     Salesforce field values for a Collections update.
 
     None means "leave the field as it is"; a field configured as "" is never written; scores
     are written for leads only, rounded to one decimal; owner → OwnerId, status → Lead.Status
-    (leads only)."""
+    (leads only), the win probability → the configured Opportunity Percent field, a whole
+    number of percent (deals only)."""
     wb = writeback.salesforce
     target = WritebackTarget(wb.stage_field, wb.score_field, owner="OwnerId", status="Status",
-                             score_value=_one_decimal)
-    return target.fields(kind, stage, score, owner_id=owner_id, status=status)
+                             score_value=_one_decimal, probability=wb.probability_field,
+                             probability_value=round)
+    return target.fields(kind, stage, score, owner_id=owner_id, status=status,
+                         probability=probability)
 
 
 def _one_decimal(score: float) -> float:

@@ -1,8 +1,8 @@
 """Write-back fields, the rules every CRM shares: which fields to read with a record (their
 live values) and how funnel values become one CRM's field updates.
 
-None means "leave the field as it is"; a stage or score name configured as "" is never read nor
-written; score, owner and status go to leads only.
+None means "leave the field as it is"; a name configured as "" is never read nor written; score,
+owner and status go to leads only, the win probability (whole percent) to deals only.
 """
 
 from __future__ import annotations
@@ -17,11 +17,13 @@ from funnelsync.mapping.parse import RecordReader, live_writeback, with_names
 
 def with_writeback(names: tuple[str, ...], writeback: WritebackConfig | None, source: str, *,
                    with_score: bool) -> list[str]:
-    """``names`` plus the CRM's configured write-back names, to read their live values."""
+    """``names`` plus the CRM's configured write-back names, to read their live values: the
+    score for leads (``with_score``), the win probability for deals."""
     crm = writeback.for_crm(source) if writeback is not None else None
     if crm is None:
         return list(names)
-    return with_names(names, [crm.stage_name, crm.score_name if with_score else ""])
+    return with_names(names, [crm.stage_name, crm.score_name if with_score else "",
+                              "" if with_score else crm.probability_name])
 
 
 def live_values(reader: RecordReader, writeback: WritebackConfig | None, *,
@@ -30,7 +32,8 @@ def live_values(reader: RecordReader, writeback: WritebackConfig | None, *,
     crm = writeback.for_crm(reader.source) if writeback is not None else None
     if crm is None:
         return {}
-    return live_writeback(reader, crm.stage_name, crm.score_name, with_score)
+    return live_writeback(reader, crm.stage_name, crm.score_name, with_score,
+                          "" if with_score else crm.probability_name)
 
 
 def _unchanged(value: Any) -> Any:
@@ -39,7 +42,8 @@ def _unchanged(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class WritebackTarget:
-    """Where one CRM keeps each write-back value, and how it writes a score and an owner id."""
+    """Where one CRM keeps each write-back value, and how it writes a score, an owner id and a
+    win probability."""
 
     stage: str
     score: str
@@ -47,9 +51,12 @@ class WritebackTarget:
     status: str
     score_value: Callable[[float], Any]
     owner_value: Callable[[str], Any] = _unchanged
+    probability: str = ""
+    probability_value: Callable[[float], Any] = _unchanged
 
     def fields(self, kind: Literal["leads", "deals"], stage: str | None, score: float | None,
-               *, owner_id: str | None = None, status: str | None = None) -> dict[str, Any]:
+               *, owner_id: str | None = None, status: str | None = None,
+               probability: float | None = None) -> dict[str, Any]:
         """The field → value updates of one record (``kind`` "leads" or "deals")."""
         if kind not in ("leads", "deals"):
             raise ValueError(f"kind must be 'leads' or 'deals', not {kind!r}")
@@ -63,6 +70,8 @@ class WritebackTarget:
             fields[self.owner] = self.owner_value(owner_id)
         if lead and status is not None:
             fields[self.status] = status
+        if not lead and probability is not None and self.probability:
+            fields[self.probability] = self.probability_value(probability)
         return fields
 
 

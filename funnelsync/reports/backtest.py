@@ -20,6 +20,7 @@ from funnelsync.reports.forecast import (
     period_bounds,
     sum_quantiles,
 )
+from funnelsync.reports.new_pipeline import created_at, expected_by_period, flow_inputs
 
 
 def won_within(timelines: Sequence[Timeline], keys: set[str], start: datetime,
@@ -48,9 +49,14 @@ def backtest_point(timelines: Sequence[Timeline], as_of: datetime, kind: str,
         naive += d.timeline.amount * crm / 100 * share
     actual = won_within(timelines, {d.timeline.key for d in deals}, period.start, period.end,
                         terminal)
+    fresh = expected_by_period(flow_inputs(timelines, as_of, terminal), as_of, [period])[0]
+    later = {t.key for t in timelines if (c := created_at(t)) is not None and c >= as_of}
     return {"as_of": as_of.date().isoformat(), "period": period.label,
             "forecast_p50": round(p50, 2), "p10": round(p10, 2), "p90": round(p90, 2),
-            "actual": round(actual, 2), "naive": round(naive, 2), "open_deals": len(deals)}
+            "actual": round(actual, 2), "naive": round(naive, 2), "open_deals": len(deals),
+            "new_pipeline_expected": fresh["expected"],
+            "new_pipeline_actual": round(won_within(timelines, later, period.start, period.end,
+                                                    terminal), 2)}
 
 
 def backtest_dates(start: datetime, end: datetime, kind: str) -> list[datetime]:
@@ -68,25 +74,29 @@ def backtest_dates(start: datetime, end: datetime, kind: str) -> list[datetime]:
     return out
 
 
+def _mape(points: Sequence[dict[str, Any]], key: str, actual: str = "actual") -> float | None:
+    scored = [p for p in points if p.get(actual, 0) > 0]
+    if not scored:
+        return None
+    return round(sum(abs(p[key] - p[actual]) / p[actual] for p in scored) / len(scored), 4)
+
+
 def score(points: Sequence[dict[str, Any]]) -> dict[str, float | None]:
     """MAPE and bias of P50, P10-P90 coverage, and the naive MAPE, over the points (MAPE and
-    bias only where something was won)."""
+    bias only where something was won); the new pipeline's MAPE where its points have one."""
     scored = [p for p in points if p["actual"] > 0]
     if not points:
         return {"mape": None, "bias": None, "coverage": None, "naive_mape": None}
-
-    def mape(key: str) -> float | None:
-        if not scored:
-            return None
-        return round(sum(abs(p[key] - p["actual"]) / p["actual"] for p in scored)
-                     / len(scored), 4)
 
     actual = sum(p["actual"] for p in scored)
     bias = round(sum(p["forecast_p50"] - p["actual"] for p in scored) / actual, 4) \
         if actual else None
     coverage = sum(p["p10"] <= p["actual"] <= p["p90"] for p in points) / len(points)
-    return {"mape": mape("forecast_p50"), "bias": bias, "coverage": round(coverage, 4),
-            "naive_mape": mape("naive")}
+    out = {"mape": _mape(points, "forecast_p50"), "bias": bias, "coverage": round(coverage, 4),
+           "naive_mape": _mape(points, "naive")}
+    if any("new_pipeline_actual" in p for p in points):
+        out["new_pipeline_mape"] = _mape(points, "new_pipeline_expected", "new_pipeline_actual")
+    return out
 
 
 def run_backtest(timelines: Sequence[Timeline], start: datetime, end: datetime, kind: str,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from itertools import product
 
 from funnelsync.reports.stats import days_between
@@ -41,6 +41,7 @@ class Timeline:
     crm_probability: tuple[tuple[datetime, float | None], ...] = ()
     name: str | None = None
     original: tuple[str | None, float | None] = (None, None)  # currency and amount in the CRM
+    created: datetime | None = None  # when the deal was created (None: its first stage entry)
 
     def entries_at(self, at: datetime) -> tuple[Entry, ...]:
         return tuple(e for e in self.path if e[1] <= at)
@@ -250,25 +251,6 @@ def _weighted_quantile(outcomes: list[tuple[float, float]], q: float) -> float:
     return ordered[-1][0] if ordered else 0.0
 
 
-def new_pipeline_expected(timelines: Sequence[Timeline], as_of: datetime, kind: str,
-                          terminal: Terminal, lookback: int = 4) -> float:
-    """Bookings from deals created and won within one period, averaged over the last
-    ``lookback`` whole periods before ``as_of``."""
-    step = 3 if kind == "quarter" else 1
-    first = period_bounds(as_of, kind, 1)[0]
-    anchor = datetime(first.start.year, first.start.month, 1, tzinfo=UTC)
-    total = 0.0
-    for back in range(1, lookback + 1):
-        month_index = anchor.year * 12 + anchor.month - 1 - back * step
-        start = datetime(month_index // 12, month_index % 12 + 1, 1, tzinfo=UTC)
-        end = period_bounds(start, kind, 1)[0].end
-        for t in timelines:
-            outcome, won_at = _outcome(t.entries_at(end - timedelta(microseconds=1)), terminal)
-            if outcome == "won" and won_at and start <= won_at < end and start <= t.path[0][1]:
-                total += t.amount
-    return total / lookback
-
-
 __all__ = ["Estimate", "History", "Period", "Terminal", "Timeline", "forecast_deals",
-           "new_pipeline_expected", "open_at", "period_bounds", "sum_quantiles",
+           "open_at", "period_bounds", "sum_quantiles",
            "close_date_prior"]

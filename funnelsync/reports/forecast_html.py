@@ -1,4 +1,10 @@
-"""The forecast and its backtest as one self-contained HTML page with two inline SVG charts."""
+"""The forecast and its backtest as inline SVG charts, alone on one self-contained HTML page or
+inside the funnel report.
+
+The charts carry the ids ``forecast-chart`` and ``backtest-chart``; each bar, band and point
+has a class (``forecast-bar``, ``backtest-band``, ``backtest-actual``, ``backtest-naive``) so a
+browser test can count them.
+"""
 
 from __future__ import annotations
 
@@ -30,14 +36,14 @@ def forecast_svg(periods: Sequence[dict[str, Any]]) -> str:
     for i, p in enumerate(periods):
         x = PAD + i * step + step * 0.2
         w = step * 0.6
-        parts.append(f'<rect x="{x:.1f}" y="{_y(p["expected"], k):.1f}" width="{w:.1f}" '
-                     f'height="{p["expected"] * k:.1f}" fill="{FORECAST_FILL}"/>')
+        parts.append(f'<rect class="forecast-bar" x="{x:.1f}" y="{_y(p["expected"], k):.1f}" '
+                     f'width="{w:.1f}" height="{p["expected"] * k:.1f}" fill="{FORECAST_FILL}"/>')
         mid = x + w / 2
         parts.append(f'<line x1="{mid:.1f}" x2="{mid:.1f}" y1="{_y(p["p10"], k):.1f}" '
                      f'y2="{_y(p["p90"], k):.1f}" stroke="#222" stroke-width="2"/>')
         parts.append(f'<text x="{mid:.1f}" y="{HEIGHT - PAD / 3:.1f}" text-anchor="middle" '
                      f'font-size="12">{escape(str(p["period"]))}</text>')
-    return _svg("forecast", "Expected bookings per period, P10-P90 whiskers", parts)
+    return _svg("forecast-chart", "Expected bookings per period, P10-P90 whiskers", parts)
 
 
 def backtest_svg(points: Sequence[dict[str, Any]]) -> str:
@@ -49,15 +55,17 @@ def backtest_svg(points: Sequence[dict[str, Any]]) -> str:
     for i, p in enumerate(points):
         x = PAD + i * step + step * 0.25
         w, mid = step * 0.5, PAD + i * step + step / 2
-        parts.append(f'<rect x="{x:.1f}" y="{_y(p["p90"], k):.1f}" width="{w:.1f}" '
-                     f'height="{max((p["p90"] - p["p10"]) * k, 1):.1f}" fill="{BAND_FILL}"/>')
-        parts.append(f'<circle cx="{mid:.1f}" cy="{_y(p["actual"], k):.1f}" r="6" '
-                     f'fill="{ACTUAL_FILL}"/>')
-        parts.append(f'<rect x="{mid - 5:.1f}" y="{_y(p["naive"], k) - 5:.1f}" width="10" '
-                     f'height="10" fill="{NAIVE_FILL}"/>')
+        parts.append(f'<rect class="backtest-band" x="{x:.1f}" y="{_y(p["p90"], k):.1f}" '
+                     f'width="{w:.1f}" height="{max((p["p90"] - p["p10"]) * k, 1):.1f}" '
+                     f'fill="{BAND_FILL}"/>')
+        parts.append(f'<circle class="backtest-actual" cx="{mid:.1f}" '
+                     f'cy="{_y(p["actual"], k):.1f}" r="6" fill="{ACTUAL_FILL}"/>')
+        parts.append(f'<rect class="backtest-naive" x="{mid - 5:.1f}" '
+                     f'y="{_y(p["naive"], k) - 5:.1f}" width="10" height="10" '
+                     f'fill="{NAIVE_FILL}"/>')
         parts.append(f'<text x="{mid:.1f}" y="{HEIGHT - PAD / 3:.1f}" text-anchor="middle" '
                      f'font-size="11">{escape(str(p["period"]))}</text>')
-    return _svg("backtest", "Backtest: P10-P90 band, actual (dot), naive (square)", parts)
+    return _svg("backtest-chart", "Backtest: P10-P90 band, actual (dot), naive (square)", parts)
 
 
 def _svg(name: str, title: str, parts: list[str]) -> str:
@@ -66,7 +74,7 @@ def _svg(name: str, title: str, parts: list[str]) -> str:
             f"<title>{escape(title)}</title>{''.join(parts)}</svg>")
 
 
-def _score_line(backtest: dict[str, Any]) -> str:
+def score_line(backtest: dict[str, Any]) -> str:
     return escape(f"MAPE {backtest['mape']} · bias {backtest['bias']} · P10-P90 coverage "
                   f"{backtest['coverage']} · naive MAPE {backtest['naive_mape']}")
 
@@ -79,9 +87,9 @@ def render_forecast_html(forecast: dict[str, Any], backtest: dict[str, Any]) -> 
             f'<body style="font-family:sans-serif;margin:24px;background:#fff">'
             f"<h1>Forecast as of {escape(str(forecast['as_of']))} ({currency})</h1>"
             f"{forecast_svg(forecast['periods'])}"
-            f"<h2>Backtest</h2><p>{_score_line(backtest)}</p>"
+            f"<h2>Backtest</h2><p>{score_line(backtest)}</p>"
             f"{backtest_svg(backtest['points'])}</body></html>\n")
 
 
 __all__ = ["ACTUAL_FILL", "BAND_FILL", "FORECAST_FILL", "NAIVE_FILL", "backtest_svg",
-           "forecast_svg", "render_forecast_html"]
+           "forecast_svg", "render_forecast_html", "score_line"]

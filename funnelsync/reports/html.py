@@ -2,7 +2,8 @@
 
 Every piece of text goes through ``esc``. The combined view's charts carry the ids
 ``funnel-chart`` and ``time-in-stage-chart`` (per-CRM charts add ``-<crm>``), so a browser test
-can find them.
+can find them. Given a forecast and its backtest, the report shows them with the forecast page's
+charts (``forecast-chart``, ``backtest-chart``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from html import escape
 from typing import Any
 
 from funnelsync.reports.audit.common import Finding
+from funnelsync.reports.forecast_html import backtest_svg, forecast_svg, score_line
 from funnelsync.reports.model import FunnelReport, FunnelSection, FunnelView
 from funnelsync.reports.printable import printable
 from funnelsync.reports.sla import sla_html
@@ -69,8 +71,13 @@ def page(title: str, body: str) -> str:
             f"<body><main>{body}</main></body></html>\n")
 
 
-def render_report_html(report: FunnelReport, *, findings: list[Finding] | None = None) -> str:
-    """The whole report as one HTML page (with the audit findings when given)."""
+Documents = tuple[dict[str, Any], dict[str, Any]]  # a forecast and its backtest, as JSON
+
+
+def render_report_html(report: FunnelReport, *, findings: list[Finding] | None = None,
+                       forecast: Documents | None = None) -> str:
+    """The whole report as one HTML page (with the audit findings, and the forecast and its
+    backtest, when given)."""
     combined = report.view("combined")
     parts = [f"<h1>Funnel report</h1><p class=\"meta\">{esc(_meta(report))}</p>",
              _cards(combined),
@@ -78,6 +85,8 @@ def render_report_html(report: FunnelReport, *, findings: list[Finding] | None =
              _panel("Funnel (both CRMs)", funnel_svg(combined, "funnel-chart")),
              _panel("Time in stage (days)", time_svg(combined, "time-in-stage-chart")),
              "</section>"]
+    if forecast is not None:
+        parts.append(forecast_section(*forecast))
     parts += [_view_html(v) for v in report.views]
     if report.sla is not None:
         parts.append(sla_html(report.sla, _table, esc))
@@ -86,6 +95,18 @@ def render_report_html(report: FunnelReport, *, findings: list[Finding] | None =
                      f"{findings_table(findings)}</section>")
     parts.append(f'<p class="note">{esc(report.merge.note)}</p>')
     return page("funnelsync report", "".join(parts))
+
+
+def forecast_section(forecast: dict[str, Any], backtest: dict[str, Any]) -> str:
+    """The forecast and backtest section: both charts, the backtest's scores."""
+    return (f'<section id="forecast"><h2>Forecast ({esc(forecast["currency"])}, as of '
+            f'{esc(forecast["as_of"])})</h2>'
+            + _panel("Expected bookings per period (open deals), P10-P90",
+                     forecast_svg(forecast["periods"]))
+            + _panel("Backtest: P10-P90 band, actual (dot), naive (square)",
+                     f'<p class="meta">{score_line(backtest)}</p>'
+                     + backtest_svg(backtest["points"]))
+            + "</section>")
 
 
 def render_audit_html(findings: list[Finding]) -> str:

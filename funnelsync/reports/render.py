@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from funnelsync.reports.audit.common import Finding
-from funnelsync.reports.html import render_audit_html, render_report_html
+from funnelsync.reports.html import Documents, render_audit_html, render_report_html
 from funnelsync.reports.model import FunnelReport, FunnelSection, FunnelView
 from funnelsync.reports.printable import printable
 from funnelsync.reports.spreadsheet import csv_cell
@@ -31,15 +31,17 @@ __all__ = ["FORMATS", "render_audit", "render_report", "report_renderables",
 
 
 def render_report(report: FunnelReport, fmt: str, *,
-                  findings: Iterable[Finding] | None = None, width: int = 120) -> str:
+                  findings: Iterable[Finding] | None = None, width: int = 120,
+                  forecast: Documents | None = None) -> str:
     """The report as ``table``, ``json``, ``csv`` or ``html`` text; the HTML can embed the
-    audit findings."""
+    audit findings and the forecast with its backtest."""
     if fmt == "json":
         return report.to_json()
     if fmt == "csv":
         return _csv(REPORT_CSV_COLUMNS, report_rows(report))
     if fmt == "html":
-        return render_report_html(report, findings=list(findings) if findings else None)
+        return render_report_html(report, findings=list(findings) if findings else None,
+                                  forecast=forecast)
     if fmt == "table":
         return _to_text(Group(*report_renderables(report)), width)
     raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")

@@ -8,7 +8,7 @@ along the raw stages. A deal whose currency has no rate is left out and listed, 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,15 +19,16 @@ from funnelsync.reports.backtest import run_backtest
 from funnelsync.reports.currency import report_currency
 from funnelsync.reports.forecast import (
     DealForecast,
+    Period,
     Terminal,
     Timeline,
     forecast_deals,
-    new_pipeline_expected,
     period_bounds,
     sum_quantiles,
 )
 from funnelsync.reports.history import StageResolver, build_journeys
 from funnelsync.reports.money import Converter, deal_converter, stored_rates
+from funnelsync.reports.new_pipeline import expected_by_period, explain_inputs, flow_inputs
 from funnelsync.reports.source import ReportStore, load_inputs
 from funnelsync.reports.stats import as_utc_datetime
 
@@ -62,7 +63,7 @@ def build_timelines(deals: Sequence[FunnelDeal], changes: Sequence[StageChange],
                     for raw, t in j.raw_path if t is not None)
         timelines.append(Timeline(j.key, f"{j.source}/{j.pipeline or '-'}", tuple(path),
                                   float(amount), deal.close_date, crm, deal.name,
-                                  (deal.currency, _float(deal.amount))))
+                                  (deal.currency, _float(deal.amount)), j.created_at))
     return timelines, excluded
 
 
@@ -91,10 +92,13 @@ def _explain(d: DealForecast) -> dict[str, Any]:
 
 def build_forecast(timelines: Sequence[Timeline], as_of: datetime, kind: str, count: int,
                    terminal: Terminal, currency: str) -> dict[str, Any]:
-    """The forecast document: per period expected bookings and P10/P50/P90, per deal why."""
+    """The forecast document: per period expected bookings and P10/P50/P90 of the open deals
+    and the expected bookings of deals not created yet; per deal and for the new pipeline,
+    why."""
     periods = period_bounds(as_of, kind, count)
     deals = forecast_deals(timelines, as_of, periods, terminal)
-    fresh = round(new_pipeline_expected(timelines, as_of, kind, terminal), 2)
+    flow = flow_inputs(timelines, as_of, terminal)
+    fresh = expected_by_period(flow, as_of, periods)
     rows = []
     for i, p in enumerate(periods):
         probs = [d.by_period[i] for d in deals]
@@ -104,9 +108,19 @@ def build_forecast(timelines: Sequence[Timeline], as_of: datetime, kind: str, co
                      "expected": round(sum(a * q for a, q in zip(amounts, probs, strict=True)),
                                        2),
                      "p10": round(p10, 2), "p50": round(p50, 2), "p90": round(p90, 2),
-                     "open_deals": sum(q > 0 for q in probs), "new_pipeline_expected": fresh})
+                     "open_deals": sum(q > 0 for q in probs),
+                     "new_pipeline_expected": fresh[i]["expected"]})
     return {"currency": currency, "as_of": as_of.date().isoformat(), "periods": rows,
-            "deals": [_explain(d) for d in deals]}
+            "deals": [_explain(d) for d in deals],
+            "new_pipeline": {"inputs": explain_inputs(flow), "periods": fresh}}
+
+
+BACKTEST_PERIODS = 6  # default look-back of a backtest, in periods
+
+
+def backtest_start(as_of: datetime, kind: str) -> date:
+    """The default first backtest date: BACKTEST_PERIODS periods before ``as_of``."""
+    return (as_of - timedelta(days=BACKTEST_PERIODS * (92 if kind == "quarter" else 31))).date()
 
 
 def build_backtest(timelines: Sequence[Timeline], start: date, as_of: datetime, kind: str,
@@ -130,5 +144,36 @@ def revenue_inputs(store: ReportStore, config: AppConfig) -> tuple[list[Timeline
     return timelines, excluded, currency, Terminal(resolver.won, resolver.lost)
 
 
-__all__ = ["build_backtest", "build_forecast", "build_timelines",
-           "deal_converter", "revenue_inputs", "stored_rates"]
+def forecast_and_backtest(store: ReportStore, config: AppConfig, as_of: datetime,
+                          kind: str = "month", count: int = 3
+                          ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The forecast of the coming periods and the default backtest, as the funnel report
+    shows them."""
+    timelines, _, currency, terminal = revenue_inputs(store, config)
+    return (build_forecast(timelines, as_of, kind, count, terminal, currency),
+            build_backtest(timelines, backtest_start(as_of, kind), as_of, kind, terminal,
+                           currency))
+
+
+PROBABILITY_HORIZON_DAYS = 180  # the written win probability: won within this many days
+
+
+def win_probabilities(store: ReportStore, config: AppConfig, as_of: datetime
+                      ) -> dict[str, tuple[float, str]]:
+    """Per open deal (by record key): its chance of being won within PROBABILITY_HORIZON_DAYS,
+    in percent, from the stage history alone, and why."""
+    timelines, _, _, terminal = revenue_inputs(store, config)
+    horizon = Period("horizon", as_of, as_of + timedelta(days=PROBABILITY_HORIZON_DAYS))
+    out = {}
+    for d in forecast_deals(timelines, as_of, [horizon], terminal, use_close_date=False):
+        e = d.estimates[0]
+        out[d.timeline.key] = (100 * d.by_period[0],
+                               f"{e.won} of {e.sample_size} deals in {d.stage} after "
+                               f"{d.age_days:.0f} days ({e.basis}) were won within "
+                               f"{PROBABILITY_HORIZON_DAYS} days")
+    return out
+
+
+__all__ = ["BACKTEST_PERIODS", "PROBABILITY_HORIZON_DAYS", "backtest_start", "build_backtest",
+           "build_forecast", "build_timelines", "deal_converter", "forecast_and_backtest",
+           "revenue_inputs", "stored_rates", "win_probabilities"]

@@ -7,7 +7,8 @@ Equality rules (so an unchanged record is never written again):
 - None and "" are the same (CRMs return an empty field either way);
 - when either side is a number (int, float, Decimal; not bool) and the other a number or a
   numeric string, they compare numerically ("72" == 72.0: HubSpot returns numbers as strings);
-  ``score`` differences up to ``score_tolerance`` inclusive count as equal;
+  ``score`` differences up to ``score_tolerance`` inclusive count as equal, and so do
+  ``win_probability`` differences up to ``probability_tolerance`` (percentage points);
 - everything else, including two strings, compares exactly ("Interest" != "interest").
 
 A desired None against a live value is a change that clears the field: funnelsync owns its
@@ -27,6 +28,7 @@ from funnelsync.config.models import WritebackConfig
 
 SCORE_KEY = "score"
 STAGE_KEY = "stage"
+PROBABILITY_KEY = "win_probability"  # deals: the calibrated chance of a win, in percent
 _EPSILON = 1e-9  # 72.3 - 71.3 is 1.0000000000000142; the boundary must still be "equal"
 
 
@@ -72,7 +74,8 @@ def _as_number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def values_equal(key: str, old: Any, new: Any, score_tolerance: float = 0.0) -> bool:
+def values_equal(key: str, old: Any, new: Any, score_tolerance: float = 0.0, *,
+                 probability_tolerance: float = 0.0) -> bool:
     """Whether a live value ``old`` already matches the desired ``new`` for ``key``."""
     if _is_blank(old) or _is_blank(new):
         return _is_blank(old) and _is_blank(new)
@@ -80,7 +83,7 @@ def values_equal(key: str, old: Any, new: Any, score_tolerance: float = 0.0) -> 
         return old == new  # two strings: exact, even when both look numeric (ids like "0042")
     a, b = _as_number(old), _as_number(new)
     if a is not None and b is not None:
-        limit = score_tolerance if key == SCORE_KEY else 0.0
+        limit = {SCORE_KEY: score_tolerance, PROBABILITY_KEY: probability_tolerance}.get(key, 0.0)
         return abs(a - b) <= limit + _EPSILON
     return bool(old == new)
 
@@ -92,7 +95,7 @@ def _reason(key: str, old: Any, new: Any, explain: Mapping[str, str] | None) -> 
 
 def diff_record(source: str, kind: str, record_id: str, desired: Mapping[str, Any],
                 live: Mapping[str, Any], *, is_deleted: bool, allowed: set[str] | frozenset[str],
-                score_tolerance: float,
+                score_tolerance: float, probability_tolerance: float = 0.0,
                 explain: Mapping[str, str] | None = None) -> FieldDiff | None:
     """The changes ``record_id`` needs, or None when nothing allowed differs.
 
@@ -104,7 +107,8 @@ def diff_record(source: str, kind: str, record_id: str, desired: Mapping[str, An
     changes: dict[str, tuple[Any, Any]] = {}
     for key, new in desired.items():
         old = live.get(key)
-        if key in allowed and not values_equal(key, old, new, score_tolerance):
+        if key in allowed and not values_equal(key, old, new, score_tolerance,
+                                               probability_tolerance=probability_tolerance):
             changes[key] = (old, new)
     if not changes:
         return None
@@ -116,14 +120,15 @@ def allowed_keys(writeback: WritebackConfig, source: str, kind: str) -> frozense
     """Keys the config lets funnelsync write for this CRM and record kind ("lead"/"deal").
 
     A key whose configured field name is "" is not allowed; the score goes to leads only
-    (the config has no deal score field); nothing is allowed when write-back is disabled.
+    (the config has no deal score field), the win probability to deals only; nothing is
+    allowed when write-back is disabled.
     """
     crm = writeback.for_crm(source)
     if not writeback.enabled or crm is None:
         return frozenset()
-    names = {STAGE_KEY: crm.stage_name, SCORE_KEY: crm.score_name}
-    if kind != "lead":
-        names.pop(SCORE_KEY)
+    names = {STAGE_KEY: crm.stage_name, SCORE_KEY: crm.score_name,
+             PROBABILITY_KEY: crm.probability_name}
+    names.pop(SCORE_KEY if kind != "lead" else PROBABILITY_KEY)
     return frozenset(key for key, name in names.items() if name.strip())
 
 
@@ -137,7 +142,9 @@ def diff_all(items: Iterable[DiffInput], writeback: WritebackConfig) -> Iterator
             allowed_cache[(item.source, item.kind)] = allowed
         found = diff_record(item.source, item.kind, item.record_id, item.desired, item.live,
                             is_deleted=item.is_deleted, allowed=allowed,
-                            score_tolerance=writeback.score_tolerance, explain=item.explain)
+                            score_tolerance=writeback.score_tolerance,
+                            probability_tolerance=writeback.probability_tolerance,
+                            explain=item.explain)
         if found is not None:
             yield found
 
@@ -148,5 +155,5 @@ def live_values(extra: Mapping[str, Any]) -> dict[str, Any]:
     return dict(live) if isinstance(live, Mapping) else {}
 
 
-__all__ = ["DiffInput", "FieldDiff", "SCORE_KEY", "STAGE_KEY", "allowed_keys", "diff_all",
-           "diff_record", "live_values", "values_equal"]
+__all__ = ["DiffInput", "FieldDiff", "PROBABILITY_KEY", "SCORE_KEY", "STAGE_KEY", "allowed_keys",
+           "diff_all", "diff_record", "live_values", "values_equal"]

@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 from funnelsync.config.models import AppConfig
 from funnelsync.connectors.base import Kind
 from funnelsync.mapping.schema import FunnelDeal, FunnelLead
-from funnelsync.rules.diff import FieldDiff, allowed_keys, diff_record, live_values
+from funnelsync.reports.history import record_key
+from funnelsync.rules.diff import (
+    PROBABILITY_KEY,
+    FieldDiff,
+    allowed_keys,
+    diff_record,
+    live_values,
+)
 from funnelsync.rules.score import Scorer
 from funnelsync.rules.stage import StageRules
 from funnelsync.store import Store, StoredRecord
@@ -77,6 +84,8 @@ class Evaluator:
         self.rules = StageRules(config)
         self.ops = dict(ops or {})  # per CRM: routing and nurture decisions
         self.identity: FurthestStagePlan | None = None  # furthest-stage write-back (opt-in)
+        # record key → (win probability in whole percent, why); opt-in, see sync.probability
+        self.probabilities: Mapping[str, tuple[int, str]] = {}
 
     def desired(self, record: FunnelLead | FunnelDeal) -> Desired:
         if isinstance(record, FunnelLead):
@@ -93,7 +102,12 @@ class Evaluator:
                 self.identity.apply(record, values, explain)
             return Desired(values, explain)
         decision = self.rules.deal(record)
-        return Desired({"stage": decision.stage}, {"stage": decision.reason})
+        values: dict[str, Any] = {"stage": decision.stage}
+        why = {"stage": decision.reason}
+        chance = self.probabilities.get(record_key(record.source, "deal", record.source_id))
+        if chance is not None:
+            values[PROBABILITY_KEY], why[PROBABILITY_KEY] = chance
+        return Desired(values, why)
 
     def diff(self, stored: StoredRecord) -> FieldDiff | None:
         record = stored.to_model()
@@ -109,6 +123,7 @@ class Evaluator:
         return diff_record(stored.source, stored.kind, stored.id, values,
                            live, is_deleted=stored.is_deleted,
                            allowed=allowed, score_tolerance=self.config.writeback.score_tolerance,
+                           probability_tolerance=self.config.writeback.probability_tolerance,
                            explain=want.explain)
 
 

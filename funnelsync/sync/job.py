@@ -36,6 +36,7 @@ from funnelsync.sync.leads.operations import (
     run_lead_ops,
     save_routing_state,
 )
+from funnelsync.sync.probability import deal_probabilities
 from funnelsync.sync.pull import Progress, SourcePull, pull_source, usage_of
 from funnelsync.sync.push import PushSummary, new_values, push_diffs
 from funnelsync.sync.webhook import send_digest
@@ -191,6 +192,7 @@ class SyncJob:
         self._everything = self.reevaluate_all or rescore_due(store, self.config, now)
         evaluator = Evaluator(self.config, now)
         evaluator.identity = furthest_stage_plan(store, self.config)  # None unless opted in
+        evaluator.probabilities = deal_probabilities(store, self.config, now)  # {} unless opted in
         digest: list[dict[str, Any]] = []
         for source in sources:
             ops = build_lead_ops(store, source, self.config, now)  # routing, SLA, nurture

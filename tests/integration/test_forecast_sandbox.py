@@ -56,6 +56,19 @@ def test_forecast_per_period_with_each_deal_explained(config_path: Path) -> None
     assert euro["amount"] != euro["original_amount"]
 
 
+def test_new_pipeline_comes_from_the_lead_flow_and_says_how(config_path: Path) -> None:
+    doc = forecast(config_path, "--periods", "3", "--json")
+    # Deals take a median 67.5 days from creation to won: none created from today wins this
+    # month, more of them each month after.
+    assert [p["new_pipeline_expected"] for p in doc["periods"]] == [0.0, 65189.24, 430764.18]
+    inputs = doc["new_pipeline"]["inputs"]
+    assert (inputs["arrivals"], inputs["arrival_window_days"], inputs["conversion_rate"],
+            inputs["cycle_days_median"], inputs["cycle_sample"], inputs["fallback"]) == \
+        (163, 90, 0.1961, 67.5, 204, False)
+    assert [p["deals_created"] for p in doc["new_pipeline"]["periods"]] == \
+        [14.49, 70.63, 126.78]
+
+
 def test_the_accounts_exchange_rates_are_pulled_and_stored(config_path: Path) -> None:
     from funnelsync.store import Store
 
@@ -77,6 +90,10 @@ def test_backtest_reports_coverage_and_beats_the_naive_forecast(config_path: Pat
     assert doc["coverage"] == 0.6
     assert doc["mape"] < doc["naive_mape"]
     assert (doc["mape"], doc["bias"], doc["naive_mape"]) == (0.5366, 0.1979, 3.507)
+    # Deals created and won within the same month are rare here: the new pipeline's actual is
+    # 0 in eight of ten months, its MAPE over the other two.
+    assert sum(p["new_pipeline_actual"] > 0 for p in doc["points"]) == 2
+    assert doc["new_pipeline_mape"] == 0.8056
 
 
 def test_forecast_csv_and_table(config_path: Path) -> None:
@@ -110,3 +127,33 @@ def test_html_shows_both_charts_in_chromium(config_path: Path, tmp_path: Path) -
     seen = colours(rows, len(rows[0]) // width)
     for fill in (FORECAST_FILL, BAND_FILL, ACTUAL_FILL, NAIVE_FILL):
         assert seen.get(rgb(fill), 0) > 0, fill
+
+
+def test_funnel_report_html_shows_forecast_and_backtest_in_chromium(config_path: Path,
+                                                                     tmp_path: Path) -> None:
+    from test_report_browser import colours, decode_png, rgb, run_chromium
+
+    from funnelsync.reports.forecast_html import ACTUAL_FILL, BAND_FILL, FORECAST_FILL
+
+    page = tmp_path / "report.html"
+    result = CliRunner().invoke(main, ["report", "-c", str(config_path), "--as-of", AS_OF,
+                                       "--format", "html", "-o", str(page)])
+    assert result.exit_code == 0, result.output
+    dom = run_chromium(["--dump-dom", page.as_uri()], tmp_path / "profile").stdout
+    assert '<svg id="funnel-chart"' in dom
+    forecast_chart = dom.split('<svg id="forecast-chart"')[1].split("</svg>")[0]
+    backtest_chart = dom.split('<svg id="backtest-chart"')[1].split("</svg>")[0]
+    # Three coming months; the default backtest from 2026-05-21: June to October.
+    assert forecast_chart.count('class="forecast-bar"') == 3
+    assert (backtest_chart.count('class="backtest-band"'),
+            backtest_chart.count('class="backtest-actual"'),
+            backtest_chart.count('class="backtest-naive"')) == (5, 5, 5)
+    assert "MAPE 0.4776 · bias 0.2586 · P10-P90 coverage 0.8 · naive MAPE 3.7883" in dom
+    png = tmp_path / "report.png"
+    shot = run_chromium([f"--screenshot={png}", "--window-size=1200,1800", page.as_uri()],
+                        tmp_path / "profile")
+    assert png.exists(), shot.stderr[-2000:]
+    width, _, rows = decode_png(png.read_bytes())
+    seen = colours(rows, len(rows[0]) // width)
+    for fill in (FORECAST_FILL, BAND_FILL, ACTUAL_FILL):
+        assert seen.get(rgb(fill), 0) > 20, fill

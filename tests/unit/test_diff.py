@@ -130,3 +130,20 @@ def test_live_values_read_defensively() -> None:
         "stage": "interest", "score": 40.0}
     assert live_values({}) == {}
     assert live_values({"live": "broken"}) == {}
+
+
+def test_win_probability_within_its_tolerance_is_not_written() -> None:
+    from funnelsync.rules.diff import PROBABILITY_KEY, allowed_keys
+
+    wb = WritebackConfig.model_validate({"salesforce": {"probability_field": "Win_P__c"}})
+    assert allowed_keys(wb, "salesforce", "deal") == {"stage", PROBABILITY_KEY}
+    assert allowed_keys(wb, "salesforce", "lead") == {"stage", "score"}
+    assert allowed_keys(WritebackConfig(), "salesforce", "deal") == {"stage"}
+    deal = {"allowed": frozenset({PROBABILITY_KEY}), "is_deleted": False, "score_tolerance": 0.0,
+            "probability_tolerance": wb.probability_tolerance}
+    assert diff_record("salesforce", "deals", "006", {PROBABILITY_KEY: 41},
+                       {PROBABILITY_KEY: 40.0}, **deal) is None
+    assert diff_record("salesforce", "deals", "006", {PROBABILITY_KEY: 42},
+                       {PROBABILITY_KEY: "40"}, **deal).changes == {PROBABILITY_KEY: ("40", 42)}
+    assert diff_record("salesforce", "deals", "006", {PROBABILITY_KEY: 42},
+                       {PROBABILITY_KEY: None}, **deal).changes == {PROBABILITY_KEY: (None, 42)}

@@ -51,3 +51,23 @@ def test_live_values_read_the_crms_configured_fields() -> None:
     assert live_values(reader, WritebackConfig(), with_score=False) == {
         "live": {"stage": "interest", "score": None}}
     assert live_values(reader, None, with_score=True) == {}
+
+
+def test_win_probability_goes_to_deals_only_in_whole_percent() -> None:
+    from funnelsync.mapping import hubspot, salesforce
+
+    wb = WritebackConfig.model_validate({
+        "salesforce": {"probability_field": "Win_Probability__c"},
+        "hubspot": {"probability_property": "funnel_win_probability"}})
+    assert salesforce.writeback_fields("deals", "decision", None, wb, probability=37.6) == {
+        "Funnel_Stage__c": "decision", "Win_Probability__c": 38}
+    assert hubspot.writeback_fields("deals", None, None, wb, probability=37.4) == {
+        "funnel_win_probability": "37"}
+    assert salesforce.writeback_fields("leads", None, None, wb, probability=37.6) == {}
+    # Off by default: no name, nothing written, nothing read.
+    assert salesforce.writeback_fields("deals", None, None, WritebackConfig(),
+                                       probability=37.6) == {}
+    assert with_writeback(("Id",), wb, "salesforce", with_score=False) == [
+        "Id", "Funnel_Stage__c", "Win_Probability__c"]
+    assert with_writeback(("Id",), WritebackConfig(), "salesforce", with_score=False) == [
+        "Id", "Funnel_Stage__c"]

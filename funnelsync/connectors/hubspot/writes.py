@@ -36,6 +36,8 @@ COMPLETED = "COMPLETED"
 KNOWN_PROPERTIES: dict[str, dict[str, str]] = {
     "funnel_stage": {"label": "Funnel stage", "type": "string", "fieldType": "text"},
     "funnel_score": {"label": "Funnel score", "type": "number", "fieldType": "number"},
+    "funnel_win_probability": {"label": "Win probability (funnelsync)", "type": "number",
+                               "fieldType": "number"},
 }
 PROPERTY_GROUPS = {"contacts": "contactinformation", "deals": "dealinformation"}
 

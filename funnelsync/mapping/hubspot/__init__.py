@@ -311,17 +311,26 @@ def stage_changes_from_deal(raw: Any) -> list[StageChange]:
 
 def writeback_fields(kind: Literal["leads", "deals"], stage: str | None, score: float | None,
                      writeback: WritebackConfig, *, owner_id: str | None = None,
-                     status: str | None = None) -> dict[str, str]:
+                     status: str | None = None,
+                     probability: float | None = None) -> dict[str, str]:
     """Computed stage/score (and, for routed or re-entering contacts, owner and lifecycle
     stage) → HubSpot property values (strings) for a batch update.
 
     None means "leave the property as it is"; a property configured as "" is never written;
     scores are written for contacts only, with at most one decimal ("72", "72.5"); owner →
-    hubspot_owner_id, status → lifecyclestage (contacts only; see ``clear_first``)."""
+    hubspot_owner_id, status → lifecyclestage (contacts only; see ``clear_first``); the win
+    probability → the configured deal property, a whole number of percent ("45")."""
     wb = writeback.hubspot
     target = WritebackTarget(wb.stage_property, wb.score_property, owner="hubspot_owner_id",
-                             status="lifecyclestage", score_value=format_score, owner_value=str)
-    return target.fields(kind, stage, score, owner_id=owner_id, status=status)
+                             status="lifecyclestage", score_value=format_score, owner_value=str,
+                             probability=wb.probability_property,
+                             probability_value=_whole_percent)
+    return target.fields(kind, stage, score, owner_id=owner_id, status=status,
+                         probability=probability)
+
+
+def _whole_percent(value: float) -> str:
+    return str(round(value))
 
 
 def clear_first(fields: Mapping[str, Any]) -> dict[str, str]:

@@ -203,7 +203,7 @@ def _deal_props(ds: Dataset, rng: random.Random, rid: int, path: list[str], time
         "hs_deal_stage_probability": prob,
         "notes_last_updated": hs_datetime(activity) if activity else None,
         "createdate": hs_datetime(times[0]), "hs_lastmodifieddate": hs_datetime(modified),
-        "funnel_stage": None, "funnel_score": None,
+        "funnel_stage": None, "funnel_score": None, "funnel_win_probability": None,
     }
     for st, at in zip(path, times, strict=True):
         props[f"hs_v2_date_entered_{st}"] = hs_datetime(at)

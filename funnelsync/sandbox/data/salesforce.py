@@ -188,7 +188,7 @@ def _opportunity(ds: Dataset, rng: random.Random, oid: str, path: list[str],
             else data_people.ACTIVE_OWNER_NUMBERS)),
         "LastActivityDate": sf_date(activity) if activity else None,
         "LastStageChangeDate": sf_datetime(times[-1]),
-        "Funnel_Stage__c": None, "Funnel_Score__c": None,
+        "Funnel_Stage__c": None, "Funnel_Score__c": None, "Win_Probability__c": None,
     }
 
 

@@ -64,7 +64,7 @@ _BASE: dict[str, dict[str, str]] = {
               "pipeline": "enumeration", "closedate": "datetime", "hs_is_closed": "bool",
               "hs_is_closed_won": "bool", "hs_deal_stage_probability": "number",
               "hs_manual_forecast_category": "enumeration", "hs_analytics_source": "enumeration",
-              "dealtype": "enumeration",
+              "dealtype": "enumeration", "funnel_win_probability": "number",
               **{f"hs_v2_date_entered_{s}": "datetime" for s in STAGE_META}},
     "tasks": {"hs_object_id": "number", "hs_createdate": "datetime", "createdate": "datetime",
               "hs_lastmodifieddate": "datetime", "hs_task_subject": "string",

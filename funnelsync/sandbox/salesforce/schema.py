@@ -2,7 +2,8 @@
 
 A single-currency org (so no CurrencyIsoCode) on an API version that has
 Opportunity.LastStageChangeDate, with the custom fields Funnel_Stage__c / Funnel_Score__c on
-Lead and Opportunity. `describe()` answers are built from this table.
+Lead and Opportunity and Win_Probability__c (Percent) on Opportunity. `describe()` answers are
+built from this table.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         _f("ForecastCategoryName", "picklist"), _f("Type", "picklist"),
         _f("LeadSource", "picklist"), _ref("OwnerId", ("User",), "Owner"),
         _f("LastActivityDate", "date", False), _f("LastStageChangeDate", "datetime", False),
+        _f("Win_Probability__c", "percent"),
     ) + _FUNNEL,
     "OpportunityHistory": (
         _f("Id", "id", False, False), _f("IsDeleted", "boolean", False, False),
