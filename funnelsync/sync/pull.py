@@ -57,6 +57,7 @@ class SourcePull:
     stage_changes: int = 0
     deleted: dict[str, int] = field(default_factory=lambda: {"leads": 0, "deals": 0})
     rejected: int = 0
+    suppressed: int = 0  # leads/contacts not stored: their e-mail is on the suppression list
     _seen: dict[str, list[Any]] = field(default_factory=dict)
 
     def add_warning(self, text: str) -> None:
@@ -193,6 +194,7 @@ def _read_pages(store: Store, source: Source, kind: Kind, run_id: int, mark: Wat
         stats = store.write_page(source.name, kind, mapped.records, cursor, token, run_id)
         stream.received += len(page.records)
         result.deleted[kind] += stats.deleted
+        result.suppressed += stats.suppressed
         progress(source.name, kind, stream.received)
     return False
 
