@@ -31,7 +31,6 @@ from funnelsync.crm import crm_spec
 from funnelsync.crm.source import default_connector
 from funnelsync.errors import EXIT_OK, EXIT_REMOTE, DataError, FunnelsyncError
 from funnelsync.store import Store
-from funnelsync.store.schema import normalise_email
 from funnelsync.sync.identity.service import find_person
 
 log = logging.getLogger(__name__)
@@ -86,7 +85,7 @@ def forget(store: Store, config: AppConfig, email: str, *, holder: str, now: dat
            in_crm: bool = False, dry_run: bool = False,
            connect: ConnectorFactory = default_connector) -> ForgetOutcome:
     """Forget the person with this address (see the module docstring)."""
-    if normalise_email(email) is None:
+    if not email.strip():
         raise DataError("give the e-mail address of the person to forget")
     store.acquire_lock(holder, now, config.state.lock_ttl_seconds)
     try:
@@ -102,7 +101,7 @@ def _forget_locked(store: Store, config: AppConfig, email: str, holder: str, now
     try:
         person = find_person(store, config, email)
         trail = store.person_records(person, email)
-        emails = sorted({normalise_email(email) or ""} | {e for _, e in trail if e})
+        emails = sorted({email.strip().lower()} | {e for _, e in trail if e})
         outcome.person_id = person.person_id if person else None
         outcome.records_removed = len(trail)
         if not dry_run:
