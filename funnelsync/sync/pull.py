@@ -13,7 +13,9 @@ once more next time.
 Unordered full loads (HubSpot list endpoints, Bulk 2.0) keep a resume token per page and set
 the cursor once the load is complete: to when the load started, minus a lookback, so records
 changed while it ran are read again next time. Deletions an incremental pull reads apart
-(HubSpot's archived lists) are stored without moving the watermark.
+(HubSpot's archived lists) are stored without moving the watermark. Leads and contacts of
+forgotten people (the store's suppression list) are not stored; ``SourcePull.suppressed``
+counts them.
 
 The stage catalog comes from the metadata cache (see ``crm.metadata``). A page whose records
 carry a stage the cached catalog lacks makes the pull read the catalog again before the page is
