@@ -88,6 +88,7 @@ _RUN_DOCS = {
     "counts": "What the run pulled, wrote and raised, as JSON.",
     "errors": "Rows the CRMs rejected and errors that stopped the run, as JSON.",
     "timings": "Seconds spent per step, as JSON.",
+    "kind": "sync, or forget: a privacy deletion (counts only, never an address).",
 }
 _PEOPLE_DOCS = {
     "person_id": "Stable id of the person (derived from their first e-mail or record key).",

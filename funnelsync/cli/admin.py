@@ -299,9 +299,16 @@ def runs_cmd(config_path: str | None, limit: int, as_json: bool) -> None:
                f"{'pulled':>8} {'written':>8} {'tasks':>6} {'errors':>6}")
     for r in rows:
         click.echo(f"{r['run_id']:>5}  {r['started_at'][:19]:<19}  {r['status']:<8} "
-                   f"{'dry-run' if r['dry_run'] else 'write':<7} {r['seconds'] or '':>7} "
+                   f"{_mode(r):<7} {r['seconds'] or '':>7} "
                    f"{r['pulled']:>8} {r['records_written']:>8} {r['tasks_created']:>6} "
                    f"{r['errors']:>6}")
+
+
+def _mode(row: dict[str, Any]) -> str:
+    """write, dry-run, or forget (a privacy deletion; forget-dry for its dry run)."""
+    if row["kind"] == "forget":
+        return "forget-dry" if row["dry_run"] else "forget"
+    return "dry-run" if row["dry_run"] else "write"
 
 
 def _run_row(run: Any) -> dict[str, Any]:
@@ -311,7 +318,7 @@ def _run_row(run: Any) -> dict[str, Any]:
                if run.finished_at else None)
     return {"run_id": run.run_id, "started_at": run.started_at.isoformat(),
             "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-            "status": run.status, "dry_run": run.dry_run, "seconds": seconds,
+            "status": run.status, "kind": run.kind, "dry_run": run.dry_run, "seconds": seconds,
             "pulled": pulled, "changes": counts.get("changes", 0),
             "records_written": counts.get("records_written", 0),
             "tasks_created": counts.get("tasks_created", 0), "errors": len(run.errors or [])}

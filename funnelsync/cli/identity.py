@@ -18,6 +18,7 @@ from funnelsync.config.loading import load_config
 if TYPE_CHECKING:
     from funnelsync.config.models import AppConfig
     from funnelsync.store import Store
+    from funnelsync.sync.identity.forget import ForgetOutcome
 
 
 def _open(config_path: str | None) -> tuple[AppConfig, Store]:
@@ -97,33 +98,79 @@ def _print_person(view: dict[str, Any]) -> None:
 
 
 @click.command("forget")
-@click.argument("email")
+@click.argument("email", required=False)
 @config_option
 @json_option
-def forget_cmd(email: str, config_path: str | None, as_json: bool) -> None:
-    """Delete a person from the state store (privacy request): every record with this e-mail
-    and every record linked to the same person, with stage history, alerts and push results.
-    The CRMs themselves are not touched.
+@click.option("--in-crm", is_flag=True,
+              help="Also erase the person in the CRMs (Salesforce: delete the Leads and "
+                   "Contacts; HubSpot: GDPR delete of the contacts).")
+@click.option("--dry-run", is_flag=True, help="Show what would be removed and erased; change "
+                                              "nothing.")
+@click.option("--list", "count_only", is_flag=True,
+              help="Count the addresses on the suppression list (the list names nobody).")
+def forget_cmd(email: str | None, config_path: str | None, as_json: bool, in_crm: bool,
+               dry_run: bool, count_only: bool) -> None:
+    """Forget a person (privacy request): delete from the state store every record with this
+    e-mail and every record linked to the same person, with stage history, alerts and push
+    results, and put their addresses on the suppression list (keyed hashes, never the
+    address) so later pulls do not store them again. The run is recorded (counts only).
 
+    \b
+    Exit codes: 0 done, 2 usage or config error, 3 another run holds the lock,
+    4 a CRM erasure failed (the person stays forgotten in the store).
     \b
     Example:
       funnelsync forget ana.chen@acme.example -c funnelsync.toml
+      funnelsync forget ana.chen@acme.example -c funnelsync.toml --in-crm --dry-run
+      funnelsync forget --list -c funnelsync.toml
     """
-    _forget(email, config_path, as_json)
+    if count_only:
+        _count_suppressed(config_path, as_json)
+        return
+    if email is None:
+        raise click.UsageError("give the e-mail address of the person to forget (or --list)")
+    _forget(email, config_path, as_json, in_crm=in_crm, dry_run=dry_run)
 
 
-def _forget(email: str, config_path: str | None, as_json: bool) -> None:
-    from funnelsync.sync.identity.service import forget_person
+def _count_suppressed(config_path: str | None, as_json: bool) -> None:
+    _, store = _open(config_path)
+    with store:
+        count = store.suppression_count()
+    if as_json:
+        echo_json({"suppressed": count})
+    else:
+        click.echo(f"{count} address(es) on the suppression list")
+
+
+def _forget(email: str, config_path: str | None, as_json: bool, *, in_crm: bool = False,
+            dry_run: bool = False) -> None:
+    from funnelsync.store import default_holder
+    from funnelsync.sync.identity.forget import forget
 
     config, store = _open(config_path)
     with store:
-        done = forget_person(store, config, email)
-    done["at"] = utc_now().isoformat()
+        done = forget(store, config, email, holder=default_holder(), now=utc_now(),
+                      in_crm=in_crm, dry_run=dry_run)
     if as_json:
-        echo_json(done)
+        echo_json({**done.to_dict(), "at": utc_now().isoformat()})
     else:
-        click.echo(f"removed {done['records_removed']} record(s) of person "
-                   f"{done['person_id'] or '(none linked)'} from the state store")
+        echo_line(_forget_line(done))
+    for source, why in done.failures.items():
+        echo_line(f"error: {source}: erasing the person failed ({why}); they stay forgotten "
+                  "in the state store and on the suppression list", err=True)
+    sys.exit(done.exit_code)
+
+
+def _forget_line(done: ForgetOutcome) -> str:
+    who = done.person_id or "(none linked)"
+    crm = ", ".join(f"{e.source} {e.object} {e.record_id}" for e in done.erasures) or "none"
+    if done.dry_run:
+        return (f"dry run: would remove {done.records_removed} record(s) of person {who} from "
+                f"the state store" + (f"; would erase in the CRMs: {crm}"
+                                      if done.erasures or done.failures else ""))
+    line = (f"removed {done.records_removed} record(s) of person {who} from the state store; "
+            f"{done.suppressed} address(es) added to the suppression list")
+    return line + (f"; erased in the CRMs: {crm}" if done.erasures or done.failures else "")
 
 
 COMMANDS = (identity_cmd, person_cmd, forget_cmd)

@@ -96,6 +96,16 @@ class RowResult:
     created_id: str | None = None
 
 
+@dataclass(frozen=True)
+class ErasableRecord:
+    """A record of a person in a CRM, found by e-mail to be erased: the CRM's object name
+    (``Lead``, ``Contact``, ``contacts``), its id, and the address it was found by."""
+
+    object: str
+    record_id: str
+    email: str
+
+
 @dataclass
 class Usage:
     """What a connector spent: calls, records, retries, and the quota it saw.
@@ -160,6 +170,17 @@ class Connector(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class PersonEraser(Protocol):
+    """What a privacy erasure needs from a CRM: find a person's records by e-mail, erase one."""
+
+    def find_person_records(self, emails: Sequence[str]) -> list[ErasableRecord]: ...
+
+    def erase_person_record(self, record: ErasableRecord) -> bool:
+        """Erase one record; False when it was gone already."""
+        ...
 
 
 def flatten_pages(pages: Iterator[Page]) -> Iterator[dict[str, Any]]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from funnelsync.sandbox.common import Request, Response
 from funnelsync.sandbox.hubspot import currencies as hs_currencies
+from funnelsync.sandbox.hubspot import gdpr as hs_gdpr
 from funnelsync.sandbox.hubspot import meta as hs_meta
 from funnelsync.sandbox.hubspot import objects as hubspot
 from funnelsync.sandbox.hubspot import search as hs_search
@@ -66,6 +67,7 @@ ROUTES: tuple[Route, ...] = (
     _r("GET", _O, HS, "list", hubspot.list_objects),
     _r("POST", _O, HS, "create", hubspot.create_object),
     _r("POST", _O + r"/search", HS, "search", hs_search.search),
+    _r("POST", _O + r"/gdpr-delete", HS, "gdpr_delete", hs_gdpr.gdpr_delete),
     _r("POST", _O + r"/batch/read", HS, "batch_read", hubspot.batch_read),
     _r("POST", _O + r"/batch/update", HS, "batch_update", hubspot.batch_update),
     _r("POST", _O + r"/batch/create", HS, "batch_create", hubspot.batch_create),

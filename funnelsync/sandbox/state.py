@@ -84,6 +84,7 @@ class SandboxState:
                     row["attributes"] = {"type": obj}
             self.hs_properties = initial_properties()
             self.hs_property_meta: dict[tuple[str, str], tuple[str, str, str]] = {}
+            self.hs_gdpr_blocklist: set[str] = set()  # addresses GDPR-deleted with no contact
             # Salesforce object -> when an admin last changed its metadata (epoch ms); objects
             # not listed date from the org's setup
             self.sf_metadata_changed: dict[str, int] = {}

@@ -30,6 +30,9 @@ Tables and their methods:
   ``iter_people_since`` (the people changed after a mark).
 - lead_timers (``timers``): ``load_timers``, ``iter_timers``, ``iter_timer_rows``,
   ``save_timers``.
+- suppressions (``suppression``): ``suppress``, ``suppression_count``, ``is_suppressed``,
+  ``suppressed_filter``. A lead/contact whose e-mail is suppressed is neither written nor
+  returned by ``iter_records``/``get_record``.
 - state (key -> JSON): ``get_state``, ``set_state``; the CRMs' owner e-mails kept there:
   ``save_owner_emails``, ``owner_emails``.
 """
@@ -37,6 +40,7 @@ Tables and their methods:
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -81,13 +85,22 @@ from funnelsync.store.schema import (
     state,
     watermarks,
 )
+from funnelsync.store.suppression import (
+    Suppressed,
+    SuppressionMixin,
+    drop_suppressed,
+    never_suppressed,
+    read_filter,
+    suppressed_in,
+)
 from funnelsync.store.timers import TimersMixin
 
 _RECORD_KEY = (records.c.source, records.c.kind, records.c.id)
 OWNERS_STATE = "identity.owner_emails"
 
 
-class Store(RunsMixin, AlertsMixin, FollowUpsMixin, PeopleMixin, TimersMixin):
+class Store(RunsMixin, AlertsMixin, FollowUpsMixin, PeopleMixin, TimersMixin,
+            SuppressionMixin):
     """Open with ``Store.open(url)``; use as a context manager or call ``close()``."""
 
     @classmethod
@@ -155,19 +168,25 @@ class Store(RunsMixin, AlertsMixin, FollowUpsMixin, PeopleMixin, TimersMixin):
         """Stream records ordered by (source, kind, id), ``batch_size`` rows in memory at once.
 
         ``changed_since_run=N``: only records whose content changed in a run after N.
+        Leads/contacts whose e-mail is suppressed are left out.
         """
         query = self._filter(sa.select(records), source, kind, include_deleted,
                              changed_since_run).order_by(*_RECORD_KEY)
         with self._read() as conn:
+            suppressed = self._suppressed_reader(conn, kind)
             # yield_per streams: a server-side cursor on PostgreSQL, lazy fetches on SQLite.
             for row in conn.execution_options(yield_per=batch_size).execute(query):
-                yield stored_record(row)
+                if not (row.kind == "leads" and suppressed(row.email)):
+                    yield stored_record(row)
 
     def get_record(self, source: str, kind: RecordKind, record_id: str) -> StoredRecord | None:
+        """One record; None when absent, or a lead/contact whose e-mail is suppressed."""
         with self._read() as conn:
             row = conn.execute(sa.select(records).where(
                 records.c.source == source, records.c.kind == kind,
                 records.c.id == record_id)).first()
+            if row is not None and kind == "leads" and suppressed_in(conn, [row.email]):
+                return None
         return stored_record(row) if row else None
 
     def count_records(self, source: str | None = None, kind: RecordKind | None = None, *,
@@ -305,12 +324,17 @@ class Store(RunsMixin, AlertsMixin, FollowUpsMixin, PeopleMixin, TimersMixin):
                 items: Sequence[FunnelLead | FunnelDeal], run_id: int) -> UpsertStats:
         rows = {row["id"]: row for row in (record_row(source, kind, item, run_id)
                                            for item in items)}  # last one of an id wins
+        left_out = drop_suppressed(conn, rows) if kind == "leads" else 0
         before = existing_records(conn, source, kind, list(rows))
         writes, stats = classify(rows, before)
         if writes:
             # executemany (psycopg pipelines it): 3-4x cheaper than multi-row VALUES here.
             conn.execute(self._record_upsert(), writes)
-        return stats
+        return replace(stats, suppressed=left_out) if left_out else stats
+
+    @staticmethod
+    def _suppressed_reader(conn: Connection, kind: str | None) -> Suppressed:
+        return read_filter(conn) if kind in (None, "leads") else never_suppressed
 
     def _record_upsert(self) -> Any:
         ins = self._insert(records)

@@ -32,17 +32,20 @@ def content_hash(data: dict[str, Any]) -> str:
 @dataclass(frozen=True)
 class UpsertStats:
     """What one batch did. inserted + updated + unchanged = distinct ids in the batch;
-    ``deleted`` counts those (new or updated) that arrived deleted and were not deleted before.
+    ``deleted`` counts those (new or updated) that arrived deleted and were not deleted before;
+    ``suppressed`` the leads/contacts left out because their e-mail is on the suppression list.
     """
 
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
     deleted: int = 0
+    suppressed: int = 0
 
     def __add__(self, other: UpsertStats) -> UpsertStats:
         return UpsertStats(self.inserted + other.inserted, self.updated + other.updated,
-                           self.unchanged + other.unchanged, self.deleted + other.deleted)
+                           self.unchanged + other.unchanged, self.deleted + other.deleted,
+                           self.suppressed + other.suppressed)
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,7 @@ class RunInfo:
     counts: dict[str, Any]
     errors: list[Any]
     timings: dict[str, Any]
+    kind: str = "sync"  # or "forget": a privacy deletion (counts only, never an address)
 
 
 @dataclass(frozen=True)

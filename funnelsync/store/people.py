@@ -99,16 +99,18 @@ class PeopleMixin(StoreBase):
         """Delete, in one transaction, every record of ``person`` plus every record whose
         e-mail is ``email`` (normalised), with their stage changes, alerts, push results, SLA
         timers and people rows. Returns the number of records removed."""
-        wanted = email.strip().lower()
         with self._write() as conn:
-            keys = {_key(*row) for row in conn.execute(
-                sa.select(records.c.source, records.c.kind, records.c.id)
-                .where(records.c.email == wanted))}
-            keys |= {rec.key for rec in person.records} if person else set()
+            keys = {key for key, _ in _trail(conn, person, email)}
             forgotten = {person_id for key in sorted(keys)
                          for person_id in _forget_one(conn, *_split(key))}
             self._mark_people(conn, forgotten, _next_seq(conn))
         return len(keys)
+
+    def person_records(self, person: Person | None, email: str) -> list[tuple[str, str | None]]:
+        """(record key, normalised e-mail) of the records ``forget_records`` would delete,
+        ordered by key; read whether or not their e-mail is suppressed."""
+        with self._read() as conn:
+            return _trail(conn, person, email)
 
     def _upsert_links(self, conn: Connection, rows: list[tuple[str, tuple]],
                       now: datetime) -> None:
@@ -228,6 +230,23 @@ def _delete_keys(conn: Connection, keys: Iterable[str]) -> None:
         conn.execute(people.delete().where(
             people.c.source == sa.bindparam("s"), people.c.kind == sa.bindparam("k"),
             people.c.record_id == sa.bindparam("i")), rows)
+
+
+def _trail(conn: Connection, person: Person | None, email: str
+           ) -> list[tuple[str, str | None]]:
+    """(key, e-mail) of every record of ``person`` and every record whose e-mail is ``email``."""
+    wanted = email.strip().lower()
+    keys = {rec.key for rec in person.records} if person else set()
+    keys |= {_key(*row) for row in conn.execute(
+        sa.select(records.c.source, records.c.kind, records.c.id)
+        .where(records.c.email == wanted))}
+    found: dict[str, str | None] = dict.fromkeys(keys)
+    for key in keys:
+        source, kind, record_id = _split(key)
+        found[key] = conn.execute(sa.select(records.c.email).where(
+            records.c.source == source, records.c.kind == kind,
+            records.c.id == record_id)).scalar()
+    return sorted(found.items())
 
 
 def _forget_one(conn: Connection, source: str, kind: str, record_id: str) -> list[str]:

@@ -47,8 +47,9 @@ class RunsMixin(StoreBase):
 
     # -- runs ---------------------------------------------------------------------------------
     def start_run(self, holder: str | None, *, dry_run: bool = False,
-                  now: datetime | None = None) -> int:
+                  now: datetime | None = None, kind: str = "sync") -> int:
         """Record a new run as ``running``; returns its id (increasing, never reused).
+        ``kind``: ``sync`` (pulls and write-back) or ``forget`` (a privacy deletion).
 
         Take the lock first with the same ``holder`` (dry runs too: they write the store): a
         ``running`` run whose holder does not hold a live lock is taken for dead and marked
@@ -57,7 +58,7 @@ class RunsMixin(StoreBase):
         with self._write() as conn:
             result = conn.execute(runs.insert().values(
                 started_at=self._now(now), status="running", dry_run=dry_run, holder=holder,
-                counts={}, errors=[], timings={}))
+                counts={}, errors=[], timings={}, kind=kind))
             run_id = int(result.inserted_primary_key[0])
             if holder is not None:
                 conn.execute(run_lock.update().where(run_lock.c.id == 1,
@@ -190,4 +191,4 @@ def _mark_crashed(conn: Connection, alive_holder: str | None, now: datetime) -> 
 def _run_info(row: sa.Row[Any]) -> RunInfo:
     return RunInfo(run_id=row.run_id, started_at=row.started_at, finished_at=row.finished_at,
                    status=row.status, dry_run=row.dry_run, holder=row.holder,
-                   counts=row.counts, errors=row.errors, timings=row.timings)
+                   counts=row.counts, errors=row.errors, timings=row.timings, kind=row.kind)

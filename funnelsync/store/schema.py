@@ -9,6 +9,9 @@ Schema versions (the ``meta`` row ``schema_version``):
 - 3: one follow-up task per record (new table follow_ups) instead of one task per alert;
   alerts gain ``folded_at``: when the task an earlier version made for that one alert was
   folded into its record's follow-up (the sync does that in the CRM on its first run).
+- 4: runs gain ``kind`` (``sync``, or ``forget`` for a privacy deletion; older runs are
+  ``sync``); new table suppressions (keyed hashes of forgotten people's e-mail addresses) and
+  the ``meta`` row ``suppression_key`` (the random key of those hashes, made once per store).
 
 A table that is new and optional (people, people_changes, lead_timers) needs no version bump:
 opening the store creates every table of ``metadata`` that is missing.
@@ -21,6 +24,7 @@ add a new step rather than editing an old one.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +36,8 @@ from sqlalchemy.engine import Connection, Engine, make_url
 
 from funnelsync.errors import ConfigError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+SUPPRESSION_KEY = "suppression_key"  # the meta row holding the key of suppression hashes
 _PG_ADVISORY_KEY = 0x46554E4E  # "FUNN": serialises schema upgrades of concurrent openers
 
 
@@ -134,6 +139,7 @@ runs = sa.Table(
     sa.Column("counts", JSONType, nullable=False),
     sa.Column("errors", JSONType, nullable=False),
     sa.Column("timings", JSONType, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False, default="sync", server_default="sync"),
     sa.Index("ix_runs_status", "status"),
     sqlite_autoincrement=True,  # run ids never reused: "changed since run N" relies on order
 )
@@ -241,6 +247,15 @@ people_changes = sa.Table(
     sa.Index("ix_people_changes_seq", "seq"),
 )
 
+# One row per forgotten e-mail address: HMAC-SHA256 (key: the meta row ``suppression_key``) of
+# the normalised address, never the address. Pulls do not store, and reads do not return, a
+# lead or contact whose address hashes to a row here.
+suppressions = sa.Table(
+    "suppressions", metadata,
+    sa.Column("hash", sa.String(64), primary_key=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
 # SLA timers and nurture's lost-since mark, one row per lead.
 lead_timers = sa.Table(
     "lead_timers", metadata,
@@ -318,6 +333,7 @@ def ensure_schema(conn: Connection) -> int:
     metadata.create_all(conn, checkfirst=True)
     _write_version(conn, found)
     _ensure_lock_row(conn)
+    _ensure_suppression_key(conn)
     return found
 
 
@@ -341,6 +357,13 @@ def _write_version(conn: Connection, found: int) -> None:
 def _ensure_lock_row(conn: Connection) -> None:
     if conn.execute(sa.select(run_lock.c.id).where(run_lock.c.id == 1)).first() is None:
         conn.execute(run_lock.insert().values(id=1))
+
+
+def _ensure_suppression_key(conn: Connection) -> None:
+    """A random 256-bit key for the suppression hashes, made once; never shown anywhere."""
+    query = sa.select(meta.c.value).where(meta.c.key == SUPPRESSION_KEY)
+    if conn.execute(query).scalar() is None:
+        conn.execute(meta.insert().values(key=SUPPRESSION_KEY, value=secrets.token_hex(32)))
 
 
 def _upgrade_1_to_2(conn: Connection) -> None:
@@ -376,7 +399,18 @@ def _upgrade_2_to_3(conn: Connection) -> None:
     conn.exec_driver_sql(f"ALTER TABLE alerts ADD COLUMN folded_at {kind}")
 
 
-_UPGRADES: dict[int, Callable[[Connection], None]] = {1: _upgrade_1_to_2, 2: _upgrade_2_to_3}
+def _upgrade_3_to_4(conn: Connection) -> None:
+    """Add runs.kind, ``sync`` for every earlier run (suppressions is a new table and the key
+    is made by ``ensure_schema``)."""
+    inspector = sa.inspect(conn)
+    if not inspector.has_table("runs") or "kind" in {c["name"] for c in
+                                                     inspector.get_columns("runs")}:
+        return  # create_all makes runs with the column; a column already there stays
+    conn.exec_driver_sql("ALTER TABLE runs ADD COLUMN kind VARCHAR(16) NOT NULL DEFAULT 'sync'")
+
+
+_UPGRADES: dict[int, Callable[[Connection], None]] = {1: _upgrade_1_to_2, 2: _upgrade_2_to_3,
+                                                      3: _upgrade_3_to_4}
 
 
 def normalise_email(email: str | None) -> str | None:

@@ -218,6 +218,9 @@ class SyncJob:
         result.pulled[name] = pulled.counts()
         result.deleted[name] = dict(pulled.deleted)
         result.warnings += pulled.warnings
+        if pulled.suppressed:
+            result.warnings.append(f"{name}: {pulled.suppressed} record(s) of forgotten people "
+                                   "not stored (suppression list)")
         if pulled.rejected:
             result.errors.append({"source": name, "kind": "pull", "code": "DATA_ERROR",
                                   "message": f"{pulled.rejected} record(s) could not be "

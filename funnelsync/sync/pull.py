@@ -13,7 +13,9 @@ once more next time.
 Unordered full loads (HubSpot list endpoints, Bulk 2.0) keep a resume token per page and set
 the cursor once the load is complete: to when the load started, minus a lookback, so records
 changed while it ran are read again next time. Deletions an incremental pull reads apart
-(HubSpot's archived lists) are stored without moving the watermark.
+(HubSpot's archived lists) are stored without moving the watermark. Leads and contacts of
+forgotten people (the store's suppression list) are not stored; ``SourcePull.suppressed``
+counts them.
 
 The stage catalog comes from the metadata cache (see ``crm.metadata``). A page whose records
 carry a stage the cached catalog lacks makes the pull read the catalog again before the page is
@@ -57,6 +59,7 @@ class SourcePull:
     stage_changes: int = 0
     deleted: dict[str, int] = field(default_factory=lambda: {"leads": 0, "deals": 0})
     rejected: int = 0
+    suppressed: int = 0  # leads/contacts not stored: their e-mail is on the suppression list
     _seen: dict[str, list[Any]] = field(default_factory=dict)
 
     def add_warning(self, text: str) -> None:
@@ -193,6 +196,7 @@ def _read_pages(store: Store, source: Source, kind: Kind, run_id: int, mark: Wat
         stats = store.write_page(source.name, kind, mapped.records, cursor, token, run_id)
         stream.received += len(page.records)
         result.deleted[kind] += stats.deleted
+        result.suppressed += stats.suppressed
         progress(source.name, kind, stream.received)
     return False
 

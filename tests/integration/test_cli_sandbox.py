@@ -193,7 +193,8 @@ def test_runs_after_a_sync(synced: str) -> None:
     data = json.loads(run("runs", "-c", synced, "--json").stdout)
     assert len(data["runs"]) == 1
     row = data["runs"][0]
-    assert set(row) == {"run_id", "started_at", "finished_at", "status", "dry_run", "seconds",
+    assert set(row) == {"run_id", "started_at", "finished_at", "status", "kind", "dry_run",
+                        "seconds",
                         "pulled", "changes", "records_written", "tasks_created", "errors"}
     assert (row["run_id"], row["dry_run"]) == (1, False)
     assert row["status"] in ("ok", "partial")

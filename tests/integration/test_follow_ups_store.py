@@ -77,7 +77,7 @@ def test_a_version_2_store_gains_folded_at_and_keeps_its_alerts(db_url: str) -> 
         conn.execute(store_schema.meta.update().values(value="2"))
     engine.dispose()
     with Store.open(db_url) as store:
-        assert store.schema_version() == 3
+        assert store.schema_version() == 4
         [legacy] = store.legacy_task_alerts("salesforce")
         assert (legacy.alert_id, legacy.task_id, legacy.evidence) == (alert.alert_id, "00T1",
                                                                        {"days": 30})

@@ -45,10 +45,10 @@ def ids(store: Store, **filters: object) -> list[str]:
 # -- schema -----------------------------------------------------------------------------------
 def test_open_creates_the_current_schema_and_reopens(db_url: str) -> None:
     with Store.open(db_url) as first:
-        assert first.schema_version() == 3
+        assert first.schema_version() == 4
         first.set_state("k", 1)
     with Store.open(db_url) as second:
-        assert second.schema_version() == 3
+        assert second.schema_version() == 4
         assert second.get_state("k") == 1
         assert second.lock_info().holder is None
 
@@ -81,7 +81,7 @@ def _create_v1(url: str) -> None:
 def test_open_upgrades_a_version_1_store(db_url: str) -> None:
     _create_v1(db_url)
     with Store.open(db_url) as store:
-        assert store.schema_version() == 3
+        assert store.schema_version() == 4
         record = store.get_record("hubspot", "leads", "L1")
         assert record is not None
         assert (record.email, record.owner_id, record.changed_run) == ("ann@example.com", "o1", 1)

@@ -61,7 +61,8 @@ def test_runs_json_and_table(config: str) -> None:
     assert result.exit_code == 0
     assert json.loads(result.stdout) == {"runs": [{
         "run_id": 1, "started_at": "2026-03-31T00:00:00+00:00",
-        "finished_at": "2026-03-31T00:14:24+00:00", "status": "ok", "dry_run": False,
+        "finished_at": "2026-03-31T00:14:24+00:00", "status": "ok", "kind": "sync",
+        "dry_run": False,
         "seconds": 864.0, "pulled": 15, "changes": 7, "records_written": 5,
         "tasks_created": 1, "errors": 0}]}
     table = run("runs", "-c", config).stdout.splitlines()

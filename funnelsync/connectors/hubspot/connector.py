@@ -48,6 +48,7 @@ from funnelsync.connectors.base import (
     flatten_pages,
 )
 from funnelsync.connectors.http import RetryPolicy
+from funnelsync.connectors.hubspot.erase import HubSpotErase
 from funnelsync.connectors.hubspot.search import (
     SearchState,
     Step,
@@ -110,7 +111,7 @@ def stage_changes_of(deal: dict[str, Any],
     return sorted(rows, key=lambda r: parse_stamp(r["enteredAt"]))
 
 
-class HubSpotConnector(HubSpotTasks):
+class HubSpotConnector(HubSpotTasks, HubSpotErase):
     """The :class:`~funnelsync.connectors.base.Connector` for HubSpot (see module docstring)."""
 
     source = "hubspot"

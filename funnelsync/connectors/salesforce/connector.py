@@ -45,6 +45,7 @@ from funnelsync.connectors.paging import (
     soql_pages,
 )
 from funnelsync.connectors.salesforce.auth import client_kwargs, host_rewrite, secrets_of
+from funnelsync.connectors.salesforce.erase import SalesforceErase
 from funnelsync.connectors.salesforce.query import (
     CATALOG_QUERIES,
     DEFAULT_FIELDS,
@@ -82,7 +83,7 @@ OWNER_QUERIES = ("SELECT Id, Name, Email, IsActive, ManagerId FROM User",
 NOT_MODIFIED = 304
 
 
-class SalesforceConnector(SalesforceWrites):
+class SalesforceConnector(SalesforceWrites, SalesforceErase):
     """The Connector protocol for Salesforce: kinds ``leads`` → Lead, ``deals`` → Opportunity."""
 
     source = "salesforce"

@@ -137,6 +137,7 @@ def _add_leads(ds: Dataset, rng: random.Random, people: list[Person]) -> None:
             "Funnel_Stage__c": None, "Funnel_Score__c": None,
         }
     ds.sf["Lead"] = rows
+    ds.sf["Contact"] = {}
 
 
 def _add_opportunities(ds: Dataset, rng: random.Random, count: int,

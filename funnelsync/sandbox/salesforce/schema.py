@@ -120,16 +120,22 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         _f("NumberOfEmployees", "int"), _f("BillingCountry", "string"),
         _ref("OwnerId", ("User",), "Owner"),
     ),
+    # Every org has Contacts; the sandbox org starts with none (its people are Leads).
+    "Contact": _SYSTEM + (
+        _f("FirstName", "string"), _f("LastName", "string", nil=False),
+        _f("Name", "string", False), _f("Email", "email"), _f("Title", "string"),
+        _ref("AccountId", ("Account",), "Account"), _ref("OwnerId", ("User",), "Owner"),
+    ),
 }
 
 KEY_PREFIX = {
     "Lead": "00Q", "Opportunity": "006", "OpportunityHistory": "008", "OpportunityStage": "01J",
     "LeadStatus": "01J", "TaskStatus": "01J", "Task": "00T", "User": "005", "Group": "00G",
-    "Account": "001",
+    "Account": "001", "Contact": "003",
 }
 PREFIX_OBJECT = {prefix: obj for obj, prefix in KEY_PREFIX.items()
                  if obj not in ("LeadStatus", "TaskStatus")}
-CREATEABLE = {"Lead", "Opportunity", "Task", "Account"}
+CREATEABLE = {"Lead", "Opportunity", "Task", "Account", "Contact"}
 FIELD_INDEX = {obj: {f.name: f for f in fields} for obj, fields in FIELDS.items()}
 FIELD_INDEX_CI = {obj: {name.lower(): f for name, f in idx.items()}
                   for obj, idx in FIELD_INDEX.items()}

@@ -34,10 +34,10 @@ from funnelsync.sandbox.state import SandboxState
 
 MAX_COLLECTION = 200
 _REQUIRED = {"Lead": ("LastName", "Company"), "Opportunity": ("Name", "StageName", "CloseDate"),
-             "Account": ("Name",), "Task": ()}
+             "Account": ("Name",), "Task": (), "Contact": ("LastName",)}
 _DEFAULTS = {"Lead": {"Status": "Open - Not Contacted", "IsConverted": False},
              "Task": {"Status": "Not Started", "Priority": "Normal"}, "Opportunity": {},
-             "Account": {}}
+             "Account": {}, "Contact": {}}
 _HISTORY_FIELDS = ("StageName", "Amount", "CloseDate")
 
 
@@ -141,7 +141,7 @@ def apply_update(state: SandboxState, obj: str, row: dict, changes: dict, now_ms
                    LastStageChangeDate=stamp)
     if obj == "Task":
         row["IsClosed"] = row["Status"] in CLOSED_TASK_STATUSES
-    if obj == "Lead" and ("FirstName" in changes or "LastName" in changes):
+    if obj in ("Lead", "Contact") and ("FirstName" in changes or "LastName" in changes):
         row["Name"] = f"{row.get('FirstName') or ''} {row['LastName']}".strip()
     row["LastModifiedDate"] = row["SystemModstamp"] = stamp
     if history_due:

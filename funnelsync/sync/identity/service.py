@@ -185,9 +185,13 @@ def person_timeline(store: Store, config: AppConfig, person: Person) -> list[Tim
 
 
 def forget_person(store: Store, config: AppConfig, email: str) -> dict[str, Any]:
-    """Privacy deletion: every record with this e-mail and every record linked to the same
-    person, with their history. Returns what was removed (counts and person id only)."""
+    """Privacy deletion in the store: every record with this e-mail and every record linked to
+    the same person, with their history; their addresses go on the suppression list first, so
+    no later pull stores them again. Returns what was removed (counts and person id only).
+    ``sync.identity.forget`` does the same under the run lock, records a run and can erase the
+    person in the CRMs."""
     person = find_person(store, config, email)
+    store.suppress([email, *(e for _, e in store.person_records(person, email) if e)])
     removed = store.forget_records(person, email)
     return {"person_id": person.person_id if person else None, "records_removed": removed}
 
