@@ -438,6 +438,11 @@ class LimitsConfig(StrictModel):
                                 "every run). A stage or owner that pulled records name and "
                                 "the cache lacks is read at once; --refresh-metadata and "
                                 "--full read everything again.")
+    deletion_reconcile_days: float = Field(
+        7.0, gt=0, description="HubSpot: how often a run reads the whole list of archived "
+                               "records even though the counts of live records say nothing "
+                               "was archived (they are read at once when the counts differ, "
+                               "and by --full).")
 
 
 class AppConfig(StrictModel):

@@ -36,6 +36,16 @@ class Page:
 
 
 @dataclass(frozen=True)
+class Newest:
+    """What one look at an object found: how many live records the CRM counts (``total``) and
+    the key (modification time, id) of the most recently modified one (None: there is none)."""
+
+    total: int
+    stamp: datetime | None = None
+    id: str | None = None
+
+
+@dataclass(frozen=True)
 class RecordUpdate:
     """New values for one CRM record, keyed by CRM field/property names."""
 

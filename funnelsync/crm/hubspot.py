@@ -62,7 +62,9 @@ def connect(config: AppConfig, **options: Any) -> Connector:
     wb = config.writeback
     properties = {"contacts": hs_map.contact_properties(wb),
                   "deals": hs_map.deal_properties(wb)}
-    return HubSpotConnector(config.hubspot, config.limits, properties=properties, **options)
+    # a sync reads deletions apart (funnelsync.sync.deletions), only when they can have happened
+    return HubSpotConnector(config.hubspot, config.limits, properties=properties,
+                            archived_on_incremental=False, **options)
 
 
 HUBSPOT = CrmSpec(

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from funnelsync.config.models import AppConfig
-from funnelsync.connectors.base import Connector, Kind, Page
+from funnelsync.connectors.base import Connector, Kind, Newest, Page
 from funnelsync.crm import crm_spec
 from funnelsync.crm.metadata import Cached, MetadataCache, merge_rows
 from funnelsync.crm.spec import CatalogContext, CrmSpec
@@ -142,6 +142,23 @@ class Source:
         stage changes; ``since`` and ``resume`` as in ``Connector.iter_pages``."""
         return self.spec.history(self.connector, since, resume)
 
+    @property
+    def reads_deletions_apart(self) -> bool:
+        """Whether an increment's search misses deletions, so that they are read apart: true
+        for a connector that can count live records and list the deleted ones."""
+        return isinstance(self.connector, CountsLive)
+
+    def newest(self, kind: Kind) -> Newest | None:
+        """One look at ``kind``: the CRM's count of live records and its newest record's key;
+        None where the connector cannot look (its increment sees deletions itself)."""
+        return self.connector.newest(kind) if isinstance(self.connector, CountsLive) else None
+
+    def deleted_pages(self, kind: Kind) -> Iterator[Page]:
+        """Every deleted ``kind`` record the CRM still lists, as raw pages."""
+        if not isinstance(self.connector, CountsLive):
+            return iter(())
+        return self.connector.iter_archived(kind)
+
     def stage_of(self, deal: FunnelDeal) -> Callable[[str], str | None]:
         """CRM stage value → funnel stage, within the deal's pipeline where stages have one."""
         return self.spec.stages["deal"].table(self.maps, deal.pipeline).get
@@ -210,6 +227,16 @@ class DescribesObjects(Protocol):
     def use_describe(self, sobject: str, describe: Mapping[str, Any]) -> None: ...
 
     def described(self) -> dict[str, dict[str, Any]]: ...
+
+
+@runtime_checkable
+class CountsLive(Protocol):
+    """A connector whose increments cannot see deletions (HubSpot search): it counts live
+    records and lists the deleted ones apart."""
+
+    def newest(self, kind: Kind) -> Newest: ...
+
+    def iter_archived(self, kind: Kind) -> Iterator[Page]: ...
 
 
 def _stage_of(record: FunnelLead | FunnelDeal) -> tuple[str, str | None]:

@@ -17,6 +17,11 @@ changed while it ran are read again next time. Deletions an incremental pull rea
 forgotten people (the store's suppression list) are not stored; ``SourcePull.suppressed``
 counts them.
 
+Where the connector can look at an object's newest record and count its live records in one
+call (HubSpot), an increment looks first: it searches only when something is newer than the
+watermark key (see ``sync.probe``), and reads the archived list only when the counts say
+something was archived (see ``sync.deletions``). Nothing changed costs that one call a stream.
+
 The stage catalog comes from the metadata cache (see ``crm.metadata``). A page whose records
 carry a stage the cached catalog lacks makes the pull read the catalog again before the page is
 stored; where the catalog decides what a pull asks for (HubSpot's stage-entry times), the
@@ -30,13 +35,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from funnelsync.connectors.base import KINDS, Kind, Page
+from funnelsync.connectors.base import KINDS, Kind, Newest, Page
 from funnelsync.connectors.paging import AfterKey
 from funnelsync.crm.source import Source
 from funnelsync.errors import DataError
 from funnelsync.mapping.currency import RATES_STATE_KEY
 from funnelsync.mapping.schema import FunnelDeal, FunnelLead, StageChange
 from funnelsync.store import Store, Watermark
+from funnelsync.sync import deletions
+from funnelsync.sync.probe import mark_complete, nothing_new
 
 FULL_LOAD_LOOKBACK = timedelta(minutes=5)
 SETTLE = timedelta(seconds=30)  # a record time this close to `now` may still gain rows
@@ -143,6 +150,8 @@ class _Stream:
 
     received: int = 0
     unordered: bool = False  # an unordered full load: the cursor is set when it is complete
+    fresh: bool = False  # the load began in this run (not from an earlier run's token)
+    listed_live: int = 0  # live records an unordered load listed (rejected ones included)
     last: datetime | None = None  # the newest record time stored by an ordered pull
 
 
@@ -158,13 +167,43 @@ def _pull_stream(store: Store, source: Source, kind: Kind, run_id: int, now: dat
                  full: bool, result: SourcePull, progress: Progress) -> None:
     stream = _Stream()
     mark = None if full else store.get_watermark(source.name, kind)
-    while _read_pages(store, source, kind, run_id, mark, stream, result, progress):
-        mark = store.get_watermark(source.name, kind)  # on after the last page stored
+    stream.fresh = mark is None
+    newest = source.newest(kind) if mark is not None and mark.cursor is not None else None
+    if newest is None or not nothing_new(store, source.name, kind, mark, newest):
+        while _read_pages(store, source, kind, run_id, mark, stream, result, progress):
+            mark = store.get_watermark(source.name, kind)  # on after the last page stored
     setattr(result, kind, stream.received)
     if stream.unordered:
         store.set_watermark(source.name, kind, now - FULL_LOAD_LOOKBACK, None)
     else:
         _settle(store, source.name, kind, stream.last, now)
+    if source.reads_deletions_apart:
+        mark_complete(store, source.name, kind)
+        _pull_deletions(store, source, kind, run_id, now, newest, stream, result)
+
+
+def _pull_deletions(store: Store, source: Source, kind: Kind, run_id: int, now: datetime,
+                    newest: Newest | None, stream: _Stream, result: SourcePull) -> None:
+    """Deletions read apart (see ``sync.deletions``): after an unordered load, the count
+    difference it leaves; after an increment, the archived list when the counts call for it."""
+    if stream.unordered or newest is None:
+        if stream.unordered and stream.fresh:
+            deletions.note_read(store, source.name, kind, stream.listed_live, now)
+        else:
+            deletions.forget(store, source.name, kind)
+        return
+    every = timedelta(days=source.config.limits.deletion_reconcile_days)
+    if not deletions.must_read(store, source.name, kind, newest.total, now, every):
+        return
+    mark = store.get_watermark(source.name, kind)
+    for page in source.deleted_pages(kind):
+        mapped = _map_page(source, kind, page)
+        mapped.changes = []  # a deleted deal's stage history was stored while it was live
+        _keep_mapped(source, mapped, result)
+        stats = store.write_page(source.name, kind, mapped.records, None,
+                                 mark.resume if mark else None, run_id)
+        result.deleted[kind] += stats.deleted
+    deletions.note_read(store, source.name, kind, newest.total, now)
 
 
 def _settle(store: Store, source: str, stream: str, last: datetime | None,
@@ -186,7 +225,9 @@ def _read_pages(store: Store, source: Source, kind: Kind, run_id: int, mark: Wat
             if source.spec.catalog_in_reads:
                 return True
             mapped = _map_page(source, kind, page)
-        stream.unordered = stream.unordered or (since is None and page.cursor is None)
+        if since is None and page.cursor is None:
+            stream.unordered = True
+            stream.listed_live += mapped.rejected + sum(not r.is_deleted for r in mapped.records)
         _keep_mapped(source, mapped, result)
         if mapped.changes:
             store.add_stage_changes(mapped.changes)  # before the page: a re-read dedupes them

@@ -7,10 +7,11 @@ nothing received, however many records share the watermark's time. The job runs 
 time (``sources=[crm]``) with real clients, on a :class:`FakeClock` shared with the sandbox.
 
 Seed 7 with 300 leads and 600 deals makes the counts literals. What is received beyond the
-changed records is named where it is asserted: HubSpot's deletion lists (search cannot see
-archived records, so every increment reads the archived contacts and deals, 18 in all), and the
-one full search page that reveals more than a page of records sharing one time (read again
-while that time is walked by id).
+changed records is named where it is asserted: HubSpot's look at each object before its search
+(one record each: the newest, with the count of live records), and the one full search page
+that reveals more than a page of records sharing one time (read again while that time is walked
+by id). Nothing archived, so no archived list is read (tests/integration/test_deletions_pull.py
+reads them).
 """
 
 from __future__ import annotations
@@ -34,13 +35,16 @@ from funnelsync.sync.job import SyncJob
 
 OBJECTS = {"salesforce": {"leads": "Lead", "deals": "Opportunity"},
            "hubspot": {"leads": "contacts", "deals": "deals"}}
-DELETION_LISTS = {"salesforce": 0, "hubspot": 18}  # archived records HubSpot sends every run
-# Calls of an increment when nothing changed. Salesforce: login + one query per stream (leads,
-# deals, OpportunityHistory). HubSpot: one search per stream + one archived list per stream
-# (deletions). Metadata (describes, stage catalogs, owners) comes from the state store's cache
+LOOKS = {"salesforce": 0, "hubspot": 2}  # records HubSpot's looks receive, one per stream
+# Calls of an increment when nothing changed: login + one call per stream. Salesforce: one
+# query per stream (leads, deals, OpportunityHistory). HubSpot (a private-app token: no login):
+# one look per stream (search, newest first, one result), which finds nothing newer than the
+# watermark and as many live records as the store holds, so neither a search nor an archived
+# list follows. Metadata (describes, stage catalogs, owners) comes from the state store's cache
 # while fresh: no call (tests/integration/test_metadata_cache.py counts its reads).
-QUIET_CALLS = {"salesforce": {"login": 1, "query": 3},
-               "hubspot": {"search": 2, "list": 2}}
+QUIET_CALLS = {"salesforce": {"login": 1, "query": 3}, "hubspot": {"probe": 2}}
+# After changes that fit one page a stream: the same, and on HubSpot the search after the look.
+CHANGED_CALLS = {"salesforce": {"login": 1, "query": 3}, "hubspot": {"probe": 2, "search": 2}}
 
 
 @dataclass
@@ -111,7 +115,7 @@ def test_nothing_changed_receives_nothing_with_one_call_per_stream(crm: str,
     assert world.pull(crm) == NOTHING  # the first increment after the full load
     assert world.pull(crm) == NOTHING
     usage = world.connector.usage
-    assert (usage.records, usage.received) == (0, DELETION_LISTS[crm])
+    assert (usage.records, usage.received) == (0, LOOKS[crm])
     assert usage.by_kind == QUIET_CALLS[crm]
 
 
@@ -126,8 +130,8 @@ def test_an_increment_receives_exactly_the_touched_records(crm: str, world: Worl
     usage = world.connector.usage
     # Salesforce: one OpportunityHistory row per touched opportunity, too
     assert usage.records == {"salesforce": 21, "hubspot": 14}[crm]
-    assert usage.received == usage.records + DELETION_LISTS[crm]
-    assert usage.by_kind == QUIET_CALLS[crm]  # one page per stream holds every change
+    assert usage.received == usage.records + LOOKS[crm]
+    assert usage.by_kind == CHANGED_CALLS[crm]  # one page per stream holds every change
     assert world.pull(crm) == NOTHING
     assert len(touched["leads"]) == len(touched["deals"]) == 7
 
@@ -171,7 +175,7 @@ def test_hundreds_sharing_one_time_are_received_once(crm: str, world: World) -> 
         # per stream: a full page on one time (200, read again while walking that time by
         # id), the walk (200 + 50) and the search after it that finds nothing newer
         assert usage.records == 500
-        assert usage.received == 500 + 2 * 200 + DELETION_LISTS[crm]
+        assert usage.received == 500 + 2 * 200 + LOOKS[crm]
         assert usage.by_kind == {**QUIET_CALLS[crm], "search": 2 * 4}
     assert world.pull(crm) == NOTHING
     assert world.connector.usage.by_kind == QUIET_CALLS[crm]
@@ -194,7 +198,7 @@ def test_a_key_inside_a_tie_continues_after_its_id(crm: str, world: World) -> No
     # Salesforce answers in Id order; HubSpot's order among equal times is its own
     assert (got if crm == "salesforce" else sorted(got, key=int)) == order[100:]
     assert len(got) == 150
-    assert connector.usage.received == 150 + {"salesforce": 0, "hubspot": 12}[crm]  # + archived
+    assert connector.usage.received == 150  # a sync's HubSpot connector reads no archived list
     assert (pages[0].cursor, pages[0].last_id) == (stamp, order[-1])
 
 

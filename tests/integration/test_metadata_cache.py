@@ -28,8 +28,9 @@ from funnelsync.sync.job import RunResult, SyncJob
 
 DAY = 24 * 3600
 # An increment with nothing changed: login + one query per stream (Salesforce: leads, deals,
-# OpportunityHistory); one search and one archived list per stream (HubSpot).
-QUIET = {"salesforce": {"login": 1, "query": 3}, "hubspot": {"search": 2, "list": 2}}
+# OpportunityHistory); one look per stream (HubSpot: a search for the newest record and the count
+# of live records, which finds nothing new and nothing archived).
+QUIET = {"salesforce": {"login": 1, "query": 3}, "hubspot": {"probe": 2}}
 # Metadata read again: Salesforce describes Lead, Opportunity and OpportunityHistory and queries
 # OpportunityStage and LeadStatus; HubSpot reads its deal pipelines and the account's currency
 # settings (company currency, exchange rates).
@@ -179,9 +180,9 @@ def test_a_deal_in_a_stage_the_cache_lacks_reads_the_catalog_in_that_run(crm: st
     assert pulled.pulled[crm]["deals"] == 3
     if crm == "salesforce":  # OpportunityStage + LeadStatus again; the page is mapped again
         assert world.calls(crm) == plus(QUIET[crm], {"query": 2})
-    else:  # the pipelines again, then the deals from their watermark, asking the new stage's
-        # entry time
-        assert world.calls(crm) == plus(QUIET[crm], {"pipelines": 1, "search": 1})
+    else:  # the deals' search; the pipelines again, then the deals from their watermark,
+        # asking the new stage's entry time
+        assert world.calls(crm) == plus(QUIET[crm], {"pipelines": 1, "search": 2})
     with Store.open(world.config.state.url) as store:
         catalog = [s.stage for s in store.catalog(crm) if s.label == "Security Review"]
         entered = sorted(c.record_id for c in store.iter_stage_changes(crm)

@@ -14,7 +14,11 @@ Reading
       only records with ``archivedAt >= since - 10 min`` are yielded (``since``: the key's
       time). Cost: ceil(archived / 100) calls per kind and run, where "archived" is what
       HubSpot still keeps (about 90 days).
-      ``archived_on_incremental=False`` skips this and leaves deletions to the next full load.
+      ``archived_on_incremental=False`` skips this: the sync job's connector does, and reads
+      deletions apart only when they can have happened, with the two calls below.
+    * :meth:`newest`: one search call, no filter, newest first, one result: the count of live
+      records (``total``) and the newest one's key. :meth:`iter_archived`: the whole archived
+      list as deletions (see :mod:`funnelsync.sync.deletions` for when it is read).
     * ``Page.resume`` continues after the page: ``live:<after>``, ``archived:<after>``,
       ``search:...`` or ``end`` (nothing left); a stored ``key:...`` (:class:`AfterKey`)
       starts an incremental pull after that key.
@@ -41,6 +45,7 @@ from typing import Any
 from funnelsync.config.models import HubSpotConfig, LimitsConfig
 from funnelsync.connectors.base import (
     Kind,
+    Newest,
     Page,
     RecordUpdate,
     RowResult,
@@ -54,8 +59,10 @@ from funnelsync.connectors.hubspot.search import (
     Step,
     advance,
     from_epoch_ms,
+    newest_body,
     parse_stamp,
     search_body,
+    stamp_of,
     to_epoch_ms,
 )
 from funnelsync.connectors.hubspot.tasks import HubSpotTasks
@@ -214,6 +221,28 @@ class HubSpotConnector(HubSpotTasks, HubSpotErase):
         step: Step = advance(state, results, modified)
         page = Page(step.records, from_epoch_ms(step.ts), last_id=str(step.last_id or ""))
         return page, step.following
+
+    def newest(self, kind: Kind) -> Newest:
+        """One search call, no filter, newest first, one result: how many live ``kind``
+        records HubSpot counts and the key of the most recently modified one. Search is
+        eventually consistent: both may lag the CRM by its indexing delay."""
+        object_type = OBJECTS[kind]
+        modified = MODIFIED[object_type]
+        api = self._http.api(f"{object_type}.search")
+        _, body = self._http.call("probe", f"count HubSpot {object_type}",
+                                  partial(api.do_search, newest_body(modified), **RAW))
+        results = body.get("results") or []
+        self.usage.received += len(results)
+        if not results:
+            return Newest(total=body["total"])
+        top = results[0]
+        return Newest(body["total"], from_epoch_ms(stamp_of(top, modified)), str(top["id"]))
+
+    def iter_archived(self, kind: Kind) -> Iterator[Page]:
+        """Every archived ``kind`` record HubSpot keeps, as deletions, 100 a page (the list is
+        unordered and cannot be asked for only the recent ones)."""
+        return self._list_pages(OBJECTS[kind], self.properties_for(kind),
+                                ListResume(archived=True))
 
     def properties_for(self, kind: Kind) -> list[str]:
         """The properties requested for ``kind``: the wanted ones plus what the pull needs."""

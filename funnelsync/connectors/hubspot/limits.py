@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from funnelsync.config.models import LimitsConfig
 
-SEARCH_KINDS = frozenset({"search"})
+SEARCH_KINDS = frozenset({"search", "probe"})  # both are search calls
 
 
 class RollingWindow:

@@ -67,6 +67,13 @@ def is_search_token(token: str | None) -> bool:
     return bool(token) and token.startswith(_TOKEN_PREFIX + ":")  # type: ignore[union-attr]
 
 
+def newest_body(modified: str) -> dict[str, Any]:
+    """The probe: every live record (no filter), newest modification first, one result. Its
+    answer's ``total`` is the number of live records; its one result the newest of them."""
+    return {"sorts": [{"propertyName": modified, "direction": "DESCENDING"}],
+            "properties": [modified, ID_PROPERTY], "limit": 1, "after": "0"}
+
+
 def search_body(state: SearchState, modified: str, properties: list[str]) -> dict[str, Any]:
     """The search request for the next page in ``state``."""
     at_ts = {"propertyName": modified, "operator": "EQ", "value": str(state.ts)}

@@ -212,7 +212,7 @@ def _reason(exc: BaseException) -> str:
 
 
 # The read calls: their answer always holds ``results``.
-RESULTS_KINDS = frozenset({"list", "search", "pipelines", "owners", "associations",
+RESULTS_KINDS = frozenset({"list", "search", "probe", "pipelines", "owners", "associations",
                            "batch_read"})
 
 
@@ -246,6 +246,9 @@ def check_envelope(body: dict[str, Any], kind: str, status: int | None = None) -
             isinstance(following, dict)
             and isinstance(following.get("after"), str | int | None))),
             "paging must be an object with next.after", status)
+    if kind == "probe":
+        require(isinstance(body.get("total"), int) and not isinstance(body.get("total"), bool),
+                "a search answer needs a numeric total", status)
     if kind == "auth":
         require(isinstance(body.get("access_token"), str)
                 and isinstance(body.get("expires_in"), int | float | None),
