@@ -1,8 +1,11 @@
 """A deal's amount in the report currency: the stored rates of each CRM and the converter.
 
 A deal without a currency is in its org's corporate currency (a single-currency org has no
-currency field); it converts at its close date's rates where dated rates exist. A deal whose
-currency has no rate converts to None: it is left out of money totals, never added as it is.
+currency field); it converts at its close date's rates where dated rates exist. When the CRM
+converted the amount itself into its company currency (HubSpot's amount_in_home_currency) and
+that is the report currency, the CRM's figure is taken as it is; otherwise the rates decide. A
+deal whose currency has no rate converts to None: it is left out of money totals, never added
+as it is.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ def deal_converter(rates: dict[str, Rates], currency: str) -> Converter:
         code = deal.currency or (org.corporate if org else currency)
         if deal.amount is None:
             return None
+        if deal.home_amount is not None and org is not None and org.corporate == currency:
+            return deal.home_amount
         if org is None:
             return deal.amount if code == currency else None
         return convert(deal.amount, code, currency, org, deal.close_date)
