@@ -11,12 +11,19 @@ as it is.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from funnelsync.mapping.currency import RATES_STATE_KEY
 from funnelsync.mapping.schema import FunnelDeal
-from funnelsync.reports.currency import DEFAULT_CURRENCY, Rates, convert, rates_from_state
+from funnelsync.reports.currency import (
+    DEFAULT_CURRENCY,
+    Rates,
+    convert,
+    rates_from_state,
+    report_currency,
+)
 
 Converter = Callable[[FunnelDeal], Decimal | None]
 
@@ -29,6 +36,14 @@ def stored_rates(store: Any, sources: Sequence[str]) -> dict[str, Rates]:
         if data:
             found[source] = rates_from_state(data)
     return found
+
+
+def chosen_currency(configured: str | None, rates: dict[str, Rates],
+                    sources: Sequence[str]) -> str | None:
+    """The report currency: the setting, else the corporate currency of the pulled rates
+    (Salesforce's first), else None (the deals' own currency decides)."""
+    ordered = [rates[s] for s in ("salesforce", *sources) if s in rates]
+    return report_currency(configured, ordered) if configured or ordered else None
 
 
 def deal_converter(rates: dict[str, Rates], currency: str) -> Converter:
@@ -48,6 +63,30 @@ def deal_converter(rates: dict[str, Rates], currency: str) -> Converter:
     return to_report
 
 
+@dataclass
+class DealMoney:
+    """Deal amounts converted into ``currency`` one deal at a time (``converted``), counting the
+    deals with an amount and no rate (``unconverted``)."""
+
+    currency: str
+    convert: Converter
+    unconverted: int = 0
+
+    def converted(self, deal: FunnelDeal) -> Decimal | None:
+        value = self.convert(deal)
+        if value is None and deal.amount is not None:
+            self.unconverted += 1
+        return value
+
+
+def deal_money(store: Any, sources: Sequence[str], configured: str | None) -> DealMoney:
+    """Conversion into the report currency from the rates in ``store`` (USD when neither the
+    setting nor the rates name one)."""
+    rates = stored_rates(store, sources)
+    currency = chosen_currency(configured, rates, sources) or DEFAULT_CURRENCY
+    return DealMoney(currency, deal_converter(rates, currency))
+
+
 def deals_currency(deals: Iterable[FunnelDeal]) -> str:
     """The currency the deals share when no rates and no setting name one: their single
     currency code, else the default."""
@@ -55,4 +94,5 @@ def deals_currency(deals: Iterable[FunnelDeal]) -> str:
     return codes.pop() if len(codes) == 1 else DEFAULT_CURRENCY
 
 
-__all__ = ["Converter", "deal_converter", "deals_currency", "stored_rates"]
+__all__ = ["Converter", "DealMoney", "chosen_currency", "deal_converter", "deal_money",
+           "deals_currency", "stored_rates"]
