@@ -10,7 +10,7 @@ as it is.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -24,6 +24,7 @@ from funnelsync.reports.currency import (
     rates_from_state,
     report_currency,
 )
+from funnelsync.reports.model import CurrencyAmount
 
 Converter = Callable[[FunnelDeal], Decimal | None]
 
@@ -46,12 +47,19 @@ def chosen_currency(configured: str | None, rates: dict[str, Rates],
     return report_currency(configured, ordered) if configured or ordered else None
 
 
+def original_currency(deal: FunnelDeal, rates: Mapping[str, Rates], currency: str) -> str:
+    """The currency a deal's amount is in: its own, else its org's corporate currency, else
+    ``currency`` (the report's)."""
+    org = rates.get(deal.source)
+    return deal.currency or (org.corporate if org else currency)
+
+
 def deal_converter(rates: dict[str, Rates], currency: str) -> Converter:
     """Amount of a deal in ``currency`` at its close date's rates (None: no rate, no amount)."""
 
     def to_report(deal: FunnelDeal) -> Decimal | None:
         org = rates.get(deal.source)
-        code = deal.currency or (org.corporate if org else currency)
+        code = original_currency(deal, rates, currency)
         if deal.amount is None:
             return None
         if deal.home_amount is not None and org is not None and org.corporate == currency:
@@ -87,6 +95,25 @@ def deal_money(store: Any, sources: Sequence[str], configured: str | None) -> De
     return DealMoney(currency, deal_converter(rates, currency))
 
 
+def open_by_currency(original: Sequence[FunnelDeal], converted: Sequence[FunnelDeal],
+                     rates: Mapping[str, Rates], currency: str) -> list[CurrencyAmount]:
+    """Open deals with an amount per original currency: ``original`` as the CRMs hold them,
+    ``converted`` the same deals in the same order with amounts in ``currency`` (None: no
+    rate)."""
+    found: dict[str, list[Any]] = {}
+    for deal, in_report in zip(original, converted, strict=True):
+        if deal.is_closed or deal.is_deleted or deal.amount is None:
+            continue
+        entry = found.setdefault(original_currency(deal, rates, currency),
+                                 [0, Decimal(0), Decimal(0), 0])
+        entry[0] += 1
+        entry[1] += deal.amount
+        entry[2] += in_report.amount or Decimal(0)
+        entry[3] += in_report.amount is None
+    return [CurrencyAmount(code, n, round(float(held), 2), round(float(conv), 2), missing)
+            for code, (n, held, conv, missing) in sorted(found.items())]
+
+
 def deals_currency(deals: Iterable[FunnelDeal]) -> str:
     """The currency the deals share when no rates and no setting name one: their single
     currency code, else the default."""
@@ -95,4 +122,4 @@ def deals_currency(deals: Iterable[FunnelDeal]) -> str:
 
 
 __all__ = ["Converter", "DealMoney", "chosen_currency", "deal_converter", "deal_money",
-           "deals_currency", "stored_rates"]
+           "deals_currency", "open_by_currency", "original_currency", "stored_rates"]
