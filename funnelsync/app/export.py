@@ -3,7 +3,10 @@
 Rows come from the store's streaming iterators and are written as they arrive (Parquet in
 record batches), so memory does not grow with the number of records. Columns and their types
 are those of ``app.tables``, the same the warehouse integrations load; nested values (``extra``,
-alert evidence, run counts) are JSON text in CSV and Parquet.
+alert evidence, run counts) are JSON text in CSV and Parquet. Deals keep their original
+``amount`` and ``currency`` and add ``amount_converted`` in ``converted_currency`` (the report
+currency, at the rates pulled last): empty for a deal whose currency has no rate. The warehouse
+tables leave those two out: a converted figure there would not follow later rate changes.
 """
 
 from __future__ import annotations
@@ -17,28 +20,41 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from funnelsync.app.tables import TABLES, person_row
+from funnelsync.app.tables import TABLES, Column, person_row
 from funnelsync.connectors.paging import batched
 from funnelsync.errors import ConfigError
+from funnelsync.mapping.schema import FunnelDeal
+from funnelsync.reports.money import DealMoney
 from funnelsync.reports.spreadsheet import csv_cell
 from funnelsync.store import Store
 
 OBJECTS = ("leads", "deals", "stage_changes", "people", "alerts", "runs")
 FORMATS = ("jsonl", "csv", "parquet")
 PARQUET_BATCH = 10_000
+CONVERTED_COLUMNS = (
+    Column("amount_converted", "decimal", "The amount in converted_currency, at the rate of the "
+                                          "close date; empty without a rate."),
+    Column("converted_currency", "text", "ISO code of amount_converted: the report currency."),
+)
+
+
+def export_columns(obj: str) -> tuple[Column, ...]:
+    """Columns of an exported object: the table's, and for deals their converted amount."""
+    return TABLES[obj].columns + (CONVERTED_COLUMNS if obj == "deals" else ())
 
 
 def columns_of(obj: str) -> list[str]:
     """Column names of an exported object, in schema order."""
-    return TABLES[obj].column_names
+    return [c.name for c in export_columns(obj)]
 
 
-def iter_rows(store: Store, obj: str) -> Iterator[dict[str, Any]]:
-    """Stored rows of ``obj`` as JSON-ready dicts (non-deleted leads and deals; the people the
-    identity step holds now)."""
+def iter_rows(store: Store, obj: str, money: DealMoney | None = None
+              ) -> Iterator[dict[str, Any]]:
+    """Stored rows of ``obj`` as JSON-ready dicts (non-deleted leads and deals, deals with
+    their amount converted by ``money``; the people the identity step holds now)."""
     if obj in ("leads", "deals"):
         for record in store.iter_records(kind=obj):  # type: ignore[arg-type]
-            yield record.data
+            yield record.data if obj == "leads" else _converted(record.data, money)
     elif obj == "stage_changes":
         for change in store.iter_stage_changes():
             yield change.model_dump(mode="json")
@@ -47,6 +63,12 @@ def iter_rows(store: Store, obj: str) -> Iterator[dict[str, Any]]:
             yield json.loads(json.dumps(asdict(item), default=_json_default))
     else:
         raise ConfigError(f"unknown object {obj!r}", hint=f"use one of {', '.join(OBJECTS)}")
+
+
+def _converted(data: dict[str, Any], money: DealMoney | None) -> dict[str, Any]:
+    value = money.converted(FunnelDeal.model_validate(data)) if money else None
+    return {**data, "amount_converted": None if value is None else str(value),
+            "converted_currency": None if value is None or money is None else money.currency}
 
 
 def _value_rows(store: Store, obj: str) -> Iterator[Any]:
@@ -111,7 +133,7 @@ def write_parquet(rows: Iterable[dict[str, Any]], path: Path, obj: str,
 
 def _arrow_type(pa: Any, obj: str, name: str) -> Any:
     """The Parquet type of a column; anything nested is stored as JSON text."""
-    kind = next(c.data_type for c in TABLES[obj].columns if c.name == name)
+    kind = next(c.data_type for c in export_columns(obj) if c.name == name)
     if kind == "timestamp":
         return pa.timestamp("us", tz="UTC")
     if kind == "decimal":
@@ -136,12 +158,13 @@ def _arrow_value(value: Any, arrow_type: Any, pa: Any) -> Any:
     return value if not pa.types.is_string(arrow_type) else str(value)
 
 
-def export(store: Store, obj: str, fmt: str, path: Path | None, out: IO[str] | None = None
-           ) -> int:
-    """Write every stored ``obj`` row to ``path`` (or ``out`` for jsonl/csv); returns the count."""
+def export(store: Store, obj: str, fmt: str, path: Path | None, out: IO[str] | None = None,
+           *, money: DealMoney | None = None) -> int:
+    """Write every stored ``obj`` row to ``path`` (or ``out`` for jsonl/csv); returns the count.
+    Deals' ``amount_converted`` comes from ``money`` (empty without one)."""
     if obj not in OBJECTS:
         raise ConfigError(f"unknown object {obj!r}", hint=f"use one of {', '.join(OBJECTS)}")
-    rows = iter_rows(store, obj)
+    rows = iter_rows(store, obj, money)
     if fmt == "parquet":
         if path is None:
             raise ConfigError("Parquet cannot go to stdout", hint="give -o FILE.parquet")

@@ -256,8 +256,9 @@ def _emit(text: str, target: Path | None) -> None:
 def export_cmd(config_path: str | None, obj: str, fmt: str, output: str) -> None:
     """Stream stored leads, deals, stage changes, people, alerts or runs to a file.
 
-    The columns are those `funnelsync.integrations.dlt` loads into a warehouse. Parquet needs
-    the `parquet` extra (pyarrow).
+    The columns are those `funnelsync.integrations.dlt` loads into a warehouse; deals add
+    `amount_converted` in `converted_currency` (the report currency, at the close date's rate;
+    empty for a deal whose currency has no rate). Parquet needs the `parquet` extra (pyarrow).
 
     \b
     Example:
@@ -265,12 +266,18 @@ def export_cmd(config_path: str | None, obj: str, fmt: str, output: str) -> None
       funnelsync export -c funnelsync.toml --object stage_changes --format csv -o -
     """
     from funnelsync.app.export import export
+    from funnelsync.reports.money import deal_money
 
     config = load_config(config_path)
     path = None if output == "-" else Path(output)
     with open_store(config, need_data=False) as store:
-        count = export(store, obj, fmt, path, out=sys.stdout)
+        money = deal_money(store, config.sources(), config.report.currency)
+        count = export(store, obj, fmt, path, out=sys.stdout,
+                       money=money if obj == "deals" else None)
     click.echo(f"exported {count} {obj} to {output if path else 'stdout'}", err=True)
+    if money.unconverted and obj == "deals":
+        click.echo(f"{money.unconverted} deals have no exchange rate to {money.currency}: "
+                   "amount_converted left empty", err=True)
 
 
 @click.command("runs")

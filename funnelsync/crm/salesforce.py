@@ -12,6 +12,7 @@ from funnelsync.config.models import AppConfig, WritebackConfig
 from funnelsync.connectors.base import Connector, Page
 from funnelsync.crm.spec import CrmSpec, StageVocabulary, no_stage_changes, nothing_to_clear
 from funnelsync.mapping import salesforce as sf_map
+from funnelsync.mapping.currency import salesforce_rates
 from funnelsync.mapping.funnel import StageMaps
 from funnelsync.mapping.result import MapResult
 from funnelsync.mapping.schema import CatalogStage, StageChange
@@ -47,6 +48,15 @@ def read_owners(connector: Connector, since: datetime | None) -> list[dict[str, 
     """Users and queues, raw; with ``since``, those whose SystemModstamp is at or after it."""
     users = connector.users  # type: ignore[attr-defined]
     return users(since) if since is not None else users()  # type: ignore[no-any-return]
+
+
+def read_rates(connector: Connector) -> dict[str, Any] | None:
+    """The org's corporate currency and rates (CurrencyType, DatedConversionRate); None for a
+    single-currency org."""
+    found = connector.org_currencies()  # type: ignore[attr-defined]
+    if found is None:
+        return None
+    return salesforce_rates(found["currency_types"], found["dated_rates"])
 
 
 def connect(config: AppConfig, **options: Any) -> Connector:
@@ -85,6 +95,7 @@ SALESFORCE = CrmSpec(
     history=history,
     read_owners=read_owners,
     map_owners=sf_map.map_owners,
+    read_rates=read_rates,
     writeback_fields=sf_map.writeback_fields,
     clear_first=nothing_to_clear,
     connect=connect,

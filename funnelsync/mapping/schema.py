@@ -81,6 +81,9 @@ class FunnelDeal(_Frozen):
     """Deal amount, a decimal in `currency`."""
     currency: str | None = None
     """ISO currency code of the amount."""
+    home_amount: Decimal | None = None
+    """The amount in the CRM account's company currency, as the CRM converted it (HubSpot's
+    amount_in_home_currency); none where the CRM gives none."""
     pipeline: str | None = None
     """Pipeline id (HubSpot); none for Salesforce."""
     stage: str | None = Field(None, description="Raw CRM stage name (Salesforce) or id (HubSpot).")

@@ -50,7 +50,7 @@ from funnelsync.reports.model import (
     Velocity,
     WinRate,
 )
-from funnelsync.reports.money import deal_converter, deals_currency
+from funnelsync.reports.money import deal_converter, deals_currency, open_by_currency
 from funnelsync.reports.stats import (
     as_utc_datetime,
     days_between,
@@ -94,7 +94,8 @@ def build_report(deals: Iterable[FunnelDeal], leads: Iterable[FunnelLead],
         if start else None, by=by,
         stages=[{"id": s.id, "label": s.label or s.id} for s in config.funnel.stages],
         currencies=sorted({d.currency for d in kept if d.currency}), currency=currency,
-        unconverted_deals=unconverted, merge=merge, views=[*views, combined])
+        unconverted_deals=unconverted, merge=merge, views=[*views, combined],
+        open_by_currency=open_by_currency(kept, deal_list, dict(rates or {}), currency))
 
 
 def in_currency(deals: list[FunnelDeal], rates: dict[str, Rates],

@@ -2,7 +2,9 @@
 
 Durations are days (floats, 2 decimals), rates are shares 0..1 (4 decimals), money is a float
 (2 decimals) in the one report currency (``currency``); ``currencies`` lists the deals'
-original currencies and ``unconverted_deals`` counts deals left out of money totals (no rate).
+original currencies and ``unconverted_deals`` counts deals left out of money totals (no rate);
+``open_by_currency`` shows the open pipeline per original currency, as the CRMs hold it and
+converted.
 """
 
 from __future__ import annotations
@@ -131,6 +133,18 @@ class MergeInfo:
 
 
 @dataclass
+class CurrencyAmount:
+    """Open deals of one original currency: their amounts as held, and in the report currency
+    (``unconverted`` of them have no rate and are in ``amount`` only)."""
+
+    currency: str
+    deals: int
+    amount: float
+    converted: float
+    unconverted: int
+
+
+@dataclass
 class FunnelReport:
     generated_at: str
     since: str | None
@@ -142,6 +156,7 @@ class FunnelReport:
     merge: MergeInfo
     views: list[FunnelView]
     sla: dict[str, Any] | None = None  # SLA attainment, when [sla] is configured
+    open_by_currency: list[CurrencyAmount] = field(default_factory=list)
 
     def view(self, name: str) -> FunnelView:
         """The view of one CRM (``salesforce``, ``hubspot``) or ``combined``."""

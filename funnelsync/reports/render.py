@@ -139,7 +139,19 @@ def report_renderables(report: FunnelReport) -> list[RenderableType]:
         if view.cohorts:
             out.append(_cohort_table(view))
         out += [Text(f"note: {printable(note)}") for note in view.notes]
+    if any(row.currency != report.currency for row in report.open_by_currency):
+        out.append(_currency_table(report))
     return out
+
+
+def _currency_table(report: FunnelReport) -> Table:
+    """The open pipeline per original currency: as held, and in the report currency."""
+    table = _table("open pipeline by original currency", "currency", "deals", "amount",
+                   f"in {report.currency}", "without rate")
+    for row in report.open_by_currency:
+        _add_row(table, row.currency, str(row.deals), _fmt(row.amount), _fmt(row.converted),
+                 str(row.unconverted))
+    return table
 
 
 def _funnel_table(view: FunnelView, name: str, title: str) -> Table:

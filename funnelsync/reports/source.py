@@ -17,10 +17,9 @@ from funnelsync.mapping.schema import CatalogStage, FunnelDeal, FunnelLead, Stag
 from funnelsync.reports.audit.definitions import AuditOptions, AuditResult, run_audit
 from funnelsync.reports.audit.identity import identity_findings
 from funnelsync.reports.audit.routing import ops_findings_from_store
-from funnelsync.reports.currency import report_currency
 from funnelsync.reports.metrics import build_report
 from funnelsync.reports.model import FunnelReport
-from funnelsync.reports.money import stored_rates
+from funnelsync.reports.money import chosen_currency, stored_rates
 from funnelsync.reports.sla import sla_from_store
 from funnelsync.rules.people import people_for_leads
 from funnelsync.store import owner_directory
@@ -79,9 +78,7 @@ def report_from_store(store: ReportStore, config: AppConfig, now: datetime, *,
     if people is None:  # each person once in the combined view
         people = people_for_leads(data.leads, config.identity)
     rates = stored_rates(store, config.sources())
-    ordered = [rates[s] for s in ("salesforce", *config.sources()) if s in rates]
-    currency = report_currency(config.report.currency, ordered) if config.report.currency \
-        or ordered else None  # None: the deals' one currency
+    currency = chosen_currency(config.report.currency, rates, config.sources())
     report = build_report(data.deals, data.leads, data.changes, config, now,
                           catalog=data.catalog, since=since, by=by, people=people,
                           rates=rates, currency=currency)

@@ -59,7 +59,8 @@ def _salesforce_stage(state: SandboxState, name: str, probability: int,
             "Id": hid, "IsDeleted": False, "OpportunityId": row["Id"], "StageName": name,
             "Amount": row["Amount"], "CloseDate": row["CloseDate"],
             "Probability": float(probability), "ForecastCategory": "Pipeline",
-            "CreatedById": api_user_id(), "CreatedDate": stamp, "SystemModstamp": stamp,
+            "CurrencyIsoCode": row["CurrencyIsoCode"], "CreatedById": api_user_id(),
+            "CreatedDate": stamp, "SystemModstamp": stamp,
         }
     state.bump()
     return {"stage": name, "ids": [r["Id"] for r in chosen], "modified_at": stamp}

@@ -31,10 +31,11 @@ DAY = 24 * 3600
 # OpportunityHistory); one look per stream (HubSpot: a search for the newest record and the count
 # of live records, which finds nothing new and nothing archived).
 QUIET = {"salesforce": {"login": 1, "query": 3}, "hubspot": {"probe": 2}}
-# Metadata read again: Salesforce describes Lead, Opportunity and OpportunityHistory and queries
-# OpportunityStage and LeadStatus; HubSpot reads its deal pipelines and the account's currency
-# settings (company currency, exchange rates).
-METADATA = {"salesforce": {"describe": 3, "query": 2}, "hubspot": {"pipelines": 1, "settings": 2}}
+# Metadata read again: Salesforce describes Lead, Opportunity and OpportunityHistory, queries
+# OpportunityStage and LeadStatus, and (a multi-currency org) lists its objects to see that
+# DatedConversionRate exists and queries it and CurrencyType; HubSpot reads its deal pipelines
+# and the account's currency settings (company currency, exchange rates).
+METADATA = {"salesforce": {"describe": 4, "query": 4}, "hubspot": {"pipelines": 1, "settings": 2}}
 # Owners: Salesforce users and queues (two queries); HubSpot active and archived owner lists.
 OWNERS = {"salesforce": {"query": 2}, "hubspot": {"owners": 2}}
 # A full pull (the first run): Salesforce 1 page of leads, 1 of deals, 2 of history (3,275

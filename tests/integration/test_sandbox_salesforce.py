@@ -108,9 +108,11 @@ def test_soql_errors_are_salesforce_error_lists(sf: Salesforce) -> None:
     assert unknown.value.content[0]["errorCode"] == "INVALID_FIELD"
 
 
-def test_describe_matches_a_single_currency_org(sf: Salesforce) -> None:
+def test_describe_matches_a_multi_currency_org(sf: Salesforce) -> None:
     fields = {f["name"]: f for f in sf.Opportunity.describe()["fields"]}
-    assert "CurrencyIsoCode" not in fields
+    assert fields["CurrencyIsoCode"]["type"] == "picklist"
+    assert [v["value"] for v in fields["CurrencyIsoCode"]["picklistValues"]] == [
+        "USD", "EUR", "GBP"]
     assert fields["LastStageChangeDate"]["type"] == "datetime"
     assert fields["Funnel_Score__c"]["type"] == "double"
     assert fields["Funnel_Stage__c"]["custom"] is True
@@ -118,7 +120,27 @@ def test_describe_matches_a_single_currency_org(sf: Salesforce) -> None:
     assert fields["OwnerId"]["relationshipName"] == "Owner"
     names = {o["name"] for o in sf.describe()["sobjects"]}
     assert {"Lead", "Opportunity", "OpportunityHistory", "OpportunityStage", "LeadStatus",
-            "Task", "User"} <= names
+            "Task", "User", "CurrencyType", "DatedConversionRate"} <= names
+
+
+def test_currencies_and_dated_rates_are_queryable(sf: Salesforce) -> None:
+    types = sf.query("SELECT IsoCode, ConversionRate, IsCorporate, IsActive FROM CurrencyType")
+    assert [(r["IsoCode"], r["ConversionRate"], r["IsCorporate"], r["IsActive"])
+            for r in types["records"]] == [("USD", 1.0, True, True), ("EUR", 0.9, False, True),
+                                           ("GBP", 0.78, False, True),
+                                           ("JPY", 150.0, False, False)]
+    dated = sf.query("SELECT IsoCode, ConversionRate, StartDate, NextStartDate FROM "
+                     "DatedConversionRate WHERE IsoCode = 'EUR' ORDER BY StartDate")["records"]
+    assert [(r["StartDate"], r["NextStartDate"], r["ConversionRate"]) for r in dated] == [
+        ("0001-01-01", "2026-04-01", 0.95), ("2026-04-01", "2026-10-01", 0.92),
+        ("2026-10-01", "9999-12-31", 0.9)]
+    assert dated[0]["attributes"]["type"] == "DatedConversionRate"
+
+
+def test_some_opportunities_are_in_euros_and_pounds(sf: Salesforce) -> None:
+    counts = {code: sf.query(f"SELECT COUNT() FROM Opportunity WHERE CurrencyIsoCode = "
+                             f"'{code}'")["totalSize"] for code in ("USD", "EUR", "GBP")}
+    assert counts == {"USD": 245, "EUR": 29, "GBP": 18}  # of 292 live; by the seed
 
 
 def test_stage_catalog_has_the_custom_stage(sf: Salesforce) -> None:

@@ -45,7 +45,8 @@ def test_sync_json_then_a_rerun_writes_nothing(tmp_path: Path) -> None:
 
 def test_pull_refresh_metadata_reads_catalogs_and_describes_again(tmp_path: Path) -> None:
     """Salesforce, nothing changed: login + a query per stream; with --refresh-metadata also
-    3 describes and the 2 catalog queries the cache spared."""
+    3 describes and the 2 catalog queries the cache spared, and the org's currencies (the list
+    of objects, CurrencyType, DatedConversionRate)."""
     with Sandbox(**SIZE) as sb:
         config = write_config(sb, tmp_path)
         args = ["pull", "-c", str(config), "--source", "salesforce", "--json"]
@@ -54,7 +55,7 @@ def test_pull_refresh_metadata_reads_catalogs_and_describes_again(tmp_path: Path
         refreshed = CliRunner().invoke(main, [*args, "--refresh-metadata"])
         assert (quiet.exit_code, refreshed.exit_code) == (0, 0)
         assert json.loads(quiet.stdout)["api_calls"] == {"salesforce": 4}
-        assert json.loads(refreshed.stdout)["api_calls"] == {"salesforce": 4 + 5}
+        assert json.loads(refreshed.stdout)["api_calls"] == {"salesforce": 4 + 5 + 3}
 
 
 def test_pull_json_counts_every_record_received(tmp_path: Path) -> None:

@@ -85,7 +85,8 @@ def test_deal_maps_every_field_with_catalog() -> None:
     assert result.warnings == []
     assert result.record.model_dump() == {
         "source": "hubspot", "source_id": "9001", "name": "Acme - 200 seats",
-        "amount": Decimal("1200.5"), "currency": "USD", "pipeline": "default",
+        "amount": Decimal("1200.5"), "currency": "USD", "home_amount": None,
+        "pipeline": "default",
         "stage": "contractsent", "stage_label": "Contract Sent", "funnel_stage": "decision",
         "probability": 90.0, "is_closed": False, "is_won": False,
         "close_date": date(2026, 12, 15), "owner_id": "77", "owner_name": None,

@@ -70,7 +70,8 @@ def test_opportunity_maps_every_field() -> None:
     assert result.warnings == []
     assert result.record.model_dump() == {
         "source": "salesforce", "source_id": "006A", "name": "Acme - 200 seats",
-        "amount": Decimal("48000.0"), "currency": "EUR", "pipeline": None,
+        "amount": Decimal("48000.0"), "currency": "EUR", "home_amount": None,
+        "pipeline": None,
         "stage": "Negotiation/Review", "stage_label": "Negotiation/Review",
         "funnel_stage": "decision", "probability": 90.0, "is_closed": False, "is_won": False,
         "close_date": date(2026, 12, 15), "owner_id": "005A", "owner_name": "Dana Kim",

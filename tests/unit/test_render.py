@@ -57,7 +57,7 @@ def evil_report():
 def test_json_is_the_report_dict(report):
     data = json.loads(render_report(report, "json"))
     assert list(data) == ["generated_at", "since", "by", "stages", "currencies", "currency",
-                          "unconverted_deals", "merge", "views"]
+                          "unconverted_deals", "merge", "views", "open_by_currency"]
     assert (data["currency"], data["unconverted_deals"]) == ("USD", 0)
     assert [v["name"] for v in data["views"]] == ["salesforce", "hubspot", "combined"]
     assert list(data["views"][2]) == [

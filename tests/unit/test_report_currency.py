@@ -77,3 +77,21 @@ def test_table_and_html_name_the_report_currency():
             "out of amounts") in render_report(report, "html")
     assert report.view("combined").notes[-1] == (
         "1 deals left out of money totals: no exchange rate from their currency to USD")
+
+
+def test_open_pipeline_per_original_currency_shows_held_and_converted_amounts():
+    deals = [_open("A", 1000, "EUR", date(2026, 1, 15)), _open("B", 500, None),
+             _open("C", 9999, "GBP"), _open("D", 300, "EUR")]
+    report = build_report(deals, [], [], AppConfig(), fx.NOW, rates={"salesforce": USD_ORG},
+                          currency="USD")
+    # EUR: 1000 at the dated 0.5 of 2026-01-15 → 2000, 300 at the current 0.8 → 375.
+    assert [(r.currency, r.deals, r.amount, r.converted, r.unconverted)
+            for r in report.open_by_currency] == [("EUR", 2, 1300.0, 2375.0, 0),
+                                                  ("GBP", 1, 9999.0, 0.0, 1),
+                                                  ("USD", 1, 500.0, 500.0, 0)]
+    assert json.loads(render_report(report, "json"))["open_by_currency"][1] == {
+        "currency": "GBP", "deals": 1, "amount": 9999.0, "converted": 0.0, "unconverted": 1}
+    table = render_report(report, "table", width=200)
+    assert "open pipeline by original currency" in table
+    assert [line.split("│")[1:-1] for line in table.splitlines() if "GBP" in line][-1] == [
+        " GBP      ", "     1 ", " 9,999.00 ", "     0.00 ", "            1 "]

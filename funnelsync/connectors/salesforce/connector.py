@@ -45,6 +45,7 @@ from funnelsync.connectors.paging import (
     soql_pages,
 )
 from funnelsync.connectors.salesforce.auth import client_kwargs, host_rewrite, secrets_of
+from funnelsync.connectors.salesforce.currencies import read_currencies
 from funnelsync.connectors.salesforce.erase import SalesforceErase
 from funnelsync.connectors.salesforce.query import (
     CATALOG_QUERIES,
@@ -382,6 +383,15 @@ class SalesforceConnector(SalesforceWrites, SalesforceErase):
             for page in self._soql_pages(name, partial(self._query_plain, soql, name)):
                 rows += page.records
         return rows
+
+    def org_currencies(self) -> dict[str, list[dict[str, Any]]] | None:
+        """CurrencyType rows and (advanced currency management) DatedConversionRate rows, raw;
+        None for a single-currency org (see ``connectors.salesforce.currencies``)."""
+        return read_currencies(self._describe("Opportunity"), self._global_describe,
+                               self._query_rows)
+
+    def _global_describe(self) -> dict[str, Any]:
+        return self._call(lambda: self._sf().describe(), "list objects") or {}
 
     # -- org metadata (funnelsync doctor) ---------------------------------------------------
 

@@ -26,6 +26,7 @@ Contact (``map_contact``, request ``CONTACT_PROPERTIES``) → ``FunnelLead``:
 
 Deal (``map_deal``, request ``deal_properties(...)``) → ``FunnelDeal``:
   source_id←id (else hs_object_id), name←dealname, amount←amount, currency←deal_currency_code,
+  home_amount←amount_in_home_currency (calculated: the amount in the company currency),
   pipeline←pipeline, stage←dealstage, stage_label←the catalog's label,
   funnel_stage←dealstage via [mapping.hubspot.deal_stages.<pipeline>] (a warning when the
   deal has no dealstage property at all), probability←hs_deal_stage_probability ("0.2" →
@@ -92,7 +93,8 @@ CONTACT_PROPERTIES: tuple[str, ...] = (
     "hs_analytics_source", "hs_object_id",
 )
 DEAL_PROPERTIES: tuple[str, ...] = (
-    "dealname", "amount", "deal_currency_code", "pipeline", "dealstage", "closedate",
+    "dealname", "amount", "deal_currency_code", "amount_in_home_currency", "pipeline",
+    "dealstage", "closedate",
     "hubspot_owner_id", "createdate", "hs_lastmodifieddate", "notes_last_updated",
     "hs_is_closed", "hs_is_closed_won", "hs_deal_stage_probability",
     "hs_manual_forecast_category",
@@ -236,6 +238,7 @@ def map_deal(raw: Any, maps: StageMaps, catalog: HubSpotCatalog | Mapping[Any, A
     values = {
         "source": SOURCE, "source_id": r.record_id, "name": r.text("dealname"),
         "amount": r.amount("amount"), "currency": r.text("deal_currency_code"),
+        "home_amount": r.amount("amount_in_home_currency"),
         "pipeline": pipeline, "stage": stage, "stage_label": known.label if known else None,
         "funnel_stage": _deal_stage(r, maps, pipeline, stage, known),
         **_deal_state(r, pipeline, stage, known),

@@ -26,7 +26,8 @@ def generate(seed: int, leads: int, deals: int, now_ms: int,
     plan = scenarios.build(scenario, deals)
     owners = people.owners()
     persons = people.people(rng, leads)
-    salesforce.add_all(ds, rng, persons, owners, deals, plan.salesforce if plan else None)
+    salesforce.add_all(ds, rng, persons, owners, deals, plan.salesforce if plan else None,
+                       currency_rng=random.Random(f"{seed}:salesforce-currency"))
     hubspot.add_all(ds, rng, persons, owners, leads, deals, plan.hubspot if plan else None)
     if plan is not None:
         scenarios.apply_catalogs(ds.sf["OpportunityStage"], plan)

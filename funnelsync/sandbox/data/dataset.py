@@ -56,6 +56,7 @@ def history_row(hid: str, opp: dict, stage: str, at: int) -> dict:
     return {
         "Id": hid, "IsDeleted": opp["IsDeleted"], "OpportunityId": opp["Id"],
         "StageName": stage, "Amount": opp["Amount"], "CloseDate": opp["CloseDate"],
-        "Probability": float(prob), "ForecastCategory": forecast, "CreatedById": opp["OwnerId"],
+        "Probability": float(prob), "ForecastCategory": forecast,
+        "CurrencyIsoCode": opp["CurrencyIsoCode"], "CreatedById": opp["OwnerId"],
         "CreatedDate": stamp, "SystemModstamp": stamp,
     }

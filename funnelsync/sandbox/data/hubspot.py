@@ -12,9 +12,11 @@ from funnelsync.sandbox.hubspot.schema import (
     CUSTOM_PIPELINE_ID,
     CUSTOM_STAGES,
     DEFAULT_STAGES,
+    HOME_AMOUNT,
     LEAD_STATUS,
     LIFECYCLE,
     STAGE_META,
+    home_amount,
 )
 from funnelsync.sandbox.scenarios import Journey
 
@@ -205,6 +207,7 @@ def _deal_props(ds: Dataset, rng: random.Random, rid: int, path: list[str], time
         "createdate": hs_datetime(times[0]), "hs_lastmodifieddate": hs_datetime(modified),
         "funnel_stage": None, "funnel_score": None, "funnel_win_probability": None,
     }
+    props[HOME_AMOUNT] = home_amount(props)
     for st, at in zip(path, times, strict=True):
         props[f"hs_v2_date_entered_{st}"] = hs_datetime(at)
     return props

@@ -12,6 +12,10 @@ from funnelsync.sandbox.data.dataset import Dataset
 from funnelsync.sandbox.data.journeys import stage_path, stage_times
 from funnelsync.sandbox.data.people import Person
 from funnelsync.sandbox.salesforce.schema import (
+    CORPORATE_CURRENCY,
+    CURRENCY_TYPES,
+    DATED_RATES,
+    END_OF_TIME,
     LEAD_STATUSES,
     OPPORTUNITY_STAGES,
     STAGE_INFO,
@@ -24,14 +28,21 @@ ORG_ID = "00D5g000004FSyEEAW"
 ORG_AGE_DAYS = 400  # users, queues, catalogs and object metadata date from the org's setup
 
 
+# Share of the default data's opportunities in each currency (a scenario's are all USD).
+CURRENCY_WEIGHTS = {"USD": 85, "EUR": 10, "GBP": 5}
+
+
 def add_all(ds: Dataset, rng: random.Random, people: list[Person],
             owners: list[data_people.Owner], deals: int,
-            plan: list[scenarios.Journey] | None = None) -> None:
-    """The org (users, queues, catalogs), one lead per person, ``deals`` opportunities (or the
-    plan's) with their accounts and tasks."""
+            plan: list[scenarios.Journey] | None = None,
+            currency_rng: random.Random | None = None) -> None:
+    """The org (users, queues, catalogs, currencies), one lead per person, ``deals``
+    opportunities (or the plan's) with their accounts and tasks. ``currency_rng`` picks each
+    opportunity's currency apart from ``rng``, so the rest of the data does not depend on it."""
     _add_org(ds, owners)
     _add_leads(ds, rng, people)
     _add_opportunities(ds, rng, deals, plan)
+    _set_currencies(ds, currency_rng if plan is None else None)
 
 
 def _add_org(ds: Dataset, owners: list[data_people.Owner]) -> None:
@@ -59,6 +70,36 @@ def _add_org(ds: Dataset, owners: list[data_people.Owner]) -> None:
         for i, name in enumerate(("Inbound Leads Queue", "Partner Leads Queue"), start=1)
     }
     _add_catalogs(ds, now)
+    _add_currencies(ds, now)
+
+
+def _add_currencies(ds: Dataset, now: str) -> None:
+    """CurrencyType and DatedConversionRate rows, as a multi-currency org with advanced
+    currency management has them."""
+    ds.sf["CurrencyType"] = {
+        sf_id("01L", i): {
+            "Id": sf_id("01L", i), "IsoCode": code, "ConversionRate": rate, "DecimalPlaces": 2,
+            "IsActive": active, "IsCorporate": code == CORPORATE_CURRENCY, "CreatedDate": now,
+            "LastModifiedDate": now, "SystemModstamp": now}
+        for i, (code, rate, active) in enumerate(CURRENCY_TYPES, start=1)}
+    rows = {}
+    for i, (code, start, rate) in enumerate(DATED_RATES, start=1):
+        following = [s for c, s, _ in DATED_RATES if c == code and s > start]
+        rows[sf_id("04w", i)] = {
+            "Id": sf_id("04w", i), "IsoCode": code, "ConversionRate": rate, "StartDate": start,
+            "NextStartDate": min(following) if following else END_OF_TIME, "CreatedDate": now,
+            "LastModifiedDate": now, "SystemModstamp": now}
+    ds.sf["DatedConversionRate"] = rows
+
+
+def _set_currencies(ds: Dataset, rng: random.Random | None) -> None:
+    """Each opportunity's currency (and its history rows'): drawn from ``rng`` by
+    CURRENCY_WEIGHTS, else the corporate currency."""
+    codes, weights = list(CURRENCY_WEIGHTS), list(CURRENCY_WEIGHTS.values())
+    for snapshot, _, _ in ds.sf.history_plan:
+        row = ds.sf["Opportunity"][snapshot["Id"]]
+        code = rng.choices(codes, weights)[0] if rng else CORPORATE_CURRENCY
+        row["CurrencyIsoCode"] = snapshot["CurrencyIsoCode"] = code
 
 
 def _add_catalogs(ds: Dataset, now: str) -> None:

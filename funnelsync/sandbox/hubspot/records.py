@@ -14,10 +14,13 @@ from funnelsync.sandbox.common import Response, hs_datetime, json_response, pars
 from funnelsync.sandbox.hubspot.schema import (
     ALWAYS,
     DEFAULT_PROPERTIES,
+    HOME_AMOUNT,
+    HOME_AMOUNT_INPUTS,
     LEAD_STATUS,
     LIFECYCLE,
     PIPELINES,
     STAGE_META,
+    home_amount,
     is_read_only,
 )
 from funnelsync.sandbox.state import SandboxState
@@ -180,6 +183,8 @@ def apply(obj: str, rec: dict, values: dict[str, str | None], now_ms: int) -> No
         props["hs_is_closed_won"] = "true" if closed and prob == "1.0" else "false"
         props["hs_deal_stage_probability"] = prob
     props.update(values)
+    if obj == "deals" and any(name in values for name in HOME_AMOUNT_INPUTS):
+        props[HOME_AMOUNT] = home_amount(props)  # calculated by HubSpot
     props["hs_lastmodifieddate"] = stamp
     if "lastmodifieddate" in props:
         props["lastmodifieddate"] = stamp

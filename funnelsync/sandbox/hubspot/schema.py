@@ -9,6 +9,8 @@ gets nothing back for it, as from HubSpot.
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from funnelsync.sandbox.common import hs_datetime
 
 # (stage id, label, probability, isClosed)
@@ -60,7 +62,8 @@ _BASE: dict[str, dict[str, str]] = {
                  "hs_analytics_num_page_views": "number", "lastmodifieddate": "datetime",
                  **{f"hs_v2_date_entered_{s}": "datetime" for s in LIFECYCLE}},
     "deals": {**_COMMON, "dealname": "string", "amount": "number",
-              "deal_currency_code": "enumeration", "dealstage": "enumeration",
+              "deal_currency_code": "enumeration", "amount_in_home_currency": "number",
+              "dealstage": "enumeration",
               "pipeline": "enumeration", "closedate": "datetime", "hs_is_closed": "bool",
               "hs_is_closed_won": "bool", "hs_deal_stage_probability": "number",
               "hs_manual_forecast_category": "enumeration", "hs_analytics_source": "enumeration",
@@ -74,7 +77,7 @@ _BASE: dict[str, dict[str, str]] = {
 }
 READ_ONLY_PREFIXES = ("hs_object_id", "createdate", "hs_createdate", "hs_lastmodifieddate",
                       "lastmodifieddate", "hs_v2_date_entered_", "hs_is_closed",
-                      "hs_deal_stage_probability")
+                      "hs_deal_stage_probability", "amount_in_home_currency")
 _FIELD_TYPES = {"string": "text", "number": "number", "datetime": "date", "date": "date",
                 "enumeration": "select", "bool": "booleancheckbox"}
 _GROUPS = {"contacts": "contactinformation", "deals": "dealinformation", "tasks": "task"}
@@ -129,3 +132,24 @@ EXCHANGE_RATES: tuple[tuple[str, float, str], ...] = (
     ("GBP", 1.25, "2025-01-01T00:00:00Z"),
     ("GBP", 1.27, "2026-07-01T00:00:00Z"),
 )
+HOME_AMOUNT = "amount_in_home_currency"
+HOME_AMOUNT_INPUTS = ("amount", "deal_currency_code", "closedate")
+
+
+def home_amount(props: dict[str, str | None]) -> str | None:
+    """A deal's amount_in_home_currency: its amount in the company currency at the exchange
+    rate in effect on its close date (the earliest rate before the first; the latest without a
+    close date); None when the amount is not a number or the currency has no rate."""
+    try:
+        amount = Decimal(str(props.get("amount") or ""))
+    except InvalidOperation:
+        return None
+    code = props.get("deal_currency_code") or COMPANY_CURRENCY
+    if code == COMPANY_CURRENCY:
+        return format(amount, "f")
+    rates = sorted((at[:10], rate) for c, rate, at in EXCHANGE_RATES if c == code)
+    if not rates:
+        return None
+    day = (props.get("closedate") or "9999")[:10]
+    rate = next((r for at, r in reversed(rates) if at <= day), rates[0][1])
+    return format((amount * Decimal(str(rate))).quantize(Decimal("0.01")), "f")

@@ -1,6 +1,7 @@
 """The sandbox org's Salesforce schema: objects, fields, key prefixes, stage catalogs.
 
-A single-currency org (so no CurrencyIsoCode) on an API version that has
+A multi-currency org with advanced currency management (corporate currency USD; opportunities
+carry CurrencyIsoCode; rates in CurrencyType and DatedConversionRate) on an API version that has
 Opportunity.LastStageChangeDate, with the custom fields Funnel_Stage__c / Funnel_Score__c on
 Lead and Opportunity and Win_Probability__c (Percent) on Opportunity. `describe()` answers are
 built from this table.
@@ -61,13 +62,14 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         _f("LeadSource", "picklist"), _ref("OwnerId", ("User",), "Owner"),
         _f("LastActivityDate", "date", False), _f("LastStageChangeDate", "datetime", False),
         _f("Win_Probability__c", "percent"),
+        _f("CurrencyIsoCode", "picklist", nil=False),
     ) + _FUNNEL,
     "OpportunityHistory": (
         _f("Id", "id", False, False), _f("IsDeleted", "boolean", False, False),
         _ref("OpportunityId", ("Opportunity",), "Opportunity", False),
         _f("StageName", "picklist", False), _f("Amount", "currency", False),
         _f("CloseDate", "date", False), _f("Probability", "percent", False),
-        _f("ForecastCategory", "picklist", False),
+        _f("ForecastCategory", "picklist", False), _f("CurrencyIsoCode", "picklist", False),
         _ref("CreatedById", ("User",), "CreatedBy", False),
         _f("CreatedDate", "datetime", False, False), _f("SystemModstamp", "datetime", False, False),
     ),
@@ -115,6 +117,22 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         _f("Name", "string"), _f("DeveloperName", "string"), _f("Type", "picklist", False),
         _f("Email", "email"),
     ),
+    "CurrencyType": (
+        _f("Id", "id", False, False), _f("IsoCode", "picklist", nil=False),
+        _f("ConversionRate", "double", nil=False), _f("DecimalPlaces", "int"),
+        _f("IsActive", "boolean", nil=False), _f("IsCorporate", "boolean", False, False),
+        _f("CreatedDate", "datetime", False, False),
+        _f("LastModifiedDate", "datetime", False, False),
+        _f("SystemModstamp", "datetime", False, False),
+    ),
+    "DatedConversionRate": (
+        _f("Id", "id", False, False), _f("IsoCode", "picklist", nil=False),
+        _f("ConversionRate", "double", nil=False), _f("StartDate", "date", nil=False),
+        _f("NextStartDate", "date", False),
+        _f("CreatedDate", "datetime", False, False),
+        _f("LastModifiedDate", "datetime", False, False),
+        _f("SystemModstamp", "datetime", False, False),
+    ),
     "Account": _SYSTEM + (
         _f("Name", "string", nil=False), _f("Industry", "picklist"),
         _f("NumberOfEmployees", "int"), _f("BillingCountry", "string"),
@@ -131,7 +149,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
 KEY_PREFIX = {
     "Lead": "00Q", "Opportunity": "006", "OpportunityHistory": "008", "OpportunityStage": "01J",
     "LeadStatus": "01J", "TaskStatus": "01J", "Task": "00T", "User": "005", "Group": "00G",
-    "Account": "001", "Contact": "003",
+    "Account": "001", "Contact": "003", "CurrencyType": "01L", "DatedConversionRate": "04w",
 }
 PREFIX_OBJECT = {prefix: obj for obj, prefix in KEY_PREFIX.items()
                  if obj not in ("LeadStatus", "TaskStatus")}
@@ -158,6 +176,23 @@ OPPORTUNITY_STAGES: tuple[tuple[str, int, bool, bool, str], ...] = (
 STAGE_INFO = {row[0]: row for row in OPPORTUNITY_STAGES}
 OPEN_STAGES = tuple(row[0] for row in OPPORTUNITY_STAGES if not row[2])
 
+# The org's currencies (IsoCode, CurrencyType.ConversionRate, IsActive): units of the currency
+# per one USD, the corporate currency. JPY was used once and is inactive now.
+CORPORATE_CURRENCY = "USD"
+CURRENCY_TYPES: tuple[tuple[str, float, bool], ...] = (
+    ("USD", 1.0, True), ("EUR", 0.9, True), ("GBP", 0.78, True), ("JPY", 150.0, False),
+)
+ACTIVE_CURRENCIES = tuple(code for code, _, active in CURRENCY_TYPES if active)
+# Advanced currency management: (IsoCode, StartDate, ConversionRate) per period; the first
+# period of each currency starts at the beginning of time and the last runs to its end, as
+# Salesforce shows them.
+DATED_RATES: tuple[tuple[str, str, float], ...] = (
+    ("USD", "0001-01-01", 1.0),
+    ("EUR", "0001-01-01", 0.95), ("EUR", "2026-04-01", 0.92), ("EUR", "2026-10-01", 0.9),
+    ("GBP", "0001-01-01", 0.8), ("GBP", "2026-04-01", 0.79), ("GBP", "2026-10-01", 0.78),
+)
+END_OF_TIME = "9999-12-31"
+
 # (ApiName, IsConverted, IsDefault)
 LEAD_STATUSES: tuple[tuple[str, bool, bool], ...] = (
     ("Open - Not Contacted", False, True),
@@ -180,6 +215,10 @@ PICKLISTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("Lead", "Status"): tuple(row[0] for row in LEAD_STATUSES),
     ("Task", "Status"): TASK_STATUSES,
     ("Task", "Priority"): ("High", "Normal", "Low"),
+    ("Opportunity", "CurrencyIsoCode"): ACTIVE_CURRENCIES,
+    ("OpportunityHistory", "CurrencyIsoCode"): ACTIVE_CURRENCIES,
+    ("CurrencyType", "IsoCode"): tuple(row[0] for row in CURRENCY_TYPES),
+    ("DatedConversionRate", "IsoCode"): tuple(row[0] for row in CURRENCY_TYPES),
 }
 
 

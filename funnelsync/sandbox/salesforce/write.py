@@ -23,6 +23,7 @@ from funnelsync.sandbox.data.dataset import history_row
 from funnelsync.sandbox.salesforce.api import OBJECT_NAMES, api_user_id, not_found, sf_error
 from funnelsync.sandbox.salesforce.schema import (
     CLOSED_TASK_STATUSES,
+    CORPORATE_CURRENCY,
     CREATEABLE,
     FIELD_INDEX_CI,
     KEY_PREFIX,
@@ -36,7 +37,8 @@ MAX_COLLECTION = 200
 _REQUIRED = {"Lead": ("LastName", "Company"), "Opportunity": ("Name", "StageName", "CloseDate"),
              "Account": ("Name",), "Task": (), "Contact": ("LastName",)}
 _DEFAULTS = {"Lead": {"Status": "Open - Not Contacted", "IsConverted": False},
-             "Task": {"Status": "Not Started", "Priority": "Normal"}, "Opportunity": {},
+             "Task": {"Status": "Not Started", "Priority": "Normal"},
+             "Opportunity": {"CurrencyIsoCode": CORPORATE_CURRENCY},  # the user's currency
              "Account": {}, "Contact": {}}
 _HISTORY_FIELDS = ("StageName", "Amount", "CloseDate")
 
