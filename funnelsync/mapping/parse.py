@@ -20,6 +20,7 @@ from funnelsync.errors import DataError
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MISSING = object()
+_SLOW = object()
 _THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
 
 
@@ -86,6 +87,10 @@ def parse_amount(value: Any) -> Decimal | None:
 
 def parse_float(value: Any) -> float | None:
     """A finite float from a JSON number or a numeric string."""
+    if type(value) is float:  # a JSON number already: what its text would parse to
+        if not math.isfinite(value):
+            raise ValueError("is not a finite number")
+        return value
     if _blank(value):
         return None
     try:
@@ -231,6 +236,8 @@ class RecordReader:
         self.warnings.append(f"{self.label()}: {message}")
 
     def has(self, name: str) -> bool:
+        if "." not in name and type(self.values) is dict:
+            return name in self.values
         return self.raw(name, quiet=True) is not _MISSING
 
     def raw(self, name: str, *, quiet: bool = False) -> Any:
@@ -252,8 +259,26 @@ class RecordReader:
                 return _MISSING if quiet else None
         return value
 
+    def _quick(self, name: str) -> Any:
+        """What ``raw`` gives for a field of a plain dict or of its related dict (``Owner.Name``)
+        without its checks; ``_SLOW`` when only ``raw`` can tell (or must warn)."""
+        values = self.values
+        if type(values) is not dict:
+            return _SLOW
+        if "." not in name:
+            return values.get(name)
+        head, _, tail = name.partition(".")
+        related = values.get(head)
+        if related is None:
+            return None
+        if type(related) is not dict or "." in tail:
+            return _SLOW
+        return related.get(tail)
+
     def parsed(self, name: str, parser: Any, value: Any = _MISSING) -> Any:
-        raw = self.raw(name) if value is _MISSING else value
+        raw = self._quick(name) if value is _MISSING else value
+        if raw is _SLOW:
+            raw = self.raw(name)
         try:
             return parser(raw)
         except ValueError as exc:
@@ -261,7 +286,7 @@ class RecordReader:
             return None
 
     def text(self, name: str) -> str | None:
-        value = self.values.get(name) if "." not in name and type(self.values) is dict else 0
+        value = self._quick(name)
         if type(value) is str:  # the common case, without the general parser's checks
             return value.strip() or None
         if value is None:
@@ -284,6 +309,11 @@ class RecordReader:
         return self.parsed(name, parse_int)
 
     def flag(self, name: str, default: bool | None = False) -> bool | None:
+        value = self.values.get(name) if "." not in name and type(self.values) is dict else 0
+        if value is True or value is False:  # a JSON boolean, the common case
+            return value
+        if value is None:
+            return default
         result = self.parsed(name, parse_bool)
         return default if result is None else result
 
@@ -300,6 +330,14 @@ class RecordReader:
         return self.parsed(name, parse_datetime)
 
     def day(self, name: str) -> date | None:
+        value = self.values.get(name) if "." not in name and type(self.values) is dict else 0
+        if value is None:
+            return None
+        if type(value) is str and len(value) == 10:  # "YYYY-MM-DD", as parse_date reads it
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                pass  # the general parser reports it
         return self.parsed(name, parse_date)
 
     def first_timestamp(self, *names: str) -> datetime | None:
@@ -314,7 +352,7 @@ class RecordReader:
 
 def require_record(raw: Any, source: str, kind: str) -> Mapping[str, Any]:
     """The record as a mapping, or DataError if it is not a JSON object."""
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         raise DataError(f"{source} {kind} (no id): record is a {type(raw).__name__}, not a JSON "
                         "object", source=source, field="(record)",
                         hint="pass the raw records exactly as the API returns them")

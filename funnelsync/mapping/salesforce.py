@@ -56,6 +56,7 @@ from funnelsync.mapping.parse import (
 from funnelsync.mapping.result import (
     MapResult,
     build_model,
+    construct_parsed,
     missing_stage_warning,
     unmapped_warning,
 )
@@ -105,7 +106,8 @@ def _reader(raw: Any, kind: str, sobject: str) -> RecordReader:
     record = require_record(raw, SOURCE, kind)
     record_id = require_id(record.get("Id"), SOURCE, kind, "Id")
     attributes = record.get("attributes")
-    found = attributes.get("type") if isinstance(attributes, Mapping) else None
+    found = attributes.get("type") if type(attributes) is dict or isinstance(
+        attributes, Mapping) else None
     if isinstance(found, str) and found != sobject:
         raise DataError(f"{SOURCE} {kind} {record_id}: record is of type {found}, "
                         f"expected {sobject}",
@@ -117,10 +119,11 @@ def _reader(raw: Any, kind: str, sobject: str) -> RecordReader:
 def shape_of(raw: Any) -> str | None:
     """What kind of Salesforce row ``raw`` is ("a Salesforce Lead row"), or None when it does
     not look like one."""
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         return None
     attributes = raw.get("attributes")
-    sobject = attributes.get("type") if isinstance(attributes, Mapping) else None
+    sobject = attributes.get("type") if type(attributes) is dict or isinstance(
+        attributes, Mapping) else None
     if isinstance(sobject, str):
         return f"a Salesforce {sobject} row"
     return "a Salesforce row" if "Id" in raw else None
@@ -167,7 +170,7 @@ def map_lead(raw: Any, maps: StageMaps,
                                "mapping.salesforce.lead_status"),
         **_times(r), "is_deleted": r.flag("IsDeleted"), "extra": extra,
     }
-    record = build_model(FunnelLead, values, source=SOURCE, kind="lead", record_id=r.record_id)
+    record = construct_parsed(FunnelLead, values)
     return MapResult(record, r.warnings)
 
 
@@ -203,8 +206,7 @@ def map_opportunity(raw: Any, maps: StageMaps,
         **_times(r), "stage_entered_at": r.timestamp("LastStageChangeDate"),
         "is_deleted": r.flag("IsDeleted"), "extra": extra,
     }
-    record = build_model(FunnelDeal, values, source=SOURCE, kind="opportunity",
-                         record_id=r.record_id)
+    record = construct_parsed(FunnelDeal, values)
     return MapResult(record, r.warnings)
 
 

@@ -12,8 +12,10 @@ Rules, strongest first (a manual override always wins over a rule):
    is unambiguous: each CRM has exactly one person with that name at that domain.
 
 The matching is a hash join with union-find: records are added one at a time (streamed from the
-store), each rule is one dict look-up per record, so time and memory grow linearly. Only the few
-fields matching needs are kept per record.
+store), each rule is one dict look-up per record, so time and memory grow linearly. The linker
+keeps no record objects: per record it holds its id, normalised e-mail and names, one byte for
+its CRM and kind, and (only when given) stage, owner and times, repeated strings shared; the
+union-find runs over integer arrays. ``Linking.records`` rebuilds a record on access.
 
 A person id is ``p_`` + 16 hex digits of sha256 of the person's smallest normalised e-mail (or,
 without any e-mail, of its smallest record key): stable across runs as long as the person keeps
@@ -24,12 +26,14 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import sys
 import unicodedata
+from array import array
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple, overload
 
 from funnelsync.config.identity import IdentityConfig
 from funnelsync.config.overrides import Overrides
@@ -132,32 +136,140 @@ class Person(NamedTuple):
         return len(self.records) > 1 and len({r.source for r in self.records}) > 1
 
 
-@dataclass
-class Linking:
-    """The result: compact per-record arrays plus the links; people are built on demand."""
+_DETAILS = ("stage", "owner_id", "owner_name", "created_at", "updated_at")
 
-    records: list[IdentityRecord]
-    root: list[int]
-    links: list[Link]
-    emails: list[str | None]
-    unmatched_overrides: list[str] = field(default_factory=list)
-    blocked: int = 0  # rule matches a never-link pair refused
+
+class _Store:
+    """The columns the linker keeps per record (index i = the i-th record added)."""
+
+    def __init__(self) -> None:
+        self.kinds: list[tuple[str, str]] = []  # distinct (source, kind), coded in ``code``
+        self.code = array("B")
+        self.ids: list[str] = []
+        self.first: list[str | None] = []
+        self.last: list[str | None] = []
+        self.details: list[list[Any]] | None = None  # stage, owner, times: made on first use
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def add(self, record: IdentityRecord) -> None:
+        source, kind = record.source, record.kind
+        last = self.kinds[self.code[-1]] if self.code else None
+        if last is None or source != last[0] or kind != last[1]:  # records come in runs
+            pair = (sys.intern(source), sys.intern(kind))
+            if pair not in self.kinds:
+                self.kinds.append(pair)
+            self.code.append(self.kinds.index(pair))
+        else:
+            self.code.append(self.code[-1])
+        self.ids.append(record.id)
+        self.first.append(record.first_name)
+        self.last.append(record.last_name)
+        stage, owner, name = record.stage, record.owner_id, record.owner_name
+        if self.details is None:
+            if (stage is None and owner is None and name is None and record.created_at is None
+                    and record.updated_at is None):
+                return
+            self.details = [[None] * (len(self.ids) - 1) for _ in _DETAILS]
+        columns = self.details
+        # Stages and owners repeat across records: one string each.
+        columns[0].append(sys.intern(stage) if type(stage) is str else stage)
+        columns[1].append(sys.intern(owner) if type(owner) is str else owner)
+        columns[2].append(sys.intern(name) if type(name) is str else name)
+        columns[3].append(record.created_at)
+        columns[4].append(record.updated_at)
+
+    def detail(self, i: int) -> tuple[Any, ...]:
+        if self.details is None:
+            return (None,) * len(_DETAILS)
+        return tuple(column[i] for column in self.details)
+
+    def key(self, i: int) -> str:
+        source, kind = self.kinds[self.code[i]]
+        return record_key(source, kind, self.ids[i])
+
+    def record(self, i: int, email: str | None) -> IdentityRecord:
+        source, kind = self.kinds[self.code[i]]
+        return IdentityRecord(source, kind, self.ids[i], email, self.first[i], self.last[i],
+                              *self.detail(i))
+
+
+class _Records(Sequence[IdentityRecord]):
+    """The linked records, rebuilt on access from the linker's columns (e-mails normalised)."""
+
+    def __init__(self, store: _Store, emails: list[str | None]) -> None:
+        self._store, self._emails = store, emails
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    @overload
+    def __getitem__(self, i: int) -> IdentityRecord: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[IdentityRecord]: ...
+
+    def __getitem__(self, i: int | slice) -> IdentityRecord | list[IdentityRecord]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self._store.record(i, self._emails[i])
+
+
+class Linking:
+    """The result: compact per-record columns plus the links; people are built on demand."""
+
+    def __init__(self, store: _Store, root: list[int], links: list[Link],
+                 emails: list[str | None], rules: bytearray, confidence: dict[int, float],
+                 unmatched_overrides: list[str] | None = None, blocked: int = 0) -> None:
+        self._store = store
+        self.root = root
+        self.links = links
+        self.emails = emails
+        self._rules = rules  # per record: strongest rule tying it (index into _RULE_NAMES)
+        self._confidence = confidence  # per record tied by a rule below 1.0
+        self.unmatched_overrides = unmatched_overrides or []
+        self.blocked = blocked  # rule matches a never-link pair refused
+
+    @property
+    def records(self) -> Sequence[IdentityRecord]:
+        return _Records(self._store, self.emails)
 
     def people(self) -> Iterator[Person]:
         """Every person (single-record ones too), in order of first record."""
         # Member lists only for linked roots: most people have one record, and a list per
         # person would cost more memory than the linking itself.
-        groups: dict[int, list[int]] = {r: [] for i, r in enumerate(self.root) if r != i}
-        for i, r in enumerate(self.root):
+        root = self.root
+        groups: dict[int, list[int]] = {r: [] for i, r in enumerate(root) if r != i}
+        for i, r in enumerate(root):
             if r in groups:
                 groups[r].append(i)
-        best = self._record_rules()
-        for i, r in enumerate(self.root):
+        store, emails = self._store, self.emails
+        kinds, code, ids = store.kinds, store.code, store.ids
+        details = store.details
+        new, sha = tuple.__new__, hashlib.sha256
+        for i, r in enumerate(root):
             members = groups.get(r)
-            if members is None:
-                yield self._single(i)
-            elif members[0] == i:
-                yield self._person(members, best)
+            if members is not None:
+                if members[0] == i:
+                    yield self._person(members)
+                continue
+            # The common case, kept cheap: a person with one record.
+            source, kind = kinds[code[i]]
+            key = f"{source}:{kind.removesuffix('s')}:{ids[i]}"
+            if details is None:
+                stage = owner = name = created = updated = None
+            else:
+                stage, owner, name = details[0][i], details[1][i], details[2][i]
+                created, updated = details[3][i], details[4][i]
+            anchor = emails[i] or key
+            row = new(PersonRecord, (key, source, stage, owner, name, "single", 1.0))
+            yield new(Person, ("p_" + sha(anchor.encode("utf-8")).hexdigest()[:16], (row,),
+                               "single", 1.0, created, updated))
 
     def mapping(self) -> dict[str, str]:
         """Record key → person id, for reports' combined view."""
@@ -170,40 +282,25 @@ class Linking:
         hit = next((i for i, e in enumerate(self.emails) if e == wanted), None) if wanted else None
         if hit is None:
             return None
-        members = [i for i, r in enumerate(self.root) if r == self.root[hit]]
-        return self._person(members, self._record_rules())
+        return self._person([i for i, r in enumerate(self.root) if r == self.root[hit]])
 
-    def _record_rules(self) -> dict[str, tuple[str, float]]:
-        best: dict[str, tuple[str, float]] = {}
-        for link in self.links:
-            for key in (link.a, link.b):
-                held = best.get(key)
-                if held is None or _STRENGTH[link.rule] > _STRENGTH[held[0]]:
-                    best[key] = (link.rule, link.confidence)
-        return best
-
-    def _person(self, members: list[int], best: dict[str, tuple[str, float]]) -> Person:
-        if len(members) == 1:
-            return self._single(members[0])
-        recs = [self.records[i] for i in members]
+    def _person(self, members: list[int]) -> Person:
+        store = self._store
         emails = sorted(e for e in (self.emails[i] for i in members) if e)
-        anchor = emails[0] if emails else min(r.key for r in recs)
-        rows = tuple(PersonRecord(r.key, r.source, r.stage, r.owner_id, r.owner_name,
-                                  *best.get(r.key, ("single", 1.0))) for r in recs)
+        keys = [store.key(i) for i in members]
+        anchor = emails[0] if emails else min(keys)
+        details = [store.detail(i) for i in members]
+        rows = tuple(PersonRecord(key, store.kinds[store.code[i]][0], *detail[:3],
+                                  _RULE_NAMES[self._rules[i]], self._confidence.get(i, 1.0))
+                     for i, key, detail in zip(members, keys, details, strict=True))
         weakest = min(rows, key=lambda p: (_STRENGTH[p.rule], p.confidence))
-        created = [r.created_at for r in recs if r.created_at]
-        updated = [r.updated_at for r in recs if r.updated_at]
+        created = [d[3] for d in details if d[3]]
+        updated = [d[4] for d in details if d[4]]
         return Person(person_id(anchor), rows, weakest.rule, weakest.confidence,
                       min(created) if created else None, max(updated) if updated else None)
 
 
-    def _single(self, i: int) -> Person:
-        """The common case, kept cheap: a person with one record."""
-        r = self.records[i]
-        key = r.key
-        row = PersonRecord(key, r.source, r.stage, r.owner_id, r.owner_name, "single", 1.0)
-        return Person(person_id(self.emails[i] or key), (row,), "single", 1.0, r.created_at,
-                      r.updated_at)
+_RULE_NAMES = ("single", "name_domain", "email", "override")  # weakest first, as _STRENGTH
 
 
 def person_id(anchor: str) -> str:
@@ -217,19 +314,26 @@ class Linker:
         self.config = config
         self.overrides = overrides if overrides is not None else config.overrides
         self.free_mail = frozenset(config.free_mail_domains)
-        self.records: list[IdentityRecord] = []
+        self._store = _Store()
         self.emails: list[str | None] = []
-        self.parent: list[int] = []
-        self.size: list[int] = []
+        self.parent = array("l")
+        self.size = array("l")
         self.forbid: dict[int, set[int]] = {}
         self.links: list[Link] = []
+        self._rules = bytearray()
+        self._confidence: dict[int, float] = {}
         self.blocked = 0
 
+    def __len__(self) -> int:
+        return len(self._store)
+
+    @property
+    def records(self) -> Sequence[IdentityRecord]:
+        return _Records(self._store, self.emails)
+
     def add(self, record: IdentityRecord) -> None:
-        self.records.append(record)
+        self._store.add(record)
         self.emails.append(normalise_email(record.email, self.config.fold_plus_addressing))
-        self.parent.append(len(self.parent))
-        self.size.append(1)
 
     def add_all(self, records: Iterable[IdentityRecord]) -> Linker:
         for record in records:
@@ -237,6 +341,10 @@ class Linker:
         return self
 
     def finish(self) -> Linking:
+        n = len(self._store)
+        self.parent = array("l", range(n))
+        self.size = array("l", [1]) * n
+        self._rules = bytearray(n)
         resolved, unmatched = self._resolve_overrides()
         for a, b in resolved["never-link"]:
             self._forbid(a, b)
@@ -245,28 +353,39 @@ class Linker:
         self._email_rule()
         if self.config.name_domain_rule:
             self._name_domain_rule()
-        root = [self._find(i) for i in range(len(self.parent))]
-        return Linking(self.records, root, self.links, self.emails, unmatched, self.blocked)
+        root = [self._find(i) for i in range(n)]
+        return Linking(self._store, root, self.links, self.emails, self._rules,
+                       self._confidence, unmatched, self.blocked)
 
     # -- rules --------------------------------------------------------------------------------
     def _email_rule(self) -> None:
         first: dict[str, int] = {}
+        setdefault = first.setdefault
         for i, email in enumerate(self.emails):
-            if email is None:
-                continue
-            j = first.setdefault(email, i)
-            if j != i:
-                self._union(j, i, "email", 1.0, "same e-mail address")
+            if email is not None:
+                j = setdefault(email, i)
+                if j != i:
+                    self._union(j, i, "email", 1.0, "same e-mail address")
 
     def _name_domain_rule(self) -> None:
         first: dict[tuple[str, str, str], int] = {}
         more: dict[tuple[str, str, str], list[int]] = {}  # only names seen twice or more
-        for i, rec in enumerate(self.records):
-            key = self._name_key(i, rec)
-            if key is not None:
-                j = first.setdefault(key, i)
+        setdefault, free = first.setdefault, self.free_mail
+        names, emails = normalise_name, self.emails
+        for i, (given, family) in enumerate(zip(self._store.first, self._store.last,
+                                                strict=True)):
+            email = emails[i]
+            if email is None or not given or not family:
+                continue
+            domain = email.rpartition("@")[2]
+            if domain == email or domain in free:
+                continue
+            key = (domain, names(given), names(family))
+            if key[1] and key[2]:
+                j = setdefault(key, i)
                 if j != i:
                     more.setdefault(key, [j]).append(i)
+        del first
         conf = self.config.name_domain_confidence
         for (domain, _, _), members in more.items():
             reps = self._one_root_per_source(members)
@@ -274,19 +393,12 @@ class Linker:
                 self._union(reps[0], rep, "name_domain", conf,
                             f"same first and last name at company domain {domain}")
 
-    def _name_key(self, i: int, rec: IdentityRecord) -> tuple[str, str, str] | None:
-        email = self.emails[i]
-        first, last = normalise_name(rec.first_name), normalise_name(rec.last_name)
-        if email is None or "@" not in email or not first or not last:
-            return None
-        domain = email.rpartition("@")[2]
-        return None if domain in self.free_mail else (domain, first, last)
-
     def _one_root_per_source(self, members: list[int]) -> list[int]:
         """One representative per CRM when each CRM has exactly one person here, else []."""
         roots: dict[str, dict[int, int]] = defaultdict(dict)
+        kinds, code = self._store.kinds, self._store.code
         for i in members:
-            roots[self.records[i].source].setdefault(self._find(i), i)
+            roots[kinds[code[i]][0]].setdefault(self._find(i), i)
         if len(roots) < 2 or any(len(r) != 1 for r in roots.values()):
             return []
         return [next(iter(r.values())) for _, r in sorted(roots.items())]
@@ -314,8 +426,8 @@ class Linker:
         for x in items:
             names[normalise_email(x, fold) if "@" in x else _canonical_key(x)].append(x)
         found: dict[str, list[int]] = defaultdict(list)
-        for i, rec in enumerate(self.records):
-            for name in (self.emails[i], rec.key):
+        for i in range(len(self._store)):
+            for name in (self.emails[i], self._store.key(i)):
                 for item in names.get(name or "", ()):
                     found[item].append(i)
         return found
@@ -354,9 +466,21 @@ class Linker:
         self.size[ra] += self.size[rb]
         if rb in self.forbid:
             self.forbid.setdefault(ra, set()).update(self.forbid.pop(rb))
-        self.links.append(Link(self.records[a].key, self.records[b].key, rule, confidence,
-                               reason))
+        self._note_rule(a, rule, confidence)
+        self._note_rule(b, rule, confidence)
+        store = self._store
+        self.links.append(Link(store.key(a), store.key(b), rule, confidence, reason))
         return True
+
+    def _note_rule(self, i: int, rule: str, confidence: float) -> None:
+        """Keep the strongest rule that ties record ``i`` (the first one on a tie)."""
+        code = _RULE_NAMES.index(rule)
+        if code > self._rules[i]:
+            self._rules[i] = code
+            if confidence == 1.0:
+                self._confidence.pop(i, None)
+            else:
+                self._confidence[i] = confidence
 
     def _blocks(self, ra: int, rb: int) -> bool:
         return any(self._find(x) == rb for x in self.forbid.get(ra, ()))

@@ -77,7 +77,7 @@ from funnelsync.mapping.parse import (
 )
 from funnelsync.mapping.result import (
     MapResult,
-    build_model,
+    construct_parsed,
     missing_stage_warning,
     unmapped_warning,
 )
@@ -219,8 +219,7 @@ def map_contact(raw: Any, maps: StageMaps,
         "last_activity_at": r.timestamp("notes_last_updated"),
         "is_deleted": top["is_deleted"], "extra": extra,
     }
-    record_out = build_model(FunnelLead, values, source=SOURCE, kind="contact",
-                             record_id=r.record_id)
+    record_out = construct_parsed(FunnelLead, values)
     return MapResult(record_out, r.warnings)
 
 
@@ -254,8 +253,7 @@ def map_deal(raw: Any, maps: StageMaps, catalog: HubSpotCatalog | Mapping[Any, A
                   "lead_source": r.text("hs_analytics_source"), "type": r.text("dealtype"),
                   **live_values(r, writeback, with_score=False)},
     }
-    record_out = build_model(FunnelDeal, values, source=SOURCE, kind="deal",
-                             record_id=r.record_id)
+    record_out = construct_parsed(FunnelDeal, values)
     return MapResult(record_out, r.warnings)
 
 

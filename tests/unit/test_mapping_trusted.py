@@ -1,0 +1,73 @@
+"""The mappers build records from already-parsed values without validating them again: the
+record must be exactly what the schema's validation would make of the same values."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import test_mapping_property as prop
+from hypothesis import given
+
+from funnelsync.errors import DataError
+from funnelsync.mapping import hubspot as hs
+from funnelsync.mapping import salesforce as sf
+from funnelsync.mapping.result import MapResult, construct_parsed
+from funnelsync.mapping.schema import FunnelDeal, FunnelLead
+
+
+def _same_as_validated(mapper: Callable[[Any], MapResult], raw: Any) -> None:
+    try:
+        record = mapper(raw).record
+    except DataError:
+        return
+    values = {name: getattr(record, name) for name in record.model_fields_set}
+    validated = type(record).model_validate(values)
+    assert validated == record
+    assert validated.model_dump_json() == record.model_dump_json()
+    assert validated.model_fields_set == record.model_fields_set
+
+
+@prop.PROFILE
+@given(prop.sf_records(prop.SF_OPPORTUNITY))
+def test_salesforce_opportunity_is_what_validation_makes(raw: dict[str, Any]) -> None:
+    _same_as_validated(lambda r: sf.map_opportunity(r, prop.MAPS, prop.WB), raw)
+
+
+@prop.PROFILE
+@given(prop.sf_records(prop.SF_LEAD))
+def test_salesforce_lead_is_what_validation_makes(raw: dict[str, Any]) -> None:
+    _same_as_validated(lambda r: sf.map_lead(r, prop.MAPS, prop.WB), raw)
+
+
+@prop.PROFILE
+@given(prop.hs_records(prop.HS_DEAL))
+def test_hubspot_deal_is_what_validation_makes(raw: dict[str, Any]) -> None:
+    _same_as_validated(lambda r: hs.map_deal(r, prop.MAPS, prop.CATALOG, prop.WB), raw)
+
+
+@prop.PROFILE
+@given(prop.hs_records(prop.HS_CONTACT))
+def test_hubspot_contact_is_what_validation_makes(raw: dict[str, Any]) -> None:
+    _same_as_validated(lambda r: hs.map_contact(r, prop.MAPS, prop.WB), raw)
+
+
+def test_fields_left_out_take_their_defaults_in_schema_order() -> None:
+    deal = construct_parsed(FunnelDeal, {"source_id": "d1", "source": "hubspot",
+                                         "amount": Decimal("5")})
+    assert list(deal.model_dump())[:4] == ["source", "source_id", "name", "amount"]
+    assert (deal.is_won, deal.extra, deal.amount) == (False, {}, Decimal("5"))
+    assert deal.model_fields_set == {"source", "source_id", "amount"}
+    other = construct_parsed(FunnelDeal, {"source": "hubspot", "source_id": "d2"})
+    assert other.extra is not deal.extra  # a fresh default per record
+
+
+def test_a_name_the_schema_lacks_or_a_required_field_left_out_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="FunnelLead has no field colour"):
+        construct_parsed(FunnelLead, {"source": "hubspot", "source_id": "1", "colour": "red"})
+    with pytest.raises(TypeError, match="FunnelLead: field source_id is required"):
+        construct_parsed(FunnelLead, {"source": "hubspot",
+                                      "created_at": datetime(2026, 1, 1, tzinfo=UTC)})
