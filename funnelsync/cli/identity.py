@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from funnelsync.cli.common import config_option, echo_json, echo_line, json_option, open_store
-from funnelsync.clock import utc_now
+from funnelsync.clock import command_timebase
 from funnelsync.config.loading import load_config
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ def _forget(email: str, config_path: str | None, as_json: bool) -> None:
     config, store = _open(config_path)
     with store:
         done = forget_person(store, config, email)
-    done["at"] = utc_now().isoformat()
+    done["at"] = command_timebase().now().isoformat()
     if as_json:
         echo_json(done)
     else:

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from funnelsync.cli.common import (
+    command_connectors,
     config_option,
     echo_json,
     echo_line,
@@ -98,6 +99,7 @@ MAX_SHOWN = 20  # warnings and errors shown one by one; all of them are in --jso
 def _job(config_path: str | None, sources: tuple[str, ...], log_format: str,
          refresh_metadata: bool = False) -> Any:
     from funnelsync.cli.console import setup_logging
+    from funnelsync.clock import command_timebase
     from funnelsync.sync.job import SyncJob
 
     setup_logging(log_format)
@@ -110,7 +112,8 @@ def _job(config_path: str | None, sources: tuple[str, ...], log_format: str,
     unknown = [s for s in sources if s not in config.sources()]
     if unknown:
         raise ConfigError(f"--source {unknown[0]}: the config has no [{unknown[0]}] section")
-    return SyncJob(config, sources=list(sources) or None, refresh_metadata=refresh_metadata)
+    return SyncJob(config, sources=list(sources) or None, refresh_metadata=refresh_metadata,
+                   connector_factory=command_connectors(), clock=command_timebase().now)
 
 
 def run_options(command: Callable[..., Any]) -> Callable[..., Any]:

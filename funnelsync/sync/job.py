@@ -119,7 +119,7 @@ class SyncJob:
         return self._locked(False, full, pull_only=True)
 
     def _locked(self, dry_run: bool, full: bool, pull_only: bool) -> RunResult:
-        store = Store.open(self.config.state.url)
+        store = Store.open(self.config.state.url, clock=self.clock)
         try:
             self._acquire(store)
             try:
