@@ -173,14 +173,15 @@ def _emit(result: Any, data: dict[str, Any], as_json: bool, log_format: str,
 def _log_problems(result: Any) -> None:
     from funnelsync.cli.console import log_problem
 
+    run = {"run_id": result.run_id}  # the run has ended: its id is no longer in the context
     for warning in result.warnings[:MAX_SHOWN]:
-        log_problem(logging.WARNING, warning)
+        log_problem(logging.WARNING, warning, **run)
     if len(result.warnings) > MAX_SHOWN:
         log_problem(logging.WARNING, f"{len(result.warnings) - MAX_SHOWN} more warnings "
                                      "(in the result line)",
-                    more=len(result.warnings) - MAX_SHOWN)
+                    more=len(result.warnings) - MAX_SHOWN, **run)
     for error in result.errors[:MAX_SHOWN]:
-        log_problem(logging.ERROR, str(error.get("message") or error), error=error)
+        log_problem(logging.ERROR, str(error.get("message") or error), error=error, **run)
 
 
 def _print_pull(result: Any) -> None:
