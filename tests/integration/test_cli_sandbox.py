@@ -254,3 +254,17 @@ def test_export_row_counts_equal_store_counts(synced: str, tmp_path: Path, fmt: 
                 assert sum(1 for _ in csv.DictReader(fh)) == count
         else:
             assert len(out.read_text().splitlines()) == count
+
+
+@pytest.mark.parametrize(("option", "value", "shown"), [
+    ("--leads", "100001", "100001 is not in the range 1<=x<=100000"),
+    ("--deals", str(10**12), "1000000000000 is not in the range 1<=x<=100000"),
+    ("--deals", "0", "0 is not in the range 1<=x<=100000"),
+])
+def test_demo_sizes_are_bounded_before_any_work(tmp_path: Path, option: str, value: str,
+                                                shown: str) -> None:
+    report = tmp_path / "r.html"
+    result = run("demo", option, value, "-o", str(report))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == f"Error: Invalid value for '{option}': {shown}."
+    assert "Traceback" not in result.output and not report.exists()
