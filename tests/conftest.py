@@ -8,6 +8,11 @@ Databases:
 - ``db_url``: parametrised over ``sqlite`` (a file in tmp_path) and ``postgresql``
   (``pg_schema_url``): a fresh, empty state-store URL on each backend.
 
+Time: ``clock`` is the test's one ``FakeClock``, at ``SANDBOX_START``; give it to
+``Sandbox(clock=clock)``. Every test runs the CLI's commands on it (``commands_on``), so a
+command's "now", its back-off and its rate-limit pacing agree with the sandbox's clock and no
+command reads the wall clock or sleeps.
+
 Helpers: pytest puts this directory on ``sys.path`` (it holds the root conftest and no
 ``__init__.py``), so every test imports shared helpers as ``support`` (``support.clock``: the
 one ``FakeClock``), next to the helper modules of its own directory.
@@ -23,9 +28,24 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from support.clock import SANDBOX_START, FakeClock
+
+from funnelsync.clock import commands_on
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL_ENV = "FUNNELSYNC_TEST_PG_URL"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The test's fake clock, at SANDBOX_START; the CLI's commands run on it."""
+    return FakeClock(SANDBOX_START)
+
+
+@pytest.fixture(autouse=True)
+def _commands_on_the_test_clock(clock: FakeClock) -> Iterator[None]:
+    with commands_on(clock.timebase()):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -62,7 +62,8 @@ def run_demo(options: DemoOptions, *, progress: Progress | None = None,
     """Start a sandbox, sync it fully, audit and report, write the HTML report, stop."""
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="funnelsync-demo-") as tmp, \
-            Sandbox(seed=options.seed, leads=options.leads, deals=options.deals) as sandbox:
+            Sandbox(seed=options.seed, leads=options.leads, deals=options.deals,
+                    clock=lambda: clock().timestamp()) as sandbox:
         state_url = options.state_url or f"sqlite:///{Path(tmp, 'state.db').as_posix()}"
         config_path = Path(tmp, "funnelsync.toml")
         config_path.write_text(init_config(sandbox.url, state_url), encoding="utf-8")
@@ -75,7 +76,7 @@ def run_demo(options: DemoOptions, *, progress: Progress | None = None,
         run = job.run(full=True)
         step("sync done; auditing stage definitions and building the funnel report")
         now = clock()
-        with Store.open(state_url) as store:
+        with Store.open(state_url, clock=clock) as store:
             report = report_from_store(store, config, now)
             audit = audit_from_store(store, config, now)
         html = render_report(report, "html", findings=audit.findings)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from datetime import date, datetime
@@ -41,6 +42,11 @@ CONVERTED_COLUMNS = (
 def export_columns(obj: str) -> tuple[Column, ...]:
     """Columns of an exported object: the table's, and for deals their converted amount."""
     return TABLES[obj].columns + (CONVERTED_COLUMNS if obj == "deals" else ())
+# What json.dumps(ensure_ascii=False) leaves raw that a terminal or a line-splitting reader
+# would act on: DEL and the C1 controls, the bidirectional controls, the Unicode line and
+# paragraph separators (it escapes the C0 controls itself).
+_RAW_IN_JSON = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
+                          "\u2066-\u2069]")
 
 
 def columns_of(obj: str) -> list[str]:
@@ -88,9 +94,17 @@ def _json_default(value: Any) -> Any:
 def write_jsonl(rows: Iterable[dict[str, Any]], out: IO[str]) -> int:
     count = 0
     for row in rows:
-        out.write(json.dumps(row, ensure_ascii=False, default=_json_default) + "\n")
+        out.write(json_line(row) + "\n")
         count += 1
     return count
+
+
+def json_line(row: dict[str, Any]) -> str:
+    """``row`` as one line of JSON: text stays readable (UTF-8), but control characters,
+    bidirectional controls and line separators from the CRM are ``\\uXXXX`` escapes (the same
+    values, still valid JSON), so the line neither splits nor acts on a terminal."""
+    text = json.dumps(row, ensure_ascii=False, default=_json_default)
+    return _RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def write_csv(rows: Iterable[dict[str, Any]], out: IO[str], columns: list[str]) -> int:

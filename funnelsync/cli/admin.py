@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from funnelsync.cli.common import (
+    command_connectors,
     config_option,
     echo_json,
     echo_line,
@@ -26,7 +27,7 @@ from funnelsync.cli.common import (
     output_path,
     write_output,
 )
-from funnelsync.clock import utc_now
+from funnelsync.clock import command_timebase
 from funnelsync.config.loading import load_config
 from funnelsync.errors import EXIT_USAGE, ConfigError
 
@@ -38,11 +39,14 @@ def _width() -> int:
 
 
 # -- demo -----------------------------------------------------------------------------------
+MAX_DEMO_RECORDS = 100_000  # per CRM and kind: the sandbox holds its data in memory
 @click.command("demo")
-@click.option("--leads", type=click.IntRange(1), default=2000, show_default=True,
-              help="Leads (and contacts) in each sandbox CRM.")
-@click.option("--deals", type=click.IntRange(1), default=1500, show_default=True,
-              help="Deals (and opportunities) in each sandbox CRM.")
+@click.option("--leads", type=click.IntRange(1, MAX_DEMO_RECORDS), default=2000,
+              show_default=True,
+              help=f"Leads (and contacts) in each sandbox CRM, at most {MAX_DEMO_RECORDS}.")
+@click.option("--deals", type=click.IntRange(1, MAX_DEMO_RECORDS), default=1500,
+              show_default=True,
+              help=f"Deals (and opportunities) in each sandbox CRM, at most {MAX_DEMO_RECORDS}.")
 @click.option("--seed", type=int, default=7, show_default=True, help="Sandbox data seed.")
 @click.option("--state", "state_url", default=None, metavar="URL",
               help="Keep the state here (SQLAlchemy URL); default: a temporary SQLite file.")
@@ -69,7 +73,9 @@ def demo_cmd(leads: int, deals: int, seed: int, state_url: str | None, output: s
     step: Callable[[str], None] = (lambda _: None) if as_json else \
         (lambda msg: echo_line(msg, err=True))
     with progress_reporter(not as_json) as progress:
-        result = run_demo(options, progress=progress, step=step)
+        result = run_demo(options, progress=progress, step=step,
+                          connector_factory=command_connectors(),
+                          clock=command_timebase().now)
     if as_json:
         echo_json(_demo_json(result))
         return
@@ -160,7 +166,7 @@ def doctor_cmd(config_path: str | None, fix: bool, as_json: bool) -> None:
         raise ConfigError("the config names no CRM",
                           hint="add a [salesforce] or [hubspot] section; "
                                "`funnelsync init` shows every key")
-    report = run_doctor(config, fix=fix)
+    report = run_doctor(config, fix=fix, connector_factory=command_connectors())
     if as_json:
         echo_json(report.to_dict())
     else:
@@ -186,7 +192,7 @@ def audit_cmd(config_path: str | None, as_json: bool) -> None:
 
     config = load_config(config_path)
     with open_store(config) as store:
-        result = audit_from_store(store, config, utc_now())
+        result = audit_from_store(store, config, command_timebase().now())
     if as_json:
         echo_json(result.to_dict())
     else:
@@ -225,7 +231,7 @@ def report_cmd(config_path: str | None, fmt: str, output: str | None, since: dat
     target = output_path(output) if output is not None else None
     config = load_config(config_path)
     since_day = since.date() if since else None
-    now = as_of.replace(tzinfo=UTC) if as_of else utc_now()
+    now = as_of.replace(tzinfo=UTC) if as_of else command_timebase().now()
     findings, forecast = None, None
     with open_store(config) as store:
         report = report_from_store(store, config, now, since=since_day, by=by)

@@ -1,5 +1,5 @@
 """What the CLI modules share: the -c and --json options, text and JSON output, opening the
-store."""
+store, and the time commands run on."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from funnelsync.clock import Timebase, command_timebase
 from funnelsync.config.secrets import mask_secrets
 from funnelsync.errors import ConfigError
 from funnelsync.reports.printable import printable
 
 if TYPE_CHECKING:
     from funnelsync.config.models import AppConfig
+    from funnelsync.crm.source import ConnectorFactory
     from funnelsync.store import Store
 
 CONFIG_HELP = "Config file (default: $FUNNELSYNC_CONFIG or ./funnelsync.toml)."
@@ -53,12 +55,28 @@ def open_store(config: AppConfig, *, need_data: bool = True) -> Store:
     """The configured state store; with ``need_data``, a ConfigError while it is still empty."""
     from funnelsync.store import Store
 
-    store = Store.open(config.state.url)
+    store = Store.open(config.state.url, clock=command_timebase().now)
     if need_data and store.count_records(include_deleted=True) == 0 and not store.catalog():
         store.close()
         raise ConfigError("the state store holds no records yet",
                           hint="run `funnelsync sync -c FILE` (or `pull`) first")
     return store
+
+
+def command_connectors(timebase: Timebase | None = None) -> ConnectorFactory:
+    """Connectors whose back-off, rate-limit pacing and token expiry run on ``timebase`` (the
+    command's, see ``funnelsync.clock.command_timebase``)."""
+    from funnelsync.connectors.http import RetryPolicy
+    from funnelsync.crm.source import default_connector
+
+    time = timebase or command_timebase()
+
+    def connect(name: str, config: AppConfig) -> Any:
+        retry = RetryPolicy.from_limits(config.limits, clock=time.elapsed, sleep=time.sleep)
+        return default_connector(name, config, retry=retry, clock=time.elapsed,
+                                 sleep=time.sleep)
+
+    return connect
 
 
 def output_path(value: str, option: str = "-o") -> Path:

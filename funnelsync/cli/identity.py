@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from funnelsync.cli.common import config_option, echo_json, echo_line, json_option, open_store
-from funnelsync.clock import utc_now
+from funnelsync.clock import command_timebase
 from funnelsync.config.loading import load_config
 
 if TYPE_CHECKING:
@@ -149,10 +149,11 @@ def _forget(email: str, config_path: str | None, as_json: bool, *, in_crm: bool 
 
     config, store = _open(config_path)
     with store:
-        done = forget(store, config, email, holder=default_holder(), now=utc_now(),
+        now = command_timebase().now()
+        done = forget(store, config, email, holder=default_holder(), now=now,
                       in_crm=in_crm, dry_run=dry_run)
     if as_json:
-        echo_json({**done.to_dict(), "at": utc_now().isoformat()})
+        echo_json({**done.to_dict(), "at": now.isoformat()})
     else:
         echo_line(_forget_line(done))
     for source, why in done.failures.items():

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from funnelsync.cli.common import config_option, open_store
-from funnelsync.clock import utc_now
+from funnelsync.clock import command_timebase
 from funnelsync.config.loading import load_config
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
@@ -55,7 +55,7 @@ def forecast_cmd(config_path: str | None, kind: str, count: int, as_of: datetime
         revenue_inputs,
     )
 
-    moment = as_of.replace(tzinfo=UTC) if as_of else utc_now()
+    moment = as_of.replace(tzinfo=UTC) if as_of else command_timebase().now()
     config = load_config(config_path)
     with open_store(config) as store:
         timelines, excluded, currency, terminal = revenue_inputs(store, config)

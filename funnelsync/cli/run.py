@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from funnelsync.cli.common import (
+    command_connectors,
     config_option,
     echo_json,
     echo_line,
@@ -105,6 +106,7 @@ MAX_SHOWN = 20  # warnings and errors shown one by one; all of them are in --jso
 def _job(config_path: str | None, sources: tuple[str, ...], log_format: str,
          refresh_metadata: bool = False) -> Any:
     from funnelsync.cli.console import setup_logging
+    from funnelsync.clock import command_timebase
     from funnelsync.sync.job import SyncJob
 
     setup_logging(log_format)
@@ -117,7 +119,8 @@ def _job(config_path: str | None, sources: tuple[str, ...], log_format: str,
     unknown = [s for s in sources if s not in config.sources()]
     if unknown:
         raise ConfigError(f"--source {unknown[0]}: the config has no [{unknown[0]}] section")
-    return SyncJob(config, sources=list(sources) or None, refresh_metadata=refresh_metadata)
+    return SyncJob(config, sources=list(sources) or None, refresh_metadata=refresh_metadata,
+                   connector_factory=command_connectors(), clock=command_timebase().now)
 
 
 def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -177,14 +180,15 @@ def _emit(result: Any, data: dict[str, Any], as_json: bool, log_format: str,
 def _log_problems(result: Any) -> None:
     from funnelsync.cli.console import log_problem
 
+    run = {"run_id": result.run_id}  # the run has ended: its id is no longer in the context
     for warning in result.warnings[:MAX_SHOWN]:
-        log_problem(logging.WARNING, warning)
+        log_problem(logging.WARNING, warning, **run)
     if len(result.warnings) > MAX_SHOWN:
         log_problem(logging.WARNING, f"{len(result.warnings) - MAX_SHOWN} more warnings "
                                      "(in the result line)",
-                    more=len(result.warnings) - MAX_SHOWN)
+                    more=len(result.warnings) - MAX_SHOWN, **run)
     for error in result.errors[:MAX_SHOWN]:
-        log_problem(logging.ERROR, str(error.get("message") or error), error=error)
+        log_problem(logging.ERROR, str(error.get("message") or error), error=error, **run)
 
 
 def _print_pull(result: Any) -> None:

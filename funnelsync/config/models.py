@@ -24,6 +24,12 @@ from funnelsync.config.urls import check_http_url, check_state_url, is_cleartext
 
 MAX_LOCK_TTL_SECONDS = 7 * 24 * 3600  # a week
 MAX_DUE_DAYS = 365
+# [limits]: beyond these a rate limit no longer limits, a retry never gives up, or a cache
+# expiry overflows the calendar
+MAX_HUBSPOT_REQUESTS_PER_10S = 10_000
+MAX_HUBSPOT_SEARCH_PER_SECOND = 100
+MAX_RETRY_SECONDS = 24 * 3600  # a day
+MAX_METADATA_TTL_HOURS = 8760  # a year
 
 
 class CrmConnection(StrictModel):
@@ -428,21 +434,26 @@ class LimitsConfig(StrictModel):
     salesforce_quota_share: float = Field(
         0.8, gt=0, le=1, description="Largest share of the remaining Salesforce daily quota "
                                      "one run may use (0.8 keeps 20% head-room).")
-    hubspot_requests_per_10s: int = Field(90, gt=0, description="Client-side HubSpot limit.")
-    hubspot_search_per_second: int = Field(4, gt=0, description="Client-side search limit.")
-    max_retry_seconds: float = Field(120.0, gt=0, description="Give up on a call after "
-                                                              "retrying this long.")
+    hubspot_requests_per_10s: int = Field(
+        90, gt=0, le=MAX_HUBSPOT_REQUESTS_PER_10S,
+        description="Client-side HubSpot limit (at most 10000).")
+    hubspot_search_per_second: int = Field(
+        4, gt=0, le=MAX_HUBSPOT_SEARCH_PER_SECOND,
+        description="Client-side search limit (at most 100; HubSpot search allows about 5).")
+    max_retry_seconds: float = Field(
+        120.0, gt=0, le=MAX_RETRY_SECONDS,
+        description="Give up on a call after retrying this long (at most 86400, a day).")
     metadata_ttl_hours: float = Field(
-        24.0, ge=0, description="How long stage catalogs, owners and object descriptions "
-                                "read from a CRM are trusted before a run asks again (0: "
-                                "every run). A stage or owner that pulled records name and "
-                                "the cache lacks is read at once; --refresh-metadata and "
-                                "--full read everything again.")
+        24.0, ge=0, le=MAX_METADATA_TTL_HOURS,
+        description="How long stage catalogs, owners and object descriptions read from a CRM "
+                    "are trusted before a run asks again (0: every run; at most 8760, a "
+                    "year). A stage or owner that pulled records name and the cache lacks is "
+                    "read at once; --refresh-metadata and --full read everything again.")
     deletion_reconcile_days: float = Field(
-        7.0, gt=0, description="HubSpot: how often a run reads the whole list of archived "
+        7.0, gt=0, le=366, description="HubSpot: how often a run reads the whole list of archived "
                                "records even though the counts of live records say nothing "
                                "was archived (they are read at once when the counts differ, "
-                               "and by --full).")
+                               "and by --full; at most 366).")
 
 
 class AppConfig(StrictModel):

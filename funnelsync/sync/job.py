@@ -120,7 +120,7 @@ class SyncJob:
         return self._locked(False, full, pull_only=True)
 
     def _locked(self, dry_run: bool, full: bool, pull_only: bool) -> RunResult:
-        store = Store.open(self.config.state.url)
+        store = Store.open(self.config.state.url, clock=self.clock)
         try:
             self._acquire(store)
             try:
@@ -146,7 +146,14 @@ class SyncJob:
     def _run_locked(self, store: Store, dry_run: bool, full: bool,
                     pull_only: bool) -> RunResult:
         run_id = store.start_run(self.holder, dry_run=dry_run)
-        current_run_id.set(run_id)
+        token = current_run_id.set(run_id)
+        try:
+            return self._run_steps(store, run_id, dry_run, full, pull_only)
+        finally:  # log lines after the run (a later run's or an embedder's) are not its own
+            current_run_id.reset(token)
+
+    def _run_steps(self, store: Store, run_id: int, dry_run: bool, full: bool,
+                   pull_only: bool) -> RunResult:
         result = RunResult(run_id=run_id, dry_run=dry_run)
         sources = open_sources(self.config, self.only, self.factory,
                                self._metadata_cache(store, full))

@@ -26,6 +26,8 @@ from funnelsync.errors import FunnelsyncError, RemoteError
 
 Sleep = Callable[[float], None]
 Clock = Callable[[], float]
+# Waits for the thread that sends a message, at most the seconds given (``Thread.join``)
+Await = Callable[[threading.Thread, float], None]
 SHOWN_ALERTS = 50  # lines in the message text; the JSON carries every alert
 DEADLINE_SECONDS = 10.0  # per message, every attempt and wait included
 
@@ -91,11 +93,13 @@ def post_webhook(url: str, alerts: Sequence[dict[str, Any]], *, attempts: int = 
 
 def deliver(url: str, payload: dict[str, Any], *, attempts: int = 3, timeout: float = 5.0,
             sleep: Sleep | None = None, session: requests.Session | None = None,
-            deadline: float = DEADLINE_SECONDS, clock: Clock = time.monotonic) -> str | None:
+            deadline: float = DEADLINE_SECONDS, clock: Clock = time.monotonic,
+            await_answer: Await = threading.Thread.join) -> str | None:
     """POST one message; None on success, else a warning (see :func:`post_webhook`).
 
     ``timeout`` bounds each wait for the connection or for bytes; ``deadline`` bounds the
-    whole message on ``clock``, however slowly the server answers.
+    whole message on ``clock``, however slowly the server answers. ``await_answer`` waits for
+    the sending thread (with ``clock``, injectable so a test runs no real timer).
     """
     http = session or requests.Session()
     failures: list[Failure] = []
@@ -107,7 +111,8 @@ def deliver(url: str, payload: dict[str, Any], *, attempts: int = 3, timeout: fl
             if left <= 0:
                 raise _OutOfTime
             status = _within(left, lambda: http.post(url, json=payload,
-                                                     timeout=min(timeout, left)).status_code)
+                                                     timeout=min(timeout, left)).status_code,
+                             await_answer)
         except _OutOfTime:
             failures.append(Failure(exc=TimeoutError(),
                                     message=f"no full answer within {deadline:g}s"))
@@ -130,7 +135,8 @@ def deliver(url: str, payload: dict[str, Any], *, attempts: int = 3, timeout: fl
     return None
 
 
-def _within(seconds: float, request: Callable[[], int]) -> int:
+def _within(seconds: float, request: Callable[[], int],
+            await_answer: Await = threading.Thread.join) -> int:
     """The request's answer if it comes in full within ``seconds``, else :class:`_OutOfTime`.
 
     The request runs on a daemon thread: one the server keeps busy is left behind (it ends
@@ -146,7 +152,7 @@ def _within(seconds: float, request: Callable[[], int]) -> int:
 
     worker = threading.Thread(target=run, name="alert-webhook", daemon=True)
     worker.start()
-    worker.join(seconds)
+    await_answer(worker, seconds)
     if worker.is_alive():
         raise _OutOfTime
     if "error" in outcome:

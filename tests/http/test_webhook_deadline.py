@@ -1,7 +1,7 @@
 """The alert webhook's deadline per message and Slack's text escaping.
 
-A local socket server drips its answer a byte at a time, each byte well inside the per-read
-timeout; the message's deadline still ends the attempt (the test waits a fraction of a second).
+A local socket server drips its answer a byte at a time, each byte when the test asks for it;
+the message's deadline, on a fake clock, still ends the attempt. No real timer is involved.
 """
 
 from __future__ import annotations
@@ -10,9 +10,11 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import responses
+from support.clock import FakeClock
 
 from funnelsync.sync.webhook import (
     deliver,
@@ -23,61 +25,79 @@ from funnelsync.sync.webhook import (
 )
 
 URL = "https://hooks.example.test/services/T000/B000/secret-token"
-TIMED_OUT = ("alert webhook failed after retries (TimeoutError: no full answer within 0.3s); "
+TIMED_OUT = ("alert webhook failed after retries (TimeoutError: no full answer within 30s); "
              "alerts are kept in the store")
 HEADERS = b"HTTP/1.1 200 OK\r\nContent-Length: 200\r\nContent-Type: text/plain\r\n\r\n"
+SAFETY = 60.0  # seconds; only a broken test waits this long, a passing one never does
 
 
-def drip_server(prefix: bytes) -> Iterator[tuple[str, list[int]]]:
-    """A server that sends ``prefix`` at once, then one byte every 20 ms until closed."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.05)
-    stop = threading.Event()
-    accepted: list[int] = []
+class DripServer:
+    """Sends ``prefix`` at once, then one byte each time ``drip`` asks for one."""
 
-    def serve() -> None:
-        while not stop.is_set():
+    def __init__(self, prefix: bytes) -> None:
+        self.prefix = prefix
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.05)
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/hook"
+        self.accepted = 0
+        self.stop = threading.Event()
+        self._asked = threading.Semaphore(0)
+        self._sent = threading.Semaphore(0)
+
+    def serve(self) -> None:
+        while not self.stop.is_set():
             try:
-                conn, _ = listener.accept()
+                conn, _ = self.listener.accept()
             except TimeoutError:
                 continue
-            accepted.append(1)
+            self.accepted += 1
             with conn:
                 conn.recv(65536)
-                conn.sendall(prefix)
-                while not stop.is_set():
+                conn.sendall(self.prefix)
+                while self._asked.acquire() and not self.stop.is_set():
                     conn.sendall(b"x")
-                    stop.wait(0.02)
+                    self._sent.release()
 
-    thread = threading.Thread(target=serve, daemon=True)
+    def drip(self, count: int) -> None:
+        """Send ``count`` more bytes to the client, one at a time; return once they are out."""
+        for _ in range(count):
+            self._asked.release()
+            assert self._sent.acquire(timeout=SAFETY), "the server sent nothing"
+
+    def close(self) -> None:
+        self.stop.set()
+        self._asked.release()
+
+
+@contextmanager
+def drip_server(prefix: bytes) -> Iterator[DripServer]:
+    server = DripServer(prefix)
+    thread = threading.Thread(target=server.serve, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}/hook", accepted
-    stop.set()
-    thread.join(2)
-    listener.close()
+    try:
+        yield server
+    finally:
+        server.close()
+        thread.join(SAFETY)
+        server.listener.close()
 
 
-@pytest.fixture()
-def dripping_headers() -> Iterator[tuple[str, list[int]]]:
-    yield from drip_server(b"HTTP/1.1 200 OK\r\n")
+@pytest.mark.parametrize("prefix", [b"HTTP/1.1 200 OK\r\n", HEADERS], ids=["headers", "body"])
+def test_a_dripping_answer_costs_the_deadline_then_a_warning(prefix: bytes) -> None:
+    clock = FakeClock()
 
+    def await_answer(worker: threading.Thread, seconds: float) -> None:
+        server.drip(5)  # the answer keeps coming, each byte well inside the read timeout
+        clock.tick(seconds)  # and the message's deadline passes meanwhile
+        assert worker.is_alive()  # still reading: only the deadline can end this delivery
 
-@pytest.fixture()
-def dripping_body() -> Iterator[tuple[str, list[int]]]:
-    yield from drip_server(HEADERS)
-
-
-@pytest.mark.parametrize("server", ["dripping_headers", "dripping_body"])
-def test_a_dripping_answer_costs_the_deadline_then_a_warning(
-        server: str, request: pytest.FixtureRequest) -> None:
-    url, accepted = request.getfixturevalue(server)
-    waits: list[float] = []
-
-    # reads may take 30 s each: only the message's deadline can end this delivery
-    warning = deliver(url, {"text": "hi"}, timeout=30.0, deadline=0.3, sleep=waits.append)
+    with drip_server(prefix) as server:
+        # reads may take 30 s each: only the message's deadline can end this delivery
+        warning = deliver(server.url, {"text": "hi"}, timeout=30.0, deadline=30.0,
+                          sleep=clock.sleep, clock=clock, await_answer=await_answer)
 
     assert warning == TIMED_OUT
-    assert (accepted, waits) == ([1], [])  # the deadline is spent: no second attempt
+    assert (server.accepted, clock.sleeps) == (1, [])  # the deadline is spent: no second attempt
 
 
 def test_waits_that_would_pass_the_deadline_are_not_made() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from support.clock import FakeClock
 from syncsupport import config_text, no_wait_factory
 
 from funnelsync.cli.main import main
@@ -93,11 +94,14 @@ def write_config(sb: Sandbox, tmp_path: Path, scenario: str) -> Path:
     return path
 
 
-def audit(tmp_path: Path, scenario: str, deals: int = 30) -> tuple[int, list[dict[str, Any]]]:
-    """Seed, pull through the real connectors, audit with the CLI: (exit code, findings)."""
-    with Sandbox(**SIZE, deals=deals, scenario=scenario) as sb:
+def audit(tmp_path: Path, clock: FakeClock, scenario: str,
+          deals: int = 30) -> tuple[int, list[dict[str, Any]]]:
+    """Seed, pull through the real connectors, audit with the CLI: (exit code, findings), all
+    on ``clock`` (the test's, which the CLI's commands run on)."""
+    with Sandbox(**SIZE, deals=deals, scenario=scenario, clock=clock) as sb:
         path = write_config(sb, tmp_path, scenario)
-        run = SyncJob(load_config(str(path)), connector_factory=no_wait_factory()).pull()
+        run = SyncJob(load_config(str(path)), connector_factory=no_wait_factory(clock),
+                      clock=clock.utc).pull()
     assert run.errors == []
     assert (run.pulled["salesforce"]["deals"], run.pulled["hubspot"]["deals"]) == \
         (28 * (deals // 30), 33 * (deals // 30))
@@ -105,14 +109,14 @@ def audit(tmp_path: Path, scenario: str, deals: int = 30) -> tuple[int, list[dic
     return result.exit_code, json.loads(result.stdout)["findings"]
 
 
-def test_clean_scenario_has_no_findings(tmp_path: Path) -> None:
-    code, findings = audit(tmp_path, "clean")
+def test_clean_scenario_has_no_findings(tmp_path: Path, clock: FakeClock) -> None:
+    code, findings = audit(tmp_path, clock, "clean")
     assert (code, findings) == (0, [])
 
 
 @pytest.mark.parametrize("defect", DEFECTS)
-def test_audit_finds_the_seeded_defect(tmp_path: Path, defect: str) -> None:
-    code, findings = audit(tmp_path, defect)
+def test_audit_finds_the_seeded_defect(tmp_path: Path, defect: str, clock: FakeClock) -> None:
+    code, findings = audit(tmp_path, clock, defect)
     assert len(findings) == 1, findings
     found, expected = findings[0], EXPECTED[defect]
     assert {k: found[k] for k in expected} == expected
@@ -120,9 +124,9 @@ def test_audit_finds_the_seeded_defect(tmp_path: Path, defect: str) -> None:
     assert code == (1 if expected["severity"] == "error" else 0)
 
 
-def test_all_defects_at_once(tmp_path: Path) -> None:
+def test_all_defects_at_once(tmp_path: Path, clock: FakeClock) -> None:
     # Two copies: with every switch on, one copy leaves fewer than ten decision stays.
-    code, findings = audit(tmp_path, "defects", deals=60)
+    code, findings = audit(tmp_path, clock, "defects", deals=60)
     assert code == 1
     assert sorted((f["check"], f["severity"], f["source"], f["stage"]) for f in findings) == \
         sorted((e["check"], e["severity"], e["source"], e["stage"]) for e in EXPECTED.values())

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from support.clock import SANDBOX_START, FakeClock
 
 from funnelsync.cli.main import main
+from funnelsync.clock import commands_on
 from funnelsync.sandbox import Sandbox
 from funnelsync.store import Store
 
@@ -39,8 +41,8 @@ def run(*args: str) -> Result:
 
 
 @pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(**SIZE) as sb:
+def sandbox(clock: FakeClock) -> Iterator[Sandbox]:
+    with Sandbox(**SIZE, clock=clock) as sb:
         yield sb
 
 
@@ -181,10 +183,13 @@ def test_doctor_fix_creates_missing_hubspot_properties(sandbox: Sandbox, tmp_pat
 
 @pytest.fixture(scope="module")
 def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One sandbox synced once through `funnelsync sync`, shared by the read-only commands."""
-    with Sandbox(**SIZE) as sb:
-        config = write_config(sb, tmp_path_factory.mktemp("synced"), FULL_MAPPING)
-        result = run("sync", "-c", config, "--json")
+    """One sandbox synced once through `funnelsync sync`, shared by the read-only commands
+    (whose clock, each test's, is at the same time: SANDBOX_START)."""
+    clock = FakeClock(SANDBOX_START)
+    with Sandbox(**SIZE, clock=clock) as sb:
+        with commands_on(clock.timebase()):
+            config = write_config(sb, tmp_path_factory.mktemp("synced"), FULL_MAPPING)
+            result = run("sync", "-c", config, "--json")
         assert result.exit_code in (0, 1), result.output  # 1: the CRMs rejected some task rows
         yield config
 
@@ -250,3 +255,17 @@ def test_export_row_counts_equal_store_counts(synced: str, tmp_path: Path, fmt: 
                 assert sum(1 for _ in csv.DictReader(fh)) == count
         else:
             assert len(out.read_text().splitlines()) == count
+
+
+@pytest.mark.parametrize(("option", "value", "shown"), [
+    ("--leads", "100001", "100001 is not in the range 1<=x<=100000"),
+    ("--deals", str(10**12), "1000000000000 is not in the range 1<=x<=100000"),
+    ("--deals", "0", "0 is not in the range 1<=x<=100000"),
+])
+def test_demo_sizes_are_bounded_before_any_work(tmp_path: Path, option: str, value: str,
+                                                shown: str) -> None:
+    report = tmp_path / "r.html"
+    result = run("demo", option, value, "-o", str(report))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == f"Error: Invalid value for '{option}': {shown}."
+    assert "Traceback" not in result.output and not report.exists()

@@ -62,6 +62,9 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     monkeypatch.chdir(tmp_path)  # destination="duckdb" writes funnel.duckdb here
     monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt-data"))
     monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    # dlt's extraction loop waits for ready items on a timed event (10 ms by default); at zero
+    # its polls never block, so no real timer runs (and a moved system clock cannot stall it)
+    monkeypatch.setenv("EXTRACT__FUTURES_POLL_INTERVAL", "0")
     clock = FakeClock(SANDBOX_START)
     with Sandbox(**SIZE, clock=clock) as sandbox:
         state = (tmp_path / "state.db").as_posix()
@@ -229,6 +232,9 @@ def test_the_duckdb_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt-data"))
     monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    # dlt's extraction loop waits for ready items on a timed event (10 ms by default); at zero
+    # its polls never block, so no real timer runs (and a moved system clock cannot stall it)
+    monkeypatch.setenv("EXTRACT__FUTURES_POLL_INTERVAL", "0")
     example = runpy.run_path(str(Path(__file__).parents[2] / "examples" / "dlt_duckdb.py"))
     example["main"](tmp_path / "work")
     lines = capsys.readouterr().out.splitlines()

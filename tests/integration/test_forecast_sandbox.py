@@ -27,7 +27,8 @@ def config_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with Sandbox(seed=7, leads=0, deals=600, clock=clock) as sb:
         path = tmp / "forecast.toml"
         path.write_text(config_text(sb, f"sqlite:///{(tmp / 'state.db').as_posix()}"))
-        run = SyncJob(load_config(str(path)), connector_factory=no_wait_factory(clock)).pull()
+        run = SyncJob(load_config(str(path)), connector_factory=no_wait_factory(clock),
+                      clock=clock.utc).pull()
     assert run.errors == []
     return path
 

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
+from support.clock import SANDBOX_START, FakeClock
 from syncsupport import crm_snapshot, no_wait_factory, sandbox_config
 
 from funnelsync.cli.main import main
@@ -26,11 +27,11 @@ SMALL = {"seed": 11, "leads": 200, "deals": 20}
 
 
 def test_identity_links_exactly_the_shared_people_and_the_report_counts_each_once(
-        tmp_path: Path) -> None:
+        tmp_path: Path, clock: FakeClock) -> None:
     db_url = f"sqlite:///{tmp_path / 'state.db'}"
-    with Sandbox(**SIZE) as sb:
+    with Sandbox(**SIZE, clock=clock) as sb:
         config = sandbox_config(sb, db_url)
-        SyncJob(config, connector_factory=no_wait_factory()).pull()
+        job(config, clock).pull()
         stats = sb.stats()
         path = tmp_path / "funnelsync.toml"
         path.write_text(_config_text(sb.url, db_url))
@@ -64,16 +65,21 @@ def _config_text(url: str, db_url: str) -> str:
             f'[state]\nurl = "{db_url}"\n')
 
 
+def job(config: AppConfig, clock: FakeClock) -> SyncJob:
+    return SyncJob(config, connector_factory=no_wait_factory(clock), clock=clock.utc)
+
+
 def _sync(tmp_path: Path, extra: str, runs: int) -> tuple[dict, dict, int]:
     """Syncs; returns (targets, CRM snapshot after the first, records written by the last)."""
     db_url = f"sqlite:///{tmp_path / 'wb.db'}"
-    with Sandbox(**SMALL) as sb:
+    clock = FakeClock(SANDBOX_START)
+    with Sandbox(**SMALL, clock=clock) as sb:
         config = sandbox_config(sb, db_url, extra)
-        SyncJob(config, connector_factory=no_wait_factory()).run()
+        job(config, clock).run()
         snap = crm_snapshot(sb, config)
         last = None
         for _ in range(runs - 1):
-            last = SyncJob(config, connector_factory=no_wait_factory()).run()
+            last = job(config, clock).run()
         with Store.open(db_url) as store:
             on = config.model_copy(update={"identity": config.identity.model_copy(
                 update={"writeback_furthest_stage": True})})

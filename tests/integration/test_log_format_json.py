@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from support.clock import FakeClock
 from syncsupport import config_text
 
 from funnelsync.cli.main import main
@@ -46,9 +47,9 @@ def noisy_libraries(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.usefixtures("noisy_libraries")
 @pytest.mark.parametrize("command", [["sync", "--dry-run"], ["pull"]])
-def test_stderr_is_json_lines_and_stdout_is_the_result_line(tmp_path: Path,
-                                                            command: list[str]) -> None:
-    with Sandbox(**SIZE) as sb:
+def test_stderr_is_json_lines_and_stdout_is_the_result_line(tmp_path: Path, command: list[str],
+                                                            clock: FakeClock) -> None:
+    with Sandbox(**SIZE, clock=clock) as sb:
         (tmp_path / "c.toml").write_text(config_text(sb, f"sqlite:///{tmp_path / 's.db'}"))
         with warnings.catch_warnings():
             warnings.simplefilter("always")

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from support.clock import FakeClock
 from syncsupport import no_wait_factory, sandbox_config, tasks, written
 
 from funnelsync.config.models import AppConfig
@@ -42,13 +43,13 @@ quiet_days = 14
 
 
 @pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(**SIZE) as sb:
+def sandbox(clock: FakeClock) -> Iterator[Sandbox]:
+    with Sandbox(**SIZE, clock=clock) as sb:
         yield sb
 
 
-def job(config: AppConfig) -> SyncJob:
-    return SyncJob(config, connector_factory=no_wait_factory())
+def job(config: AppConfig, clock: FakeClock, **options: Any) -> SyncJob:
+    return SyncJob(config, connector_factory=no_wait_factory(clock), clock=clock.utc, **options)
 
 
 def lead_owners(config: AppConfig) -> dict[str, list[tuple[str | None, bool]]]:
@@ -67,13 +68,13 @@ def routable(owner: str | None, converted: bool) -> bool:
 
 
 def test_routing_leaves_no_routable_lead_unowned_and_reruns_change_nothing(
-        sandbox: Sandbox, tmp_path: Any) -> None:
+        sandbox: Sandbox, tmp_path: Any, clock: FakeClock) -> None:
     config = sandbox_config(sandbox, f"sqlite:///{tmp_path / 'fs.db'}", EXTRA)
     before = lead_owners(config)
     waiting = {crm: sum(routable(*row) for row in rows) for crm, rows in before.items()}
     assert waiting["salesforce"] > 0 and waiting["hubspot"] > 0
 
-    dry = job(config).run(dry_run=True)
+    dry = job(config, clock).run(dry_run=True)
     assert (written(sandbox), tasks(sandbox)) == (0, 0)
     routed = [c for c in dry.planned_changes if "owner_id" in c["changes"]]
     assert Counter(c["source"] for c in routed) == waiting
@@ -81,7 +82,7 @@ def test_routing_leaves_no_routable_lead_unowned_and_reruns_change_nothing(
     with Store.open(config.state.url) as store:
         assert store.get_state("routing.salesforce") is None  # a dry run moves no position
 
-    first = job(config).run()
+    first = job(config, clock).run()
     assert first.errors == []
     after = lead_owners(config)
     assert [row for rows in after.values() for row in rows if routable(*row)] == []
@@ -93,9 +94,8 @@ def test_routing_leaves_no_routable_lead_unowned_and_reruns_change_nothing(
         assert max(assigned.values()) - min(assigned.values()) <= 1
         assert len(assigned) == len(active & set(TEAM))  # inactive owners were skipped
 
-    second = job(config).run()
+    second = job(config, clock).run()
     assert (second.changes, second.records_written, second.tasks_created) == (0, 0, 0)
     assert second.errors == []
-    recheck = SyncJob(config, connector_factory=no_wait_factory(),
-                      reevaluate_all=True).run(dry_run=True)
+    recheck = job(config, clock, reevaluate_all=True).run(dry_run=True)
     assert recheck.planned_changes == [] and recheck.planned_tasks == []

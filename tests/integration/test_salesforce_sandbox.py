@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from support.clock import FakeClock
 
 from funnelsync.config.models import LimitsConfig, SalesforceConfig
 from funnelsync.connectors.http import RetryPolicy
@@ -16,8 +17,8 @@ from funnelsync.sandbox import Sandbox
 
 
 @pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(seed=7, leads=300, deals=200) as sb:
+def sandbox(clock: FakeClock) -> Iterator[Sandbox]:
+    with Sandbox(seed=7, leads=300, deals=200, clock=clock) as sb:
         yield sb
 
 

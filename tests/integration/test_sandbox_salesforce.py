@@ -25,7 +25,7 @@ from funnelsync.sandbox import Sandbox
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(seed=7, leads=300, deals=300) as sb:
+    with Sandbox(seed=7, leads=300, deals=300, clock=FakeClock(SANDBOX_START)) as sb:
         yield sb
 
 

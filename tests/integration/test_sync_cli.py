@@ -7,10 +7,10 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 from click.testing import CliRunner
+from support.clock import FakeClock
 from syncsupport import config_text, crm_snapshot, sandbox_config, tasks, written
 
 from funnelsync.cli.main import main
@@ -20,14 +20,24 @@ from funnelsync.store import Store
 SIZE = {"seed": 5, "leads": 150, "deals": 120}
 
 
+KILLED_CLI = Path(__file__).with_name("killed_cli.py")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _child_env() -> dict[str, str]:
+    """This process's environment, with this checkout's package and test helpers importable."""
+    paths = [str(ROOT), str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+
+
 def write_config(sb: Sandbox, path: Path, extra: str = "") -> Path:
     config = path / "funnelsync.toml"
     config.write_text(config_text(sb, f"sqlite:///{path / 'fs.db'}", extra))
     return config
 
 
-def test_sync_json_then_a_rerun_writes_nothing(tmp_path: Path) -> None:
-    with Sandbox(**SIZE) as sb:
+def test_sync_json_then_a_rerun_writes_nothing(tmp_path: Path, clock: FakeClock) -> None:
+    with Sandbox(**SIZE, clock=clock) as sb:
         config = write_config(sb, tmp_path)
         first = CliRunner().invoke(main, ["sync", "-c", str(config), "--json"])
         assert first.exit_code == 0, first.output
@@ -43,11 +53,12 @@ def test_sync_json_then_a_rerun_writes_nothing(tmp_path: Path) -> None:
         assert (second.exit_code, again["records_written"], again["tasks_created"]) == (0, 0, 0)
 
 
-def test_pull_refresh_metadata_reads_catalogs_and_describes_again(tmp_path: Path) -> None:
+def test_pull_refresh_metadata_reads_catalogs_and_describes_again(
+        tmp_path: Path, clock: FakeClock) -> None:
     """Salesforce, nothing changed: login + a query per stream; with --refresh-metadata also
     3 describes and the 2 catalog queries the cache spared, and the org's currencies (the list
     of objects, CurrencyType, DatedConversionRate)."""
-    with Sandbox(**SIZE) as sb:
+    with Sandbox(**SIZE, clock=clock) as sb:
         config = write_config(sb, tmp_path)
         args = ["pull", "-c", str(config), "--source", "salesforce", "--json"]
         assert CliRunner().invoke(main, args).exit_code == 0
@@ -58,8 +69,8 @@ def test_pull_refresh_metadata_reads_catalogs_and_describes_again(tmp_path: Path
         assert json.loads(refreshed.stdout)["api_calls"] == {"salesforce": 4 + 5 + 3}
 
 
-def test_pull_json_counts_every_record_received(tmp_path: Path) -> None:
-    with Sandbox(**SIZE) as sb:
+def test_pull_json_counts_every_record_received(tmp_path: Path, clock: FakeClock) -> None:
+    with Sandbox(**SIZE, clock=clock) as sb:
         config = write_config(sb, tmp_path)
         result = CliRunner().invoke(main, ["pull", "-c", str(config), "--json"])
         assert result.exit_code == 0, result.output
@@ -74,19 +85,20 @@ def test_pull_json_counts_every_record_received(tmp_path: Path) -> None:
         assert written(sb) == 0
 
 
-def test_a_concurrent_run_exits_3_naming_the_holder(tmp_path: Path) -> None:
-    with Sandbox(**SIZE) as sb:
+def test_a_concurrent_run_exits_3_naming_the_holder(tmp_path: Path, clock: FakeClock) -> None:
+    with Sandbox(**SIZE, clock=clock) as sb:
         config = write_config(sb, tmp_path)
         with Store.open(f"sqlite:///{tmp_path / 'fs.db'}") as store:
-            store.acquire_lock("scheduler-2:777:run", datetime.now(UTC), 600)
+            store.acquire_lock("scheduler-2:777:run", clock.utc(), 600)
         result = CliRunner().invoke(main, ["sync", "-c", str(config)])
         assert result.exit_code == 3
         assert "scheduler-2:777:run" in result.stderr
         assert written(sb) == 0
 
 
-def test_bad_credentials_exit_4_without_echoing_the_secret(tmp_path: Path) -> None:
-    with Sandbox(**SIZE) as sb:
+def test_bad_credentials_exit_4_without_echoing_the_secret(
+        tmp_path: Path, clock: FakeClock) -> None:
+    with Sandbox(**SIZE, clock=clock) as sb:
         config = write_config(sb, tmp_path)
         text = config.read_text().replace('access_token = "pat-demo"',
                                           'access_token = "pat-wrong-secret-123"')
@@ -97,30 +109,20 @@ def test_bad_credentials_exit_4_without_echoing_the_secret(tmp_path: Path) -> No
         assert result.stderr.startswith("error: ")
 
 
-def test_kill_9_mid_run_then_rerun_converges(tmp_path: Path) -> None:
+def test_kill_9_mid_run_then_rerun_converges(tmp_path: Path, clock: FakeClock) -> None:
     (tmp_path / "c").mkdir()
-    with Sandbox(**SIZE) as clean:
+    with Sandbox(**SIZE, clock=clock) as clean:
         done = CliRunner().invoke(main, ["sync", "-c", str(write_config(clean, tmp_path / "c"))])
         assert done.exit_code == 0, done.output
         expected = crm_snapshot(clean, sandbox_config(clean, f"sqlite:///{tmp_path / 'c.db'}"))
-    with Sandbox(**SIZE, latency_ms=15) as sb:
+    with Sandbox(**SIZE, clock=clock) as sb:
         (tmp_path / "k").mkdir()
         config_path = write_config(sb, tmp_path / "k")
-        proc = subprocess.Popen([sys.executable, "-m", "funnelsync.cli.main", "sync", "-c",
-                                 str(config_path), "--json"], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, env={**os.environ})
-        killed = False
-        for _ in range(2400):  # poll the sandbox while the child works, at most ~2 minutes
-            try:
-                proc.wait(timeout=0.05)
-                break
-            except subprocess.TimeoutExpired:
-                if written(sb) > 0:  # the push has begun: kill it mid-write
-                    proc.send_signal(signal.SIGKILL)
-                    proc.wait(timeout=30)
-                    killed = True
-                    break
-        assert killed, "the sync finished before it could be killed mid-push"
+        child = subprocess.run([sys.executable, str(KILLED_CLI), repr(clock()), "sync", "-c",
+                                str(config_path), "--json"], capture_output=True, text=True,
+                               env=_child_env(), timeout=600, check=False)
+        assert child.returncode == -signal.SIGKILL, child.stderr
+        assert written(sb) > 0  # killed mid-push: some writes reached the CRM
         written_before = written(sb)
         rerun = CliRunner().invoke(main, ["sync", "-c", str(config_path), "--json"])
         assert rerun.exit_code == 0, rerun.output
@@ -135,8 +137,8 @@ def test_kill_9_mid_run_then_rerun_converges(tmp_path: Path) -> None:
 
 
 def test_salesforce_quota_headroom_stops_the_run_with_exit_4_and_keeps_progress(
-        tmp_path: Path) -> None:
-    with Sandbox(seed=5, leads=12_000, deals=100) as sb:
+        tmp_path: Path, clock: FakeClock) -> None:
+    with Sandbox(seed=5, leads=12_000, deals=100, clock=clock) as sb:
         sb.set_faults(daily_limit=10)  # 80% of what is left allows only a handful of calls
         config = write_config(sb, tmp_path)
         stopped = CliRunner().invoke(main, ["sync", "-c", str(config), "--source", "salesforce"])
@@ -155,8 +157,9 @@ def test_salesforce_quota_headroom_stops_the_run_with_exit_4_and_keeps_progress(
             assert store.count_records("salesforce", "leads", include_deleted=True) == 12_000
 
 
-def test_dry_run_shows_how_many_new_tasks_each_owner_would_get(tmp_path: Path) -> None:
-    with Sandbox(**SIZE) as sb:
+def test_dry_run_shows_how_many_new_tasks_each_owner_would_get(
+        tmp_path: Path, clock: FakeClock) -> None:
+    with Sandbox(**SIZE, clock=clock) as sb:
         config = write_config(sb, tmp_path, "[alerts]\nmax_new_tasks_per_owner_per_day = 3\n")
         result = CliRunner().invoke(main, ["sync", "-c", str(config), "--dry-run"])
         assert result.exit_code == 0, result.output

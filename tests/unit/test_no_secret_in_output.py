@@ -68,7 +68,7 @@ def test_an_unreachable_store_is_one_masked_line_and_exit_4(tmp_path: Path,
 def test_doctor_lines_are_masked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from funnelsync.app import doctor
 
-    def failing(config: object, fix: bool = False) -> doctor.DoctorReport:
+    def failing(config: object, fix: bool = False, **_: object) -> doctor.DoctorReport:
         return doctor.DoctorReport(
             checks=[doctor.Check("hubspot", "reachable", "fail", f"proxy {UNREACHABLE} down")],
             unreachable=True)

@@ -1,0 +1,49 @@
+"""Log lines name the run in progress, and only while it is in progress."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from support.clock import FakeClock
+from syncsupport import no_wait_factory, sandbox_config
+
+from funnelsync.cli.console import RunIdFilter
+from funnelsync.sandbox import Sandbox
+from funnelsync.sync.job import SyncJob, current_run_id
+
+
+class _Fields(logging.Handler):
+    """Keeps each record's message and its run id (None: the record names no run)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.addFilter(RunIdFilter())
+        self.seen: list[tuple[str, int | None]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen.append((record.getMessage(),
+                          (getattr(record, "fields", {}) or {}).get("run_id")))
+
+
+def test_a_finished_run_names_no_later_log_line(tmp_path: Path, clock: FakeClock) -> None:
+    handler = _Fields()
+    log = logging.getLogger("funnelsync.sync.job")
+    log.addHandler(handler)
+    try:
+        with Sandbox(seed=3, leads=20, deals=10, clock=clock) as sb:
+            config = sandbox_config(sb, f"sqlite:///{tmp_path / 'fs.db'}")
+            job = SyncJob(config, connector_factory=no_wait_factory(clock), clock=clock.utc)
+            job.progress = lambda *args, **kwargs: log.warning("progress")
+            first = job.pull()
+            log.warning("between the runs")
+            second = job.pull()
+        log.warning("after the runs")
+    finally:
+        log.removeHandler(handler)
+    assert (first.run_id, second.run_id) == (1, 2)
+    assert current_run_id.get() is None
+    named = [(msg, run) for msg, run in handler.seen if msg != "progress"]
+    assert named == [("between the runs", None), ("after the runs", None)]
+    progress = [run for msg, run in handler.seen if msg == "progress"]
+    assert progress and set(progress) == {1, 2}
