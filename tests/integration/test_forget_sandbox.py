@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from click.testing import CliRunner
 from sfclient import salesforce_client
+from support.clock import FakeClock
 from syncsupport import config_text, no_wait_factory, sandbox_config
 
 from funnelsync.cli.main import main
@@ -48,18 +49,24 @@ def _stored_with(db_url: str, email: str) -> list[tuple[str, str]]:
     return sorted((r.source, r.id) for r in rows)
 
 
-def _setup(tmp_path: Path, sb: Sandbox, extra: str = "") -> tuple[str, Path, Any]:
+def _job(config: Any, clock: FakeClock) -> SyncJob:
+    return SyncJob(config, connector_factory=no_wait_factory(clock), clock=clock.utc)
+
+
+def _setup(tmp_path: Path, sb: Sandbox, clock: FakeClock,
+           extra: str = "") -> tuple[str, Path, Any]:
     db_url = f"sqlite:///{tmp_path / 'state.db'}"
     config = sandbox_config(sb, db_url, extra)
-    SyncJob(config, connector_factory=no_wait_factory()).pull()
+    _job(config, clock).pull()
     path = tmp_path / "funnelsync.toml"
     path.write_text(config_text(sb, db_url, extra))
     return db_url, path, config
 
 
-def test_a_forgotten_person_is_not_stored_again_by_later_pulls(tmp_path: Path) -> None:
-    with Sandbox(**SIZE) as sb:
-        db_url, path, config = _setup(tmp_path, sb)
+def test_a_forgotten_person_is_not_stored_again_by_later_pulls(
+        tmp_path: Path, clock: FakeClock) -> None:
+    with Sandbox(**SIZE, clock=clock) as sb:
+        db_url, path, config = _setup(tmp_path, sb, clock)
         email, ids = _shared_person(db_url, config)
         assert _stored_with(db_url, email) == sorted(ids.items())
         gone = run("forget", email.upper(), "-c", str(path))
@@ -69,10 +76,10 @@ def test_a_forgotten_person_is_not_stored_again_by_later_pulls(tmp_path: Path) -
                                     "suppression list\n")
         # The CRMs still hold the person: a full pull reads them, then an incremental pull
         # reads the Salesforce lead again after it changed.
-        full = SyncJob(config, connector_factory=no_wait_factory()).pull(full=True)
+        full = _job(config, clock).pull(full=True)
         salesforce_client(sb.url).restful(f"sobjects/Lead/{ids['salesforce']}",
                                           method="PATCH", json={"Title": "Chief Privacy"})
-        again = SyncJob(config, connector_factory=no_wait_factory()).pull()
+        again = _job(config, clock).pull()
         assert again.pulled["salesforce"]["leads"] >= 1
         assert _stored_with(db_url, email) == []
         warnings = [w for w in full.warnings + again.warnings if "suppression" in w]
@@ -85,9 +92,10 @@ def test_a_forgotten_person_is_not_stored_again_by_later_pulls(tmp_path: Path) -
         assert listed.stdout == "1 address(es) on the suppression list\n"
 
 
-def test_reports_exports_and_identity_skip_a_row_that_slipped_in(tmp_path: Path) -> None:
-    with Sandbox(**SIZE) as sb:
-        db_url, path, config = _setup(tmp_path, sb)
+def test_reports_exports_and_identity_skip_a_row_that_slipped_in(
+        tmp_path: Path, clock: FakeClock) -> None:
+    with Sandbox(**SIZE, clock=clock) as sb:
+        db_url, path, config = _setup(tmp_path, sb, clock)
         email, _ = _shared_person(db_url, config)
         engine = sa.create_engine(db_url)
         with engine.connect() as conn:
@@ -115,9 +123,9 @@ def _views(path: Path) -> tuple[int, dict[str, Any], Any]:
     return len(export.stdout.splitlines()), identity, report["merge"]
 
 
-def test_forget_in_crm_dry_run_then_for_real(tmp_path: Path) -> None:
-    with Sandbox(**SIZE) as sb:
-        db_url, path, config = _setup(tmp_path, sb)
+def test_forget_in_crm_dry_run_then_for_real(tmp_path: Path, clock: FakeClock) -> None:
+    with Sandbox(**SIZE, clock=clock) as sb:
+        db_url, path, config = _setup(tmp_path, sb, clock)
         email, ids = _shared_person(db_url, config)
         sf_id, hs_id = ids["salesforce"], ids["hubspot"]
         plan = run("forget", email, "-c", str(path), "--in-crm", "--dry-run")
@@ -161,9 +169,9 @@ def _person_id(db_url: str, config: Any) -> str:
 
 
 def test_a_crm_that_cannot_erase_is_named_and_the_person_stays_forgotten(
-        tmp_path: Path) -> None:
-    with Sandbox(**SIZE) as sb:
-        db_url, path, config = _setup(tmp_path, sb)
+        tmp_path: Path, clock: FakeClock) -> None:
+    with Sandbox(**SIZE, clock=clock) as sb:
+        db_url, path, config = _setup(tmp_path, sb, clock)
         email, ids = _shared_person(db_url, config)
         text = path.read_text().replace('access_token = "pat-demo"',
                                         'access_token = "pat-revoked"')
