@@ -20,7 +20,7 @@ from funnelsync.cli.common import (
 )
 from funnelsync.config.loading import load_config
 from funnelsync.crm import CRM_NAMES
-from funnelsync.errors import ConfigError
+from funnelsync.errors import ConfigError, DataError
 
 
 @click.command("schema")
@@ -83,22 +83,35 @@ def normalize_cmd(source: str | None, obj: str | None, sample: str | None, pipel
     out = sys.stdout
     write = _record_writer(out)
     for item in nz.normalize_stream(input_file, source, mapper):  # type: ignore[arg-type]
-        if item.warnings or item.record is None:
+        line, error = _line_of(item)
+        if item.warnings or error is not None:
             out.flush()
         for warning in item.warnings:
             echo_line(f"warning: {item.position}: {warning}", err=True)
         counts["warnings"] += len(item.warnings)
-        if item.record is None:
-            echo_line(f"error: {item.position}: {item.error}", err=True)
+        if error is not None:
+            echo_line(f"error: {item.position}: {error}", err=True)
             counts["bad"] += 1
         else:
-            write(nz.record_line(item.record))
+            write(line)
             counts["ok"] += 1
     out.flush()
     click.echo(f"{counts['ok']} normalised, {counts['bad']} rejected, "
                f"{counts['warnings']} warning(s)", err=True)
     if counts["bad"]:
         sys.exit(1)  # partial failure: the good records were still written
+
+
+def _line_of(item: Any) -> tuple[bytes, str | None]:
+    """The output line of a normalised item, or why it has none."""
+    from funnelsync.mapping.normalize import record_line
+
+    if item.record is None:
+        return b"", item.error
+    try:
+        return record_line(item.record), None
+    except DataError as exc:
+        return b"", str(exc)
 
 
 def _record_writer(out: Any) -> Callable[[bytes], Any]:

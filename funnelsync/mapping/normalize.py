@@ -344,11 +344,37 @@ _LINE_OPTIONS = (orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE
 def record_line(record: FunnelLead | FunnelDeal) -> bytes:
     """``record_json(record)`` and a newline, as UTF-8 bytes. Its times must be UTC, as the
     mappers make them, or at least offset by whole minutes (the two serialisers cut an offset
-    with seconds to minutes each their own way)."""
+    with seconds to minutes each their own way). A record holding text that is not Unicode (a
+    lone surrogate, which JSON's ``\\ud800`` escape can make) cannot be written: DataError
+    naming the field."""
     try:
         return orjson.dumps(record.__dict__, default=_decimal_text, option=_LINE_OPTIONS)
     except TypeError:  # orjson.JSONEncodeError included
+        pass
+    try:
         return (record.model_dump_json() + "\n").encode("utf-8")
+    except ValueError:  # pydantic's serialisation error: text it cannot encode
+        raise _unwritable(record) from None
+
+
+def _unwritable(record: FunnelLead | FunnelDeal) -> DataError:
+    name = next((name for name, value in record.__dict__.items() if not _is_unicode(value)),
+                "(record)")
+    record_id = record.source_id.encode("utf-8", "backslashreplace").decode("utf-8")
+    return DataError(f"{record.source} record {record_id}: field {name} holds a lone "
+                     "surrogate (half of a UTF-16 pair, e.g. the escape \\ud800), which is not "
+                     "text; fix it in the input", source=record.source, record_id=record_id,
+                     field=name)
+
+
+def _is_unicode(value: Any) -> bool:
+    if isinstance(value, str):
+        return not any("\ud800" <= char <= "\udfff" for char in value)
+    if isinstance(value, dict):
+        return all(_is_unicode(k) and _is_unicode(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return all(_is_unicode(item) for item in value)
+    return True
 
 
 def _decimal_text(value: Any) -> str:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from support.clock import SANDBOX_START
 
 from funnelsync.config.models import WritebackConfig
+from funnelsync.errors import DataError
 from funnelsync.mapping import hubspot as hs
 from funnelsync.mapping import salesforce as sf
 from funnelsync.mapping.funnel import StageMaps
@@ -115,3 +116,10 @@ def test_values_orjson_refuses_are_written_by_pydantic(extra: dict[str, Any]) ->
     lead = FunnelLead(source="salesforce", source_id="00QA", extra=extra)
     assert json.loads(record_line(lead))["extra"] == json.loads(json.dumps(extra))
     assert record_line(lead) == _pydantic_line(lead)
+
+
+def test_text_that_is_not_unicode_is_a_data_error_naming_the_field() -> None:
+    lead = FunnelLead(source="hubspot", source_id="501", extra={"notes": ["ok", "\udc80"]})
+    with pytest.raises(DataError) as caught:
+        record_line(lead)
+    assert (caught.value.record_id, caught.value.field) == ("501", "extra")
