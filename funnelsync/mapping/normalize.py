@@ -14,9 +14,11 @@ reads otherwise (NaN and infinities, lone surrogates, integers beyond 64 bits) i
 
 The input may be text lines or the byte lines of a binary file; bytes are decoded as
 ``config.encoding`` describes (UTF-8 with or without a byte-order mark, UTF-16), and a line
-that cannot be decoded is rejected with its number while the other lines still map. Each
-record yields a ``NormalizedItem`` carrying the record and its warnings, or the reason it was
-rejected; one bad record never stops the rest.
+that cannot be decoded is rejected with its number while the other lines still map. A UTF-8
+line is handed to orjson as bytes (it checks UTF-8 itself) and decoded only when orjson refuses
+it. Each record yields a ``NormalizedItem`` carrying the record and its warnings, or the reason
+it was rejected; one bad record never stops the rest. ``record_line`` writes a record as the
+bytes of pydantic's compact JSON, with orjson where that gives the same bytes.
 """
 
 from __future__ import annotations
