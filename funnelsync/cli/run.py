@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
 import logging
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -19,7 +21,7 @@ from funnelsync.cli.common import (
 )
 from funnelsync.config.loading import load_config
 from funnelsync.crm import CRM_NAMES
-from funnelsync.errors import ConfigError
+from funnelsync.errors import ConfigError, DataError
 
 
 @click.command("schema")
@@ -80,23 +82,57 @@ def normalize_cmd(source: str | None, obj: str | None, sample: str | None, pipel
     # command's time on large inputs); it is flushed before each report on stderr, so both
     # streams keep the input's order on a terminal.
     out = sys.stdout
+    write = _record_writer(out)
     for item in nz.normalize_stream(input_file, source, mapper):  # type: ignore[arg-type]
-        if item.warnings or item.record is None:
+        line, error = _line_of(item)
+        if item.warnings or error is not None:
             out.flush()
         for warning in item.warnings:
             echo_line(f"warning: {item.position}: {warning}", err=True)
         counts["warnings"] += len(item.warnings)
-        if item.record is None:
-            echo_line(f"error: {item.position}: {item.error}", err=True)
+        if error is not None:
+            echo_line(f"error: {item.position}: {error}", err=True)
             counts["bad"] += 1
         else:
-            out.write(nz.record_json(item.record) + "\n")
+            write(line)
             counts["ok"] += 1
     out.flush()
     click.echo(f"{counts['ok']} normalised, {counts['bad']} rejected, "
                f"{counts['warnings']} warning(s)", err=True)
     if counts["bad"]:
         sys.exit(1)  # partial failure: the good records were still written
+
+
+def _line_of(item: Any) -> tuple[bytes, str | None]:
+    """The output line of a normalised item, or why it has none."""
+    from funnelsync.mapping.normalize import record_line
+
+    if item.record is None:
+        return b"", item.error
+    try:
+        return record_line(item.record), None
+    except DataError as exc:
+        return b"", str(exc)
+
+
+def _record_writer(out: Any) -> Callable[[bytes], Any]:
+    """Writes a UTF-8 record line to ``out``: straight to its byte buffer when the text
+    stream would write the same bytes (UTF-8, line ends kept as they are), else as text."""
+    buffer = getattr(out, "buffer", None)
+    encoding = getattr(out, "encoding", None) or ""
+    # Record lines hold no lone surrogates (neither serialiser writes one), so the stream's
+    # error handler cannot change their bytes; a text stream on Windows turns "\n" into "\r\n".
+    if buffer is not None and _is_utf8(encoding) and os.linesep == "\n":
+        out.flush()  # anything already written as text goes first
+        return buffer.write  # type: ignore[no-any-return]
+    return lambda line: out.write(line.decode("utf-8"))
+
+
+def _is_utf8(encoding: str) -> bool:
+    try:
+        return codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        return False
 
 
 SOURCE_CHOICE = click.Choice(CRM_NAMES)

@@ -75,41 +75,52 @@ def _bad_utf8(before: bytes, byte: int) -> str:
 def decode_lines(chunks: Iterable[bytes]) -> Iterator[str | BadLine]:
     """The lines of a byte stream (a binary file, read lazily), each with its line end, one
     item per line: text, or a BadLine for a line that cannot be decoded."""
+    for line in utf8_or_decoded_lines(chunks):
+        yield decode_utf8_line(line) if type(line) is bytes else line
+
+
+def utf8_or_decoded_lines(chunks: Iterable[bytes]) -> Iterator[bytes | str | BadLine]:
+    """The lines of a byte stream as ``decode_lines`` gives them, except that UTF-8 lines stay
+    bytes (without the byte-order mark): a reader that parses UTF-8 itself need not decode
+    them, and ``decode_utf8_line`` does when it must."""
     it = iter(chunks)
-    head = b""
+    head: list[bytes] = []
     for chunk in it:
-        head += chunk
-        if len(head) >= 4:
+        head.append(chunk)
+        if sum(map(len, head)) >= 4:
             break
-    codec = sniff_encoding(head[:4])
+    codec = sniff_encoding(b"".join(head)[:4])
     if codec.startswith("utf-16"):
-        yield from _utf16_lines(head, it, codec)
-    else:
-        yield from _utf8_lines(head, it)
+        yield from _utf16_lines(b"".join(head), it, codec)
+        return
+    lines = _utf8_lines(chain(head, it))
+    first = next(lines, None)
+    if first is not None:
+        yield first.removeprefix(codecs.BOM_UTF8)
+        yield from lines
 
 
-def _utf8_lines(head: bytes, rest: Iterator[bytes]) -> Iterator[str | BadLine]:
-    pending, first = b"", True
-    for chunk in _chain(head, rest):
+def _utf8_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """Byte lines, each with its line end; a chunk that is one whole line (what a binary
+    file's lines are) passes as it is."""
+    pending = b""
+    for chunk in chunks:
+        if not pending and chunk and chunk.find(b"\n") == len(chunk) - 1:
+            yield chunk
+            continue
         *lines, pending = (pending + chunk).split(b"\n")
         for line in lines:
-            yield _utf8_line(line + b"\n", first)
-            first = False
+            yield line + b"\n"
     if pending:
-        yield _utf8_line(pending, first)
+        yield pending
 
 
-def _chain(head: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
-    yield head
-    yield from rest
-
-
-def _utf8_line(line: bytes, first: bool) -> str | BadLine:
+def decode_utf8_line(line: bytes) -> str | BadLine:
+    """One line of UTF-8 input as text, or a BadLine naming the first byte that is not UTF-8."""
     try:
-        text = line.decode("utf-8")
+        return line.decode("utf-8")
     except UnicodeDecodeError as exc:
         return BadLine(_bad_utf8(line[:exc.start], line[exc.start]))
-    return text.removeprefix("\ufeff") if first else text
 
 
 def _utf16_lines(head: bytes, rest: Iterator[bytes], codec: str) -> Iterator[str | BadLine]:
@@ -118,7 +129,7 @@ def _utf16_lines(head: bytes, rest: Iterator[bytes], codec: str) -> Iterator[str
         head = head[2:]
     decoder = codecs.getincrementaldecoder(codec)()
     pending = ""
-    for chunk in chain(_chain(head, rest), [None]):  # None: the end, flush the decoder
+    for chunk in chain([head], rest, [None]):  # None: the end, flush the decoder
         try:
             text = decoder.decode(chunk or b"", final=chunk is None)
         except UnicodeDecodeError as exc:
@@ -133,7 +144,8 @@ def _utf16_lines(head: bytes, rest: Iterator[bytes], codec: str) -> Iterator[str
         yield pending
 
 
-__all__ = ["SAVE_AS_UTF8", "BadLine", "decode_lines", "decode_text", "sniff_encoding"]
+__all__ = ["SAVE_AS_UTF8", "BadLine", "decode_lines", "decode_text", "decode_utf8_line",
+           "sniff_encoding", "utf8_or_decoded_lines"]
 
 
 def read_text_file(data: bytes, path: str | Path) -> str:

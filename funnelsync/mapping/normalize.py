@@ -14,9 +14,11 @@ reads otherwise (NaN and infinities, lone surrogates, integers beyond 64 bits) i
 
 The input may be text lines or the byte lines of a binary file; bytes are decoded as
 ``config.encoding`` describes (UTF-8 with or without a byte-order mark, UTF-16), and a line
-that cannot be decoded is rejected with its number while the other lines still map. Each
-record yields a ``NormalizedItem`` carrying the record and its warnings, or the reason it was
-rejected; one bad record never stops the rest.
+that cannot be decoded is rejected with its number while the other lines still map. A UTF-8
+line is handed to orjson as bytes (it checks UTF-8 itself) and decoded only when orjson refuses
+it. Each record yields a ``NormalizedItem`` carrying the record and its warnings, or the reason
+it was rejected; one bad record never stops the rest. ``record_line`` writes a record as the
+bytes of pydantic's compact JSON, with orjson where that gives the same bytes.
 """
 
 from __future__ import annotations
@@ -24,13 +26,20 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from importlib import resources
 from itertools import chain
 from typing import IO, Any, Literal, TextIO
 
 import orjson
 
-from funnelsync.config.encoding import SAVE_AS_UTF8, BadLine, decode_lines, decode_text
+from funnelsync.config.encoding import (
+    SAVE_AS_UTF8,
+    BadLine,
+    decode_text,
+    decode_utf8_line,
+    utf8_or_decoded_lines,
+)
 from funnelsync.config.models import AppConfig
 from funnelsync.errors import ConfigError, DataError
 from funnelsync.mapping import hubspot, salesforce
@@ -58,9 +67,10 @@ SAMPLES: dict[str, tuple[SourceName, ObjectName, str, str | None]] = {
 }
 
 
-# A run of 20 digits may be an integer beyond 64 bits, which orjson reads as a float.
+# A run of 19 digits may be an integer beyond 64 bits (below -2**63 it has 19), which orjson
+# reads as a float.
 _DIGITS_AS_ZERO = bytes(48 if 48 <= b <= 57 else 32 for b in range(256))
-_TWENTY_DIGITS = b"0" * 20
+_LONG_DIGITS = b"0" * 19
 
 
 def _loads(text: str) -> Any:
@@ -69,9 +79,23 @@ def _loads(text: str) -> Any:
         value = orjson.loads(text)
     except orjson.JSONDecodeError:
         return json.loads(text)
-    if _TWENTY_DIGITS in text.encode("utf-8", "surrogatepass").translate(_DIGITS_AS_ZERO):
+    if _LONG_DIGITS in text.encode("utf-8", "surrogatepass").translate(_DIGITS_AS_ZERO):
         return json.loads(text)
     return value
+
+
+_UNREAD = object()
+
+
+def _loads_utf8(line: bytes) -> Any:
+    """The JSON value of a UTF-8 line as ``_loads`` reads its text, read by orjson from the
+    bytes; ``_UNREAD`` when only the text can tell (a line orjson refuses: not UTF-8, blank,
+    or what ``_loads`` hands to ``json.loads``)."""
+    try:
+        value = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return _UNREAD
+    return _UNREAD if _LONG_DIGITS in line.translate(_DIGITS_AS_ZERO) else value
 
 
 @dataclass(frozen=True)
@@ -90,8 +114,8 @@ def make_mapper(source: SourceName, obj: ObjectName, config: AppConfig | None = 
     cfg = config or AppConfig()
     maps, wb = StageMaps(cfg), cfg.writeback
     if source == "salesforce":
-        sf_map = salesforce.map_lead if obj == "lead" else salesforce.map_opportunity
-        return lambda raw: sf_map(raw, maps, wb)
+        bind = salesforce.lead_mapper if obj == "lead" else salesforce.opportunity_mapper
+        return bind(maps, wb)
     if obj == "lead":
         return lambda raw: hubspot.map_contact(raw, maps, wb)
     return lambda raw: hubspot.map_deal(raw, maps, catalog, wb)
@@ -101,8 +125,10 @@ def normalize_stream(lines: Iterable[str] | Iterable[bytes], source: SourceName,
                      mapper: Mapper) -> Iterator[NormalizedItem]:
     """Map every record of a JSON-lines or single-JSON-document input, lazily. ``lines`` are
     the lines of a text file, or of a binary file (then decoded, see the module docstring)."""
-    it = _text_lines(lines)
+    it = _input_lines(lines)
     for number, line in enumerate(it, start=1):
+        if type(line) is bytes:
+            line = decode_utf8_line(line)
         if isinstance(line, BadLine):
             yield _unreadable(number, line)
             continue
@@ -116,12 +142,14 @@ def normalize_stream(lines: Iterable[str] | Iterable[bytes], source: SourceName,
         return
 
 
-def _text_lines(lines: Iterable[Any]) -> Iterator[str | BadLine]:
-    """Text lines, one item per input line; a byte-order mark at the start is dropped."""
+def _input_lines(lines: Iterable[Any]) -> Iterator[str | bytes | BadLine]:
+    """One item per input line: text, UTF-8 bytes (left for orjson to read, see
+    ``utf8_or_decoded_lines``) or a line that cannot be decoded; a byte-order mark at the
+    start is dropped."""
     it = iter(lines)
     first = next(it, None)
     if isinstance(first, bytes | bytearray):
-        yield from decode_lines(chain([bytes(first)], it))
+        yield from utf8_or_decoded_lines(chain([bytes(first)], it))
     elif first is not None:
         yield first.removeprefix("\ufeff")
         yield from it
@@ -139,9 +167,15 @@ def _parses(line: str) -> bool:
     return True
 
 
-def _normalize_lines(lines: Iterable[str | BadLine], start: int, source: SourceName,
+def _normalize_lines(lines: Iterable[str | bytes | BadLine], start: int, source: SourceName,
                      mapper: Mapper) -> Iterator[NormalizedItem]:
     for number, line in enumerate(lines, start=start):
+        if type(line) is bytes:
+            value = _loads_utf8(line)
+            if value is not _UNREAD:  # the common case: a line orjson reads as json.loads does
+                yield from _normalize_value(value, f"line {number}", source, mapper)
+                continue
+            line = decode_utf8_line(line)
         if isinstance(line, BadLine):
             yield _unreadable(number, line)
             continue
@@ -157,12 +191,14 @@ def _normalize_lines(lines: Iterable[str | BadLine], start: int, source: SourceN
         yield from _normalize_value(value, f"line {number}", source, mapper)
 
 
-def _normalize_document(first: str, number: int, rest: Iterator[str | BadLine],
+def _normalize_document(first: str, number: int, rest: Iterator[str | bytes | BadLine],
                         source: SourceName, mapper: Mapper) -> Iterator[NormalizedItem]:
     """The input from line ``number`` on as one text; undecodable lines are reported and
     left blank (so line numbers stay right)."""
     parts = ["\n" * (number - 1), first]
     for index, line in enumerate(rest, start=number + 1):
+        if type(line) is bytes:
+            line = decode_utf8_line(line)
         if isinstance(line, BadLine):
             yield _unreadable(index, line)
             line = "\n"
@@ -299,6 +335,56 @@ def record_json(record: FunnelLead | FunnelDeal) -> str:
     return record.model_dump_json()
 
 
+# orjson writes what pydantic's serialiser writes for the values the mappers produce (text,
+# numbers, booleans, None, dates, aware times, exact decimals, dicts of these), byte for byte,
+# in a third of the time. A value it would write otherwise or not at all (an integer beyond 64
+# bits, a non-text key, a subclass, a dataclass) makes it refuse, and pydantic writes the line.
+_LINE_OPTIONS = (orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE
+                 | orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS)
+
+
+def record_line(record: FunnelLead | FunnelDeal) -> bytes:
+    """``record_json(record)`` and a newline, as UTF-8 bytes. Its times must be UTC, as the
+    mappers make them, or at least offset by whole minutes (the two serialisers cut an offset
+    with seconds to minutes each their own way). A record holding text that is not Unicode (a
+    lone surrogate, which JSON's ``\\ud800`` escape can make) cannot be written: DataError
+    naming the field."""
+    try:
+        return orjson.dumps(record.__dict__, default=_decimal_text, option=_LINE_OPTIONS)
+    except TypeError:  # orjson.JSONEncodeError included
+        pass
+    try:
+        return (record.model_dump_json() + "\n").encode("utf-8")
+    except ValueError:  # pydantic's serialisation error: text it cannot encode
+        raise _unwritable(record) from None
+
+
+def _unwritable(record: FunnelLead | FunnelDeal) -> DataError:
+    name = next((name for name, value in record.__dict__.items() if not _is_unicode(value)),
+                "(record)")
+    record_id = record.source_id.encode("utf-8", "backslashreplace").decode("utf-8")
+    return DataError(f"{record.source} record {record_id}: field {name} holds a lone "
+                     "surrogate (half of a UTF-16 pair, e.g. the escape \\ud800), which is not "
+                     "text; fix it in the input", source=record.source, record_id=record_id,
+                     field=name)
+
+
+def _is_unicode(value: Any) -> bool:
+    if isinstance(value, str):
+        return not any("\ud800" <= char <= "\udfff" for char in value)
+    if isinstance(value, dict):
+        return all(_is_unicode(k) and _is_unicode(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return all(_is_unicode(item) for item in value)
+    return True
+
+
+def _decimal_text(value: Any) -> str:
+    if type(value) is Decimal:
+        return str(value)  # as pydantic writes a Decimal
+    raise TypeError(f"{type(value).__name__} is left to pydantic")
+
+
 __all__ = [
     "SAMPLES",
     "NormalizedItem",
@@ -307,5 +393,6 @@ __all__ = [
     "normalize_stream",
     "open_sample",
     "record_json",
+    "record_line",
     "sample_catalog",
 ]

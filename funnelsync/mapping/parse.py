@@ -74,6 +74,7 @@ def parse_decimal(value: Any) -> Decimal | None:
 # Below this bound an amount, a sum of a million of them, and a probability-weighted share
 # all round to cents within Decimal's 28 significant digits and convert to a finite float.
 AMOUNT_LIMIT = Decimal(10) ** 16
+AMOUNT_LIMIT_FLOAT = 1e16  # the same bound: 10^16 is exact as a float
 
 
 def parse_amount(value: Any) -> Decimal | None:
@@ -222,12 +223,16 @@ def live_writeback(reader: RecordReader, stage_name: str, score_name: str,
 class RecordReader:
     """Reads the fields of one raw record, collecting a warning for every unusable value."""
 
+    __slots__ = ("_get", "kind", "record_id", "source", "values", "warnings")
+
     def __init__(self, source: str, kind: str, record_id: str, values: Mapping[str, Any]) -> None:
         self.source = source
         self.kind = kind
         self.record_id = record_id
         self.values = values
         self.warnings: list[str] = []
+        # A plain dict's own lookup: the common case (every field of every record) kept cheap.
+        self._get = values.get if type(values) is dict else None
 
     def label(self) -> str:
         return f"{self.source} {self.kind} {self.record_id}"
@@ -286,7 +291,8 @@ class RecordReader:
             return None
 
     def text(self, name: str) -> str | None:
-        value = self._quick(name)
+        get = self._get
+        value = get(name) if get is not None and "." not in name else self._quick(name)
         if type(value) is str:  # the common case, without the general parser's checks
             return value.strip() or None
         if value is None:
@@ -300,6 +306,12 @@ class RecordReader:
         return self.parsed(name, parse_decimal)
 
     def amount(self, name: str) -> Decimal | None:
+        get = self._get
+        value = get(name) if get is not None and "." not in name else _SLOW
+        if type(value) is float and -AMOUNT_LIMIT_FLOAT < value < AMOUNT_LIMIT_FLOAT:
+            return Decimal(repr(value))  # a JSON number, the common case: what parse_amount gives
+        if value is None:
+            return None
         return self.parsed(name, parse_amount)
 
     def number(self, name: str) -> float | None:
@@ -309,7 +321,8 @@ class RecordReader:
         return self.parsed(name, parse_int)
 
     def flag(self, name: str, default: bool | None = False) -> bool | None:
-        value = self.values.get(name) if "." not in name and type(self.values) is dict else 0
+        get = self._get
+        value = get(name) if get is not None and "." not in name else 0
         if value is True or value is False:  # a JSON boolean, the common case
             return value
         if value is None:
@@ -318,7 +331,8 @@ class RecordReader:
         return default if result is None else result
 
     def timestamp(self, name: str) -> datetime | None:
-        value = self.values.get(name) if "." not in name and type(self.values) is dict else 0
+        get = self._get
+        value = get(name) if get is not None and "." not in name else 0
         if value is None:
             return None
         if type(value) is str and len(value) >= 20 and value[10] == "T":
@@ -330,7 +344,8 @@ class RecordReader:
         return self.parsed(name, parse_datetime)
 
     def day(self, name: str) -> date | None:
-        value = self.values.get(name) if "." not in name and type(self.values) is dict else 0
+        get = self._get
+        value = get(name) if get is not None and "." not in name else 0
         if value is None:
             return None
         if type(value) is str and len(value) == 10:  # "YYYY-MM-DD", as parse_date reads it

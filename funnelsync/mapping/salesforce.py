@@ -37,7 +37,7 @@ sync compares against them so that unchanged values are never re-sent.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from funnelsync.config.models import WritebackConfig
@@ -61,7 +61,12 @@ from funnelsync.mapping.result import (
     unmapped_warning,
 )
 from funnelsync.mapping.schema import CatalogStage, FunnelDeal, FunnelLead, StageChange
-from funnelsync.mapping.writeback import WritebackTarget, live_values, with_writeback
+from funnelsync.mapping.writeback import (
+    LiveFields,
+    WritebackTarget,
+    live_fields,
+    with_writeback,
+)
 
 SOURCE = "salesforce"
 
@@ -149,65 +154,88 @@ def _bant(r: RecordReader) -> dict[str, Any]:
 def map_lead(raw: Any, maps: StageMaps,
              writeback: WritebackConfig | None = None) -> MapResult:
     """One Lead row → FunnelLead (see the module docstring for the field list)."""
+    return _map_lead(raw, maps, live_fields(writeback, SOURCE, with_score=True))
+
+
+def lead_mapper(maps: StageMaps,
+                writeback: WritebackConfig | None = None) -> Callable[[Any], MapResult]:
+    """``map_lead`` bound to one config, which is read once, not for every row."""
+    live = live_fields(writeback, SOURCE, with_score=True)
+    return lambda raw: _map_lead(raw, maps, live)
+
+
+def _map_lead(raw: Any, maps: StageMaps, live: LiveFields | None) -> MapResult:
     r = _reader(raw, "lead", "Lead")
-    status = r.text("Status")
-    lead_source = r.text("LeadSource")
+    text = r.text
+    status = text("Status")
+    lead_source = text("LeadSource")
     extra = {
-        "rating": r.text("Rating"), "email_opens": None, "email_clicks": None,
+        "rating": text("Rating"), "email_opens": None, "email_clicks": None,
         "form_submissions": None, "page_views": None, "meetings": None,
         "lead_source": lead_source, "is_converted": r.flag("IsConverted", None),
         "system_modstamp": r.timestamp("SystemModstamp"), **_bant(r),
-        **live_values(r, writeback, with_score=True),
     }
+    if live is not None:
+        extra["live"] = live.read(r)
     values = {
         "source": SOURCE, "source_id": r.record_id, "email": r.email("Email"),
-        "first_name": r.text("FirstName"), "last_name": r.text("LastName"),
-        "company": r.text("Company"), "title": r.text("Title"), "industry": r.text("Industry"),
-        "employees": r.integer("NumberOfEmployees"), "country": r.text("Country"),
-        "lead_source": lead_source, "owner_id": r.text("OwnerId"),
-        "owner_name": r.text("Owner.Name"), "status": status,
+        "first_name": text("FirstName"), "last_name": text("LastName"),
+        "company": text("Company"), "title": text("Title"), "industry": text("Industry"),
+        "employees": r.integer("NumberOfEmployees"), "country": text("Country"),
+        "lead_source": lead_source, "owner_id": text("OwnerId"),
+        "owner_name": text("Owner.Name"), "status": status,
         "funnel_stage": _stage(r, "Status", status, maps.lead_status, "status",
                                "mapping.salesforce.lead_status"),
-        **_times(r), "is_deleted": r.flag("IsDeleted"), "extra": extra,
-    }
-    record = construct_parsed(FunnelLead, values)
-    return MapResult(record, r.warnings)
-
-
-def _times(r: RecordReader) -> dict[str, Any]:
-    return {
         "created_at": r.timestamp("CreatedDate"),
         "updated_at": r.first_timestamp("LastModifiedDate", "SystemModstamp"),
         "last_activity_at": date_to_datetime(r.day("LastActivityDate")),
+        "is_deleted": r.flag("IsDeleted"), "extra": extra,
     }
+    return MapResult(construct_parsed(FunnelLead, values), r.warnings)
 
 
 def map_opportunity(raw: Any, maps: StageMaps,
                     writeback: WritebackConfig | None = None) -> MapResult:
     """One Opportunity row → FunnelDeal (see the module docstring for the field list)."""
+    return _map_opportunity(raw, maps, live_fields(writeback, SOURCE, with_score=False))
+
+
+def opportunity_mapper(maps: StageMaps,
+                       writeback: WritebackConfig | None = None) -> Callable[[Any], MapResult]:
+    """``map_opportunity`` bound to one config, which is read once, not for every row."""
+    live = live_fields(writeback, SOURCE, with_score=False)
+    return lambda raw: _map_opportunity(raw, maps, live)
+
+
+def _map_opportunity(raw: Any, maps: StageMaps, live: LiveFields | None) -> MapResult:
     r = _reader(raw, "opportunity", "Opportunity")
-    stage = r.text("StageName")
-    forecast = r.text("ForecastCategoryName") or r.text("ForecastCategory")
+    text, timestamp = r.text, r.timestamp
+    stage = text("StageName")
     extra = {
-        "forecast_category": forecast, "lead_source": r.text("LeadSource"),
-        "type": r.text("Type"), "system_modstamp": r.timestamp("SystemModstamp"),
-        **live_values(r, writeback, with_score=False),
+        "forecast_category": text("ForecastCategoryName") or text("ForecastCategory"),
+        "lead_source": text("LeadSource"), "type": text("Type"),
+        "system_modstamp": timestamp("SystemModstamp"),
     }
+    if live is not None:
+        extra["live"] = live.read(r)
+    # Every field, in schema order: the record is built without re-ordering.
     values = {
-        "source": SOURCE, "source_id": r.record_id, "name": r.text("Name"),
-        "amount": r.amount("Amount"), "currency": r.text("CurrencyIsoCode"),
+        "source": SOURCE, "source_id": r.record_id, "name": text("Name"),
+        "amount": r.amount("Amount"), "currency": text("CurrencyIsoCode"), "home_amount": None,
         "pipeline": None, "stage": stage, "stage_label": stage,
         "funnel_stage": _stage(r, "StageName", stage, maps.opportunity_stage, "stage",
                                "mapping.salesforce.opportunity_stage"),
         "probability": r.parsed("Probability", parse_percent), "is_closed": r.flag("IsClosed"),
         "is_won": r.flag("IsWon"), "close_date": r.day("CloseDate"),
-        "owner_id": r.text("OwnerId"), "owner_name": r.text("Owner.Name"),
-        "account_id": r.text("AccountId"), "account_name": r.text("Account.Name"),
-        **_times(r), "stage_entered_at": r.timestamp("LastStageChangeDate"),
+        "owner_id": text("OwnerId"), "owner_name": text("Owner.Name"),
+        "account_id": text("AccountId"), "account_name": text("Account.Name"),
+        "created_at": timestamp("CreatedDate"),
+        "updated_at": r.first_timestamp("LastModifiedDate", "SystemModstamp"),
+        "last_activity_at": date_to_datetime(r.day("LastActivityDate")),
+        "stage_entered_at": timestamp("LastStageChangeDate"),
         "is_deleted": r.flag("IsDeleted"), "extra": extra,
     }
-    record = construct_parsed(FunnelDeal, values)
-    return MapResult(record, r.warnings)
+    return MapResult(construct_parsed(FunnelDeal, values), r.warnings)
 
 
 def map_history(raw: Any) -> StageChange:
@@ -325,12 +353,14 @@ __all__ = [
     "OPPORTUNITY_STAGE_FIELDS",
     "OPTIONAL_OPPORTUNITY_FIELDS",
     "lead_fields",
+    "lead_mapper",
     "map_catalog",
     "map_history",
     "map_lead",
     "map_owners",
     "map_opportunity",
     "opportunity_fields",
+    "opportunity_mapper",
     "order_history",
     "shape_of",
     "writeback_fields",

@@ -26,14 +26,38 @@ def with_writeback(names: tuple[str, ...], writeback: WritebackConfig | None, so
                               "" if with_score else crm.probability_name])
 
 
+@dataclass(frozen=True)
+class LiveFields:
+    """The fields one kind of record carries its live write-back values in, looked up in the
+    config once (a mapper bound to a config reads them from every record it maps)."""
+
+    stage: str
+    score: str
+    with_score: bool
+    probability: str
+
+    def read(self, reader: RecordReader) -> dict[str, Any]:
+        """``{"stage", "score"}`` (and ``win_probability``) as the record holds them."""
+        return live_writeback(reader, self.stage, self.score, self.with_score,
+                              self.probability)["live"]
+
+
+def live_fields(writeback: WritebackConfig | None, source: str, *,
+                with_score: bool) -> LiveFields | None:
+    """Where ``source``'s records hold their live write-back values: the score for leads
+    (``with_score``), the win probability for deals; None without a WritebackConfig."""
+    crm = writeback.for_crm(source) if writeback is not None else None
+    if crm is None:
+        return None
+    return LiveFields(crm.stage_name, crm.score_name, with_score,
+                      "" if with_score else crm.probability_name)
+
+
 def live_values(reader: RecordReader, writeback: WritebackConfig | None, *,
                 with_score: bool) -> dict[str, Any]:
     """``{"live": ...}`` from the record's write-back fields; {} without a WritebackConfig."""
-    crm = writeback.for_crm(reader.source) if writeback is not None else None
-    if crm is None:
-        return {}
-    return live_writeback(reader, crm.stage_name, crm.score_name, with_score,
-                          "" if with_score else crm.probability_name)
+    fields = live_fields(writeback, reader.source, with_score=with_score)
+    return {} if fields is None else {"live": fields.read(reader)}
 
 
 def _unchanged(value: Any) -> Any:
@@ -75,4 +99,4 @@ class WritebackTarget:
         return fields
 
 
-__all__ = ["WritebackTarget", "live_values", "with_writeback"]
+__all__ = ["LiveFields", "WritebackTarget", "live_fields", "live_values", "with_writeback"]

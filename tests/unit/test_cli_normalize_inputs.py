@@ -210,3 +210,17 @@ def test_undecodable_pipelines_file_is_a_usage_error(tmp_path: Path) -> None:
     assert result.stderr == (
         "error: cannot read the pipelines file: line 1: not valid UTF-8 (byte 0xe9 at column "
         "23) (save the file as UTF-8; save the JSON answer of GET /crm/v3/pipelines/deals)\n")
+
+
+def test_a_lone_surrogate_escape_rejects_its_record_and_the_rest_map() -> None:
+    # "\ud800" is valid JSON but half a character: no UTF-8 output can carry it.
+    broken = json.dumps({**SF_LEAD, "Id": "00QX", "Company": "Acme"}).replace(
+        '"Acme"', '"Acme \\ud800"')
+    lines = [json.dumps(SF_LEAD), broken, json.dumps({**SF_LEAD, "Id": "00QB"})]
+    result = run("--source", "salesforce", "--object", "lead", stdin="\n".join(lines) + "\n")
+    assert result.exit_code == 1
+    assert [r["source_id"] for r in lines_of(result)] == ["00QA", "00QB"]
+    assert result.stderr.splitlines() == [
+        "error: line 2: salesforce record 00QX: field company holds a lone surrogate (half of "
+        "a UTF-16 pair, e.g. the escape \\ud800), which is not text; fix it in the input",
+        "2 normalised, 1 rejected, 0 warning(s)"]

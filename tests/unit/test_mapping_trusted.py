@@ -3,6 +3,7 @@ record must be exactly what the schema's validation would make of the same value
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -12,6 +13,7 @@ import pytest
 import test_mapping_property as prop
 from hypothesis import given
 
+from funnelsync.config.models import SalesforceWriteback, WritebackConfig
 from funnelsync.errors import DataError
 from funnelsync.mapping import hubspot as hs
 from funnelsync.mapping import salesforce as sf
@@ -71,3 +73,59 @@ def test_a_name_the_schema_lacks_or_a_required_field_left_out_is_a_type_error() 
     with pytest.raises(TypeError, match="FunnelLead: field source_id is required"):
         construct_parsed(FunnelLead, {"source": "hubspot",
                                       "created_at": datetime(2026, 1, 1, tzinfo=UTC)})
+
+
+NAMED_WB = WritebackConfig(salesforce=SalesforceWriteback(
+    stage_field="Stage__c", score_field="Score__c", probability_field="Win__c"))
+
+
+@prop.PROFILE
+@given(prop.sf_records({**prop.SF_OPPORTUNITY, "Stage__c": "intent", "Win__c": "40"}))
+def test_a_bound_opportunity_mapper_maps_as_map_opportunity(raw: dict[str, Any]) -> None:
+    for wb in (prop.WB, NAMED_WB, None):
+        _same_result(sf.opportunity_mapper(prop.MAPS, wb),
+                     lambda r, wb=wb: sf.map_opportunity(r, prop.MAPS, wb), raw)
+
+
+@prop.PROFILE
+@given(prop.sf_records({**prop.SF_LEAD, "Stage__c": "intent", "Score__c": 12.5}))
+def test_a_bound_lead_mapper_maps_as_map_lead(raw: dict[str, Any]) -> None:
+    for wb in (prop.WB, NAMED_WB, None):
+        _same_result(sf.lead_mapper(prop.MAPS, wb),
+                     lambda r, wb=wb: sf.map_lead(r, prop.MAPS, wb), raw)
+
+
+def _same_result(bound: Callable[[Any], MapResult], unbound: Callable[[Any], MapResult],
+                 raw: Any) -> None:
+    try:
+        expected = unbound(raw)
+    except DataError as exc:
+        with pytest.raises(DataError, match=re.escape(str(exc))):
+            bound(raw)
+        return
+    got = bound(raw)
+    assert (got.record, got.warnings) == (expected.record, expected.warnings)
+    assert got.record.model_dump_json() == expected.record.model_dump_json()
+
+
+def test_the_bound_mapper_reads_the_configured_write_back_names() -> None:
+    raw = {**prop.SF_OPPORTUNITY, "Stage__c": "intent", "Win__c": 40}
+    record = sf.opportunity_mapper(prop.MAPS, NAMED_WB)(raw).record
+    assert record.extra["live"] == {"stage": "intent", "score": None, "win_probability": 40.0}
+
+
+@pytest.mark.parametrize(("amount", "expected", "warning"), [
+    (48000.0, Decimal("48000.0"), None), (0.1, Decimal("0.1"), None),
+    (-0.0, Decimal("-0.0"), None), (9999999999999998.0, Decimal("9999999999999998.0"), None),
+    (1e16, None, "is out of range (an amount must be smaller than 10^16)"),
+    (-1e16, None, "is out of range (an amount must be smaller than 10^16)"),
+    (float("nan"), None, "is not a finite number"),
+    ("1,200.50", Decimal("1200.50"), None), (None, None, None),
+])
+def test_amounts_read_as_parse_amount_reads_them(amount: Any, expected: Decimal | None,
+                                                 warning: str | None) -> None:
+    result = sf.map_opportunity({**prop.SF_OPPORTUNITY, "Amount": amount}, prop.MAPS)
+    assert result.record.amount == expected  # type: ignore[union-attr]
+    assert str(result.record.amount) == str(expected)  # type: ignore[union-attr]
+    assert result.warnings == ([f"salesforce opportunity 006A: Amount {amount!r} {warning}; "
+                                "using null"] if warning else [])
