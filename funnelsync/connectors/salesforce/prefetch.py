@@ -117,10 +117,11 @@ class SalesforcePrefetch:
             if len(chunk) < 2:
                 continue  # one subrequest: the call itself costs the same
             version = self._sf().sf_version
-            data = self._call(lambda chunk=chunk, version=version: self._sf().restful(
-                "composite", method="POST", json=request_body(chunk, version)),
+            answers = self._call(lambda chunk=chunk, version=version: answers_of(
+                chunk, self._sf().restful("composite", method="POST",
+                                          json=request_body(chunk, version)), version),
                 f"composite read ({len(chunk)} subrequests)")
-            self._prefetched.update(answers_of(chunk, data, version))
+            self._prefetched.update(answers)
 
     def _describe_reads(self, plan: ReadPlan) -> list[Read]:
         reads = []
