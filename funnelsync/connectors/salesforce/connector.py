@@ -11,6 +11,9 @@
 - Expired sessions: simple-salesforce logs in again by itself in login modes and repeats the
   same request; when that is not enough the retry policy logs in once more and repeats the
   same page. A bare session id cannot be renewed: AuthError saying what to configure.
+- Folding: ``prefetch(plan)`` reads a run's first requests (metadata due, each stream's first
+  page) ahead as Composite subrequests; every read call takes the answer read for it first
+  (see ``connectors.salesforce.prefetch``).
 - Every HTTP call (logins and describes too) is counted in ``usage.by_kind``; the run stops
   with RateLimited before it spends more than ``limits.salesforce_quota_share`` of the daily
   quota left at its start.
