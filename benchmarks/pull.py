@@ -6,13 +6,15 @@
 Both CRMs come from a sandbox in a subprocess (real time). The defaults are the data set the
 Singer tap-salesforce was measured on (4,000 leads, 3,000 opportunities, about 17,000
 opportunity-history rows): 14 calls for a full load, 4 for an increment after 40 opportunities
-changed. Every pull prints, per CRM, its calls by kind - login, metadata (describes, catalogs,
-owners, currency settings), pages (queries, searches, lists of records), looks (HubSpot: one
-search a stream for the newest record and the count of live records), deletions (HubSpot's
-archived lists), writes (none in a pull) - then the floor and the ratio to it:
+changed. Every pull prints, per CRM, its calls by kind - login, folded (Salesforce: Composite
+requests carrying the metadata that is due and each stream's first page, up to 25 subrequests
+and 5 queries a call), metadata (describes, catalogs, owners, currency settings read apart),
+pages (queries, searches, lists of records), looks (HubSpot: one search a stream for the newest
+record and the count of live records), deletions (HubSpot's archived lists), writes (none in a
+pull) - then the floor and the ratio to it:
 
 * full load: Salesforce, the Singer tap's count (on the default data set) and the fewest calls
-  any client needs (login, describes, catalogs, one call per full page of 2,000 rows);
+  a client that reads no metadata needs (login, one call per full page of 2,000 rows);
   HubSpot, the fewest calls (pipelines, one call per full list page of 100);
 * increment with nothing changed: login + one call per stream;
 * increment after N changes: login + per stream 1 + ceil(N / page) (Salesforce 2,000 rows,
@@ -56,14 +58,14 @@ from funnelsync.config.models import AppConfig  # noqa: E402
 from funnelsync.crm.source import default_connector  # noqa: E402
 from funnelsync.sync.job import SyncJob  # noqa: E402
 
-SF_FIXED = 1 + 3 + 2  # login, describe Lead, Opportunity, OpportunityHistory; the two catalogs
+SF_FIXED = 1  # login; metadata folded into the composites that carry the first pages
 HS_FIXED = 1  # deal pipelines
 SINGER = {"full": 14, "after 40 opportunities": 4}  # tap-salesforce on 4,000/3,000/17,000
 PAGE = {"salesforce": 2000, "hubspot": 200}  # rows per page of an incremental read
 STREAMS = {"salesforce": ("leads", "deals", "history"), "hubspot": ("leads", "deals")}
 LOGIN_KINDS = ("login", "auth")
 WRITE_KINDS = ("composite", "batch_update", "tasks", "task_create")
-CATEGORIES = ("login", "metadata", "pages", "looks", "deletions", "writes")
+CATEGORIES = ("login", "folded", "metadata", "pages", "looks", "deletions", "writes")
 PAUSE = 1.5  # seconds between pulls: HubSpot's search limit (5 a second) spans runs
 LATER = timedelta(minutes=1)  # the next scheduled run: keys have settled
 TOUCHED = {"salesforce": {"leads": "Lead", "deals": "Opportunity"},
@@ -124,6 +126,10 @@ class Metered:
         with self._book("history"):
             yield from self.inner.iter_stage_change_pages(since, resume)
 
+    def prefetch(self, plan: Any) -> None:
+        with self._book("folded"):
+            self.inner.prefetch(plan)
+
     def stage_catalog(self) -> list:
         with self._book("catalog"):
             return self.inner.stage_catalog()
@@ -171,6 +177,8 @@ def categories(meter: Metered) -> Counter:
             spent["pages"] += calls
         elif stream == "look":
             spent["looks"] += calls
+        elif stream == "folded":
+            spent["folded"] += calls
         elif stream == "deletions":
             spent["deletions"] += calls
     spent["metadata"] = sum(by_kind.values()) - sum(spent.values())
@@ -201,7 +209,7 @@ def increment_floor(crm: str, changed: dict[str, int], fewest: bool = False) -> 
 def metadata_kinds(meter: Metered) -> str:
     """The metadata calls by the connector's kind of call."""
     left = Counter(meter.inner.usage.by_kind)
-    for stream in (*STREAMS["salesforce"], "look", "deletions"):
+    for stream in (*STREAMS["salesforce"], "look", "deletions", "folded"):
         use = meter.streams.get(stream)
         if use is not None:
             left -= Counter({k: n for k, n in use.calls.items() if k != "describe"})
@@ -226,7 +234,7 @@ def report(label: str, data: dict, seconds: float, metered: dict[str, Metered],
               f"{f', {deleted} deletions applied' if deleted else ''}")
         if spent["metadata"]:
             print(f"      metadata  {metadata_kinds(meter)}")
-        for name in (*STREAMS[crm], "look", "deletions"):
+        for name in ("folded", *STREAMS[crm], "look", "deletions"):
             use = meter.streams.get(name)
             if use is not None and (use.calls or name in STREAMS[crm]):
                 calls = ", ".join(f"{k} {n}" for k, n in sorted(use.calls.items())) or "-"

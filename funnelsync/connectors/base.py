@@ -46,6 +46,26 @@ class Newest:
 
 
 @dataclass(frozen=True)
+class ReadPlan:
+    """What a run is about to read first, for a connector that can fold reads into few calls.
+
+    ``describes_since``: ask the object descriptions the connector was given whether they
+    changed since then (None: those given are trusted; the connector describes the objects it
+    was not given). ``catalog``, ``owners``, ``rates``: those are due (``owners_since``: only
+    owners changed since then). ``starts``: each stream's start, ``(since, resume)`` as given to
+    ``iter_pages`` / ``iter_stage_change_pages`` (streams ``leads``, ``deals``,
+    ``stage_changes``), so their first pages can be folded in too.
+    """
+
+    describes_since: datetime | None = None
+    catalog: bool = False
+    owners: bool = False
+    owners_since: datetime | None = None
+    rates: bool = False
+    starts: dict[str, tuple[datetime | None, str | None]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class RecordUpdate:
     """New values for one CRM record, keyed by CRM field/property names."""
 

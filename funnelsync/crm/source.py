@@ -7,22 +7,25 @@ CRM's declaration (``CrmSpec``).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from funnelsync.config.models import AppConfig
-from funnelsync.connectors.base import Connector, Kind, Newest, Page
+from funnelsync.connectors.base import Connector, Kind, Newest, Page, ReadPlan
 from funnelsync.crm import crm_spec
 from funnelsync.crm.metadata import Cached, MetadataCache, merge_rows
 from funnelsync.crm.spec import CatalogContext, CrmSpec
+from funnelsync.errors import FunnelsyncError
 from funnelsync.mapping.funnel import StageMaps
 from funnelsync.mapping.owners import CrmOwner
 from funnelsync.mapping.result import MapResult
 from funnelsync.mapping.schema import CatalogStage, FunnelDeal, FunnelLead, StageChange
 
 ConnectorFactory = Callable[[str, AppConfig], Connector]
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -46,6 +49,7 @@ class Source:
     _known_stages: set[str] = field(default_factory=set, repr=False)
     _seen_owners: set[str] = field(default_factory=set, repr=False)
     _describes: Cached | None = field(default=None, repr=False)
+    _owners_ahead: bool = field(default=False, repr=False)  # owners were read ahead
 
     def __post_init__(self) -> None:
         self.spec = crm_spec(self.name)
@@ -94,6 +98,43 @@ class Source:
             if value and kind in kinds and not record.is_deleted:
                 found.add(_stage_key(kind, value))
         return found - self._known_stages - set(self._catalog.absent)
+
+    # -- reading ahead -----------------------------------------------------------------------
+
+    def prefetch(self, starts: dict[str, tuple[datetime | None, str | None]],
+                 rates: bool) -> None:
+        """Tell a connector that can fold reads (Salesforce's Composite resource) what this run
+        reads first: the metadata that is due by the cache (``rates``: whether the currency
+        rates are) and each stream's start. The descriptions kept from earlier runs are given
+        to it first (unless told to refresh), so that its first pages can be built from them."""
+        if not isinstance(self.connector, FoldsReads):
+            return
+        describes = self.cache.get(self.name, DESCRIBES)
+        since = None
+        if describes is not None and not self.cache.refresh:
+            for sobject, describe in describes.value.items():
+                self.connector.use_describe(sobject, describe)
+            since = None if self.cache.fresh(describes) else describes.changed_since
+        owners = self.cache.get(self.name, OWNERS)
+        owners_since = (owners.changed_since if owners is not None and not self.cache.refresh
+                        and self.spec.owners_since else None)
+        self._owners_ahead = not self.cache.fresh(owners)
+        self.connector.prefetch(ReadPlan(
+            describes_since=since, catalog=not self.cache.fresh(self.cache.get(self.name,
+                                                                               CATALOG)),
+            owners=self._owners_ahead, owners_since=owners_since, rates=rates, starts=starts))
+
+    def keep_read_ahead(self) -> None:
+        """Keep the owners read ahead, whether or not this run asks for them: they came with
+        the run's first reads at no extra call, and kept they are not due again until the
+        time-to-live passes. An owner list that cannot be read is left to whoever asks."""
+        if not self._owners_ahead:
+            return
+        self._owners_ahead = False
+        try:
+            self.owners()
+        except FunnelsyncError as exc:
+            log.info("owners read ahead were not kept: %s", exc)
 
     # -- object descriptions -----------------------------------------------------------------
 
@@ -227,6 +268,13 @@ class DescribesObjects(Protocol):
     def use_describe(self, sobject: str, describe: Mapping[str, Any]) -> None: ...
 
     def described(self) -> dict[str, dict[str, Any]]: ...
+
+
+@runtime_checkable
+class FoldsReads(DescribesObjects, Protocol):
+    """A connector that can read ahead, folding many reads into few calls."""
+
+    def prefetch(self, plan: ReadPlan) -> None: ...
 
 
 @runtime_checkable

@@ -15,6 +15,7 @@ from funnelsync.sandbox.hubspot import search as hs_search
 from funnelsync.sandbox.salesforce import api as salesforce
 from funnelsync.sandbox.salesforce import bulk as sf_bulk
 from funnelsync.sandbox.salesforce import collections as sf_collections
+from funnelsync.sandbox.salesforce import composite as sf_composite
 from funnelsync.sandbox.salesforce import write as sfw
 from funnelsync.sandbox.state import SandboxState
 
@@ -59,6 +60,8 @@ ROUTES: tuple[Route, ...] = (
     _r("POST", _V + r"/sobjects/(?P<obj>\w+)", SF, "create", sfw.create_one),
     _r("PATCH POST", _V + r"/composite/sobjects", SF, "composite", sf_collections.collection,
        row_faults=True),
+    _r("POST", _V + r"/composite", SF, "composite_read",
+       lambda state, req, m: sf_composite.composite(state, req, m, ROUTES)),
     _r("POST", _V + r"/jobs/query", SF, "bulk_create", sf_bulk.create_job),
     _r("GET", _V + r"/jobs/query/(?P<job>\w+)", SF, "bulk_poll", sf_bulk.get_job),
     _r("DELETE", _V + r"/jobs/query/(?P<job>\w+)", SF, "bulk_delete", sf_bulk.delete_job),

@@ -38,6 +38,8 @@ class CrmCounters:
     rate_limited: int = 0
     requests_by_kind: dict[str, int] = field(default_factory=dict)
     status_counts: dict[str, int] = field(default_factory=dict)
+    # statuses of the subrequests a composite request answered (inside its HTTP 200)
+    subrequest_status_counts: dict[str, int] = field(default_factory=dict)
     server_seconds: float = 0.0
     requests: int = 0
 
@@ -218,7 +220,8 @@ class SandboxState:
             "records_created": c.records_created, "tasks_created": c.tasks_created,
             "counts": counts, gone_key: gone, "faults_injected": c.faults_injected,
             "rate_limited": c.rate_limited, "requests_by_kind": dict(c.requests_by_kind),
-            "status_counts": dict(c.status_counts), "requests": c.requests,
+            "status_counts": dict(c.status_counts),
+            "subrequest_status_counts": dict(c.subrequest_status_counts), "requests": c.requests,
             "server_seconds": round(c.server_seconds, 6),
             "server_ms_per_request": round(1000 * c.server_seconds / c.requests, 4)
             if c.requests else 0.0,

@@ -102,6 +102,7 @@ def pull_source(store: Store, source: Source, run_id: int, now: datetime, *,
                 full: bool = False, progress: Progress = _no_progress) -> SourcePull:
     """Pull one CRM's catalog, leads, deals and stage history into the store."""
     result = SourcePull()
+    source.prefetch(_starts(store, source.name, full), _rates_due(source, full))
     source.load_describes()
     store.replace_catalog(source.name, source.load_catalog())
     _pull_rates(store, source, now, full)
@@ -109,14 +110,25 @@ def pull_source(store: Store, source: Source, run_id: int, now: datetime, *,
         _pull_stream(store, source, kind, run_id, now, full, result, progress)
     _pull_history(store, source, now, full, result, progress)
     source.keep_describes()
+    source.keep_read_ahead()
     return result
+
+
+def _starts(store: Store, source: str, full: bool
+            ) -> dict[str, tuple[datetime | None, str | None]]:
+    """Where each stream's pull starts (``start_of`` its watermark; a full pull: the start)."""
+    return {stream: start_of(None if full else store.get_watermark(source, stream))
+            for stream in (*KINDS, "stage_changes")}
+
+
+def _rates_due(source: Source, full: bool) -> bool:
+    return full or not source.cache.fresh(source.cache.get(source.name, RATES))
 
 
 def _pull_rates(store: Store, source: Source, now: datetime, full: bool) -> None:
     """The org's currencies and rates: metadata like the catalogs, read again when the
     metadata cache says so (time-to-live, ``--refresh-metadata``, ``--full``)."""
-    cached = source.cache.get(source.name, RATES)
-    if not full and source.cache.fresh(cached):
+    if not _rates_due(source, full):
         return
     rates = source.spec.read_rates(source.connector)
     source.cache.put(source.name, RATES, rates)

@@ -27,7 +27,7 @@ from syncsupport import FakeClock, no_wait_factory, sandbox_config
 from funnelsync.config.models import AppConfig
 from funnelsync.connectors.base import Connector, Kind, Page
 from funnelsync.connectors.paging import AfterKey
-from funnelsync.connectors.salesforce import connector as sf_connector
+from funnelsync.connectors.salesforce import composite as sf_composite
 from funnelsync.errors import RemoteError
 from funnelsync.sandbox import Sandbox
 from funnelsync.store import Store
@@ -36,15 +36,18 @@ from funnelsync.sync.job import SyncJob
 OBJECTS = {"salesforce": {"leads": "Lead", "deals": "Opportunity"},
            "hubspot": {"leads": "contacts", "deals": "deals"}}
 LOOKS = {"salesforce": 0, "hubspot": 2}  # records HubSpot's looks receive, one per stream
-# Calls of an increment when nothing changed: login + one call per stream. Salesforce: one
-# query per stream (leads, deals, OpportunityHistory). HubSpot (a private-app token: no login):
+# Calls of an increment when nothing changed: login + one call per stream, or fewer. Salesforce:
+# login + one composite request (kind composite_read) carrying the first query of each stream
+# (leads, deals, OpportunityHistory) as subrequests. HubSpot (a private-app token: no login):
 # one look per stream (search, newest first, one result), which finds nothing newer than the
 # watermark and as many live records as the store holds, so neither a search nor an archived
 # list follows. Metadata (describes, stage catalogs, owners) comes from the state store's cache
 # while fresh: no call (tests/integration/test_metadata_cache.py counts its reads).
-QUIET_CALLS = {"salesforce": {"login": 1, "query": 3}, "hubspot": {"probe": 2}}
-# After changes that fit one page a stream: the same, and on HubSpot the search after the look.
-CHANGED_CALLS = {"salesforce": {"login": 1, "query": 3}, "hubspot": {"probe": 2, "search": 2}}
+QUIET_CALLS = {"salesforce": {"login": 1, "composite_read": 1}, "hubspot": {"probe": 2}}
+# After changes that fit one page a stream: the same (Salesforce's first pages carry them), and
+# on HubSpot the search after the look.
+CHANGED_CALLS = {"salesforce": {"login": 1, "composite_read": 1},
+                 "hubspot": {"probe": 2, "search": 2}}
 
 
 @dataclass
@@ -243,7 +246,7 @@ def test_a_pull_cut_short_goes_on_after_the_last_page_it_stored(
     """250 deals at one time, pages of 200 on both CRMs: the pull dies after its first page;
     the next one receives the other 50 and none of the first 200 again."""
     world = any_store_world
-    monkeypatch.setattr(sf_connector, "BATCH_HEADERS", {"Sforce-Query-Options": "batchSize=200"})
+    monkeypatch.setattr(sf_composite, "BATCH_HEADERS", {"Sforce-Query-Options": "batchSize=200"})
     world.pull(crm)
     world.touch(crm, "deals", 250)
 

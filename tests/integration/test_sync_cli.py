@@ -55,9 +55,10 @@ def test_sync_json_then_a_rerun_writes_nothing(tmp_path: Path, clock: FakeClock)
 
 def test_pull_refresh_metadata_reads_catalogs_and_describes_again(
         tmp_path: Path, clock: FakeClock) -> None:
-    """Salesforce, nothing changed: login + a query per stream; with --refresh-metadata also
-    3 describes and the 2 catalog queries the cache spared, and the org's currencies (the list
-    of objects, CurrencyType, DatedConversionRate)."""
+    """Salesforce, nothing changed: login + one composite request carrying each stream's first
+    query; with --refresh-metadata, login + two composites: the 3 describes, the list of objects
+    and the 2 catalog queries the cache spared (with users and queues), then the org's
+    currencies (CurrencyType, DatedConversionRate) and the streams' first queries."""
     with Sandbox(**SIZE, clock=clock) as sb:
         config = write_config(sb, tmp_path)
         args = ["pull", "-c", str(config), "--source", "salesforce", "--json"]
@@ -65,8 +66,8 @@ def test_pull_refresh_metadata_reads_catalogs_and_describes_again(
         quiet = CliRunner().invoke(main, args)
         refreshed = CliRunner().invoke(main, [*args, "--refresh-metadata"])
         assert (quiet.exit_code, refreshed.exit_code) == (0, 0)
-        assert json.loads(quiet.stdout)["api_calls"] == {"salesforce": 4}
-        assert json.loads(refreshed.stdout)["api_calls"] == {"salesforce": 4 + 5 + 3}
+        assert json.loads(quiet.stdout)["api_calls"] == {"salesforce": 1 + 1}
+        assert json.loads(refreshed.stdout)["api_calls"] == {"salesforce": 1 + 2}
 
 
 def test_pull_json_counts_every_record_received(tmp_path: Path, clock: FakeClock) -> None:
@@ -139,12 +140,14 @@ def test_kill_9_mid_run_then_rerun_converges(tmp_path: Path, clock: FakeClock) -
 def test_salesforce_quota_headroom_stops_the_run_with_exit_4_and_keeps_progress(
         tmp_path: Path, clock: FakeClock) -> None:
     with Sandbox(seed=5, leads=12_000, deals=100, clock=clock) as sb:
-        sb.set_faults(daily_limit=10)  # 80% of what is left allows only a handful of calls
+        # 80% of what is left after the first call allows 5 calls: the two composites of
+        # metadata and first pages, then three more pages of the 6 the leads need
+        sb.set_faults(daily_limit=8)
         config = write_config(sb, tmp_path)
         stopped = CliRunner().invoke(main, ["sync", "-c", str(config), "--source", "salesforce"])
         assert stopped.exit_code == 4
         assert "quota" in stopped.stderr.lower()
-        assert sb.stats()["salesforce"]["api_calls"] <= 10
+        assert sb.stats()["salesforce"]["api_calls"] <= 8
         with Store.open(f"sqlite:///{tmp_path / 'fs.db'}") as store:
             kept = store.count_records("salesforce", "leads", include_deleted=True)
             assert [run.status for run in store.list_runs()] == ["failed"]

@@ -11,6 +11,9 @@
 - Expired sessions: simple-salesforce logs in again by itself in login modes and repeats the
   same request; when that is not enough the retry policy logs in once more and repeats the
   same page. A bare session id cannot be renewed: AuthError saying what to configure.
+- Folding: ``prefetch(plan)`` reads a run's first requests (metadata due, each stream's first
+  page) ahead as Composite subrequests; every read call takes the answer read for it first
+  (see ``connectors.salesforce.prefetch``).
 - Every HTTP call (logins and describes too) is counted in ``usage.by_kind``; the run stops
   with RateLimited before it spends more than ``limits.salesforce_quota_share`` of the daily
   quota left at its start.
@@ -21,7 +24,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
-from email.utils import format_datetime
 from functools import partial
 from typing import Any, TypeVar
 
@@ -45,8 +47,23 @@ from funnelsync.connectors.paging import (
     soql_pages,
 )
 from funnelsync.connectors.salesforce.auth import client_kwargs, host_rewrite, secrets_of
+from funnelsync.connectors.salesforce.composite import (
+    Answer,
+    Key,
+    describe_read,
+    global_describe_read,
+    more_read,
+    query_read,
+)
 from funnelsync.connectors.salesforce.currencies import read_currencies
 from funnelsync.connectors.salesforce.erase import SalesforceErase
+from funnelsync.connectors.salesforce.prefetch import (
+    HISTORY,
+    HISTORY_CURSOR,
+    SalesforcePrefetch,
+    http_date,
+    owner_queries,
+)
 from funnelsync.connectors.salesforce.query import (
     CATALOG_QUERIES,
     DEFAULT_FIELDS,
@@ -59,7 +76,6 @@ from funnelsync.connectors.salesforce.query import (
     last_id,
     page_cursor,
     parse_sf_datetime,
-    soql_instant,
     split_for_url,
 )
 from funnelsync.connectors.salesforce.transport import (
@@ -75,16 +91,11 @@ from funnelsync.errors import AuthError, RemoteError
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-BATCH_HEADERS = {"Sforce-Query-Options": "batchSize=2000"}
 RETRIEVE_MAX_IDS = 2000
-HISTORY = "OpportunityHistory"
-HISTORY_CURSOR = "CreatedDate"
-OWNER_QUERIES = ("SELECT Id, Name, Email, IsActive, ManagerId FROM User",
-                 "SELECT Id, Name FROM Group WHERE Type = 'Queue'")
 NOT_MODIFIED = 304
 
 
-class SalesforceConnector(SalesforceWrites, SalesforceErase):
+class SalesforceConnector(SalesforceWrites, SalesforceErase, SalesforcePrefetch):
     """The Connector protocol for Salesforce: kinds ``leads`` → Lead, ``deals`` → Opportunity."""
 
     source = "salesforce"
@@ -108,6 +119,7 @@ class SalesforceConnector(SalesforceWrites, SalesforceErase):
                                                     self.budget, session)
         self._client: Salesforce | None = None
         self._describes: dict[str, dict[str, Any]] = {}
+        self._prefetched: dict[Key, Answer] = {}  # read ahead (``prefetch``), given out once
 
     def __repr__(self) -> str:
         return f"SalesforceConnector(mode={self.config.auth_mode()!r}, usage={self.usage})"
@@ -160,20 +172,22 @@ class SalesforceConnector(SalesforceWrites, SalesforceErase):
 
     def _describe(self, sobject: str) -> dict[str, Any]:
         if sobject not in self._describes:
+            read = describe_read(sobject)
             self._describes[sobject] = self._call(
-                lambda: self._sf().restful(f"sobjects/{sobject}/describe"),
+                self._served(read.key, lambda: self._sf().restful(read.path)),
                 f"describe {sobject}") or {}
         return self._describes[sobject]
 
     def describe_changed(self, sobject: str, since: datetime) -> dict[str, Any] | None:
         """The describe of ``sobject`` if its metadata changed after ``since``, else None: one
         conditional call (``If-Modified-Since``; Salesforce answers ``304 Not Modified``)."""
-        headers = {"If-Modified-Since": format_datetime(since, usegmt=True)}
+        read = describe_read(sobject, http_date(since))
+        served = self._served(read.key, lambda: self._sf().restful(read.path,
+                                                                   headers=read.headers))
 
         def fetch() -> dict[str, Any] | None:
             try:
-                return self._sf().restful(f"sobjects/{sobject}/describe",
-                                          headers=headers) or {}
+                return served() or {}
             except SalesforceError as exc:  # simple-salesforce raises on any status >= 300
                 if exc.status == NOT_MODIFIED:
                     return None
@@ -198,17 +212,19 @@ class SalesforceConnector(SalesforceWrites, SalesforceErase):
         return available_fields(self.wanted.get(sobject, ["Id"]), self._describe(sobject))
 
     def _query(self, soql: str, what: str) -> dict[str, Any]:
-        return self._call(lambda: self._sf().query(soql, include_deleted=True,
-                                                   headers=BATCH_HEADERS), f"query {what}")
+        read = query_read(soql, deleted=True, batch=True)
+        return self._call(self._served(read.key, lambda: self._sf().query(
+            soql, include_deleted=True, headers=read.headers)), f"query {what}")
 
     def _query_plain(self, soql: str, what: str) -> dict[str, Any]:
         """``query`` without deleted rows and without the batch-size hint."""
-        return self._call(lambda: self._sf().query(soql), f"query {what}")
+        key = query_read(soql, deleted=False, batch=False).key
+        return self._call(self._served(key, lambda: self._sf().query(soql)), f"query {what}")
 
     def _query_more(self, url: str, what: str) -> dict[str, Any]:
-        return self._call(lambda: self._sf().query_more(url, identifier_is_url=True,
-                                                        headers=BATCH_HEADERS),
-                          f"query {what} (page {url})")
+        read = more_read(url)
+        return self._call(self._served(read.key, lambda: self._sf().query_more(
+            url, identifier_is_url=True, headers=read.headers)), f"query {what} (page {url})")
 
     def _soql_pages(self, what: str, first: Callable[[], dict[str, Any]],
                     resume: SoqlResume | None = None) -> Iterator[SoqlPage]:
@@ -235,8 +251,7 @@ class SalesforceConnector(SalesforceWrites, SalesforceErase):
             # The first REST page says how many rows there are: a large full load switches to
             # Bulk 2.0 (that page is the only call spent, as a COUNT() would be); otherwise the
             # pull simply goes on from it.
-            first = self._query(build_select(split_for_url(fields, sobject, start)[0], sobject,
-                                             start), sobject)
+            first = self._query(self.first_soql(sobject, start), sobject)
             if start is None and int(first.get("totalSize") or 0) > self.config.bulk_threshold:
                 yield from self._bulk_pages(sobject, fields, None)
             else:
@@ -352,10 +367,9 @@ class SalesforceConnector(SalesforceWrites, SalesforceErase):
         those after ``resume`` (a stored :class:`AfterKey`), else those created at or after
         ``since``, else all. History rows never change once written, so CreatedDate is their
         modification time."""
-        fields = self.fields_for(HISTORY)
         position = decode_salesforce_resume(resume)
         start = position if isinstance(position, AfterKey) else _closed_start(since)
-        soql = build_select(fields, HISTORY, start, cursor=HISTORY_CURSOR)
+        soql = self.first_soql(HISTORY, start)
         more = position if isinstance(position, SoqlResume) else None
         for page in self._soql_pages(HISTORY, lambda: self._query(soql, HISTORY), more):
             self._count_records(page.records)
@@ -369,11 +383,7 @@ class SalesforceConnector(SalesforceWrites, SalesforceErase):
     def users(self, since: datetime | None = None) -> list[dict[str, Any]]:
         """Every User (active or not, with its manager) and every lead queue, raw; with
         ``since``, only those whose ``SystemModstamp`` is at or after it."""
-        if since is None:
-            return self._query_rows(OWNER_QUERIES)
-        changed = f"SystemModstamp >= {soql_instant(since)}"
-        users, queues = OWNER_QUERIES
-        return self._query_rows((f"{users} WHERE {changed}", f"{queues} AND {changed}"))
+        return self._query_rows(owner_queries(since))
 
     def _query_rows(self, queries: Sequence[str]) -> list[dict[str, Any]]:
         """Every row of a few small queries (catalogs, users), following pagination."""
@@ -391,7 +401,8 @@ class SalesforceConnector(SalesforceWrites, SalesforceErase):
                                self._query_rows)
 
     def _global_describe(self) -> dict[str, Any]:
-        return self._call(lambda: self._sf().describe(), "list objects") or {}
+        return self._call(self._served(global_describe_read().key, lambda: self._sf().describe()),
+                          "list objects") or {}
 
     # -- org metadata (funnelsync doctor) ---------------------------------------------------
 

@@ -92,6 +92,8 @@ def kind_of(url: str) -> str:
         return "describe"
     if "/jobs/query" in path:
         return "bulk"
+    if path.rstrip("/").endswith("/composite"):
+        return "composite_read"  # the Composite resource: reads folded into one call
     if "/composite/" in path:
         return "composite"
     if "/query" in path:  # query, queryAll and their nextRecordsUrl pages
@@ -170,7 +172,7 @@ class SalesforceTransport(HTTPAdapter):
         return response
 
 
-_JSON_KINDS = frozenset({"describe", "query", "composite", "limits"})
+_JSON_KINDS = frozenset({"describe", "query", "composite", "composite_read", "limits"})
 
 
 def check_answer(response: requests.Response, kind: str) -> None:
@@ -211,6 +213,9 @@ def check_shape(kind: str, path: str, data: Any, status: int | None = None) -> N
     elif kind == "composite" and "/composite/sobjects" in path:
         require(isinstance(data, list) and all(isinstance(r, dict | None) for r in data),
                 "an sObject Collections answer is a list of objects", status)
+    elif kind == "composite_read":
+        require(isinstance(data, dict) and is_list_of_objects(data.get("compositeResponse")),
+                "a composite answer needs compositeResponse (a list of objects)", status)
     elif kind in ("limits", "bulk"):
         require(isinstance(data, dict), "the answer must be a JSON object", status)
     elif kind == "login":
