@@ -16,6 +16,7 @@ class FunnelsyncError(Exception):
     """Base of every error funnelsync raises on purpose."""
 
     exit_code: int = EXIT_PARTIAL
+    run_id: int | None = None  # the sync run this error ended, when it ended one
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)

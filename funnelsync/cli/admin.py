@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from funnelsync.cli.common import (
+    MAX_SANDBOX_RECORDS,
     command_connectors,
     config_option,
     echo_json,
@@ -39,14 +40,14 @@ def _width() -> int:
 
 
 # -- demo -----------------------------------------------------------------------------------
-MAX_DEMO_RECORDS = 100_000  # per CRM and kind: the sandbox holds its data in memory
 @click.command("demo")
-@click.option("--leads", type=click.IntRange(1, MAX_DEMO_RECORDS), default=2000,
+@click.option("--leads", type=click.IntRange(1, MAX_SANDBOX_RECORDS), default=2000,
               show_default=True,
-              help=f"Leads (and contacts) in each sandbox CRM, at most {MAX_DEMO_RECORDS}.")
-@click.option("--deals", type=click.IntRange(1, MAX_DEMO_RECORDS), default=1500,
+              help=f"Leads (and contacts) in each sandbox CRM, at most {MAX_SANDBOX_RECORDS}.")
+@click.option("--deals", type=click.IntRange(1, MAX_SANDBOX_RECORDS), default=1500,
               show_default=True,
-              help=f"Deals (and opportunities) in each sandbox CRM, at most {MAX_DEMO_RECORDS}.")
+              help=f"Deals (and opportunities) in each sandbox CRM, at most "
+                   f"{MAX_SANDBOX_RECORDS}.")
 @click.option("--seed", type=int, default=7, show_default=True, help="Sandbox data seed.")
 @click.option("--state", "state_url", default=None, metavar="URL",
               help="Keep the state here (SQLAlchemy URL); default: a temporary SQLite file.")

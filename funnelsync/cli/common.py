@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from funnelsync.store import Store
 
 CONFIG_HELP = "Config file (default: $FUNNELSYNC_CONFIG or ./funnelsync.toml)."
+# Leads or deals per CRM that `demo` and `sandbox` may ask for: the sandbox holds its data in
+# memory.
+MAX_SANDBOX_RECORDS = 100_000
 
 config_option = click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
                              default=None, help=CONFIG_HELP)

@@ -49,6 +49,8 @@ def _report_error(ctx: click.Context, exc: FunnelsyncError) -> None:
 
         problems = exc.problems if isinstance(exc, ConfigError) else []
         fields: dict[str, Any] = {"exit_code": exit_code_for(exc)}
+        if exc.run_id is not None:  # the run it ended; the run id is no longer in the context
+            fields["run_id"] = exc.run_id
         if problems:
             fields["problems"] = problems
         log_problem(logging.ERROR, FunnelsyncError.__str__(exc), **fields)

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from funnelsync.cli.common import (
+    MAX_SANDBOX_RECORDS,
     command_connectors,
     config_option,
     echo_json,
@@ -305,8 +306,12 @@ def _print_sync(result: Any) -> None:
 @click.option("--port", type=int, default=0, show_default=True,
               help="0 to 65535; 0 picks a free port.")
 @click.option("--seed", type=int, default=7, show_default=True)
-@click.option("--leads", type=click.IntRange(0), default=2000, show_default=True)
-@click.option("--deals", type=click.IntRange(0), default=1500, show_default=True)
+@click.option("--leads", type=click.IntRange(0, MAX_SANDBOX_RECORDS), default=2000,
+              show_default=True,
+              help=f"Leads (and contacts) in each CRM, at most {MAX_SANDBOX_RECORDS}.")
+@click.option("--deals", type=click.IntRange(0, MAX_SANDBOX_RECORDS), default=1500,
+              show_default=True,
+              help=f"Deals (and opportunities) in each CRM, at most {MAX_SANDBOX_RECORDS}.")
 @click.option("--latency-ms", type=click.FloatRange(0), default=0, show_default=True)
 @click.option("--fail-rate", type=click.FloatRange(0, 1), default=0, show_default=True)
 @click.option("--rate-limit", type=click.IntRange(0), default=0,

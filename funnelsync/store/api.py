@@ -32,7 +32,7 @@ Tables and their methods:
   ``save_timers``.
 - suppressions (``suppression``): ``suppress``, ``suppression_count``, ``is_suppressed``,
   ``suppressed_filter``. A lead/contact whose e-mail is suppressed is neither written nor
-  returned by ``iter_records``/``get_record``.
+  returned by ``iter_records``/``get_record`` nor counted by ``count_records``.
 - state (key -> JSON): ``get_state``, ``set_state``; the CRMs' owner e-mails kept there:
   ``save_owner_emails``, ``owner_emails``.
 """
@@ -88,6 +88,7 @@ from funnelsync.store.schema import (
 from funnelsync.store.suppression import (
     Suppressed,
     SuppressionMixin,
+    count_suppressed,
     drop_suppressed,
     never_suppressed,
     read_filter,
@@ -191,10 +192,18 @@ class Store(RunsMixin, AlertsMixin, FollowUpsMixin, PeopleMixin, TimersMixin,
 
     def count_records(self, source: str | None = None, kind: RecordKind | None = None, *,
                       include_deleted: bool = False, changed_since_run: int | None = None) -> int:
+        """How many records ``iter_records`` gives for the same filters (so leads/contacts
+        whose e-mail is suppressed are not counted)."""
         query = self._filter(sa.select(sa.func.count()).select_from(records), source, kind,
                              include_deleted, changed_since_run)
+        leads_by_email = self._filter(
+            sa.select(records.c.email, sa.func.count()).where(records.c.email.is_not(None))
+            .group_by(records.c.email), source, "leads", include_deleted, changed_since_run)
         with self._read() as conn:
-            return int(conn.execute(query).scalar_one())
+            total = int(conn.execute(query).scalar_one())
+            if kind in (None, "leads") and total:
+                total -= count_suppressed(conn, leads_by_email)
+            return total
 
     def delete_person(self, email: str) -> int:
         """Remove every record with this e-mail (normalised), with its stage changes, alerts

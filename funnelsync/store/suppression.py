@@ -9,7 +9,8 @@ whole database (key included) — someone who could read the records anyway.
 The store applies the list on both sides: a lead or contact whose address is suppressed is not
 written (``upsert_records``/``write_page`` count it as ``suppressed``) and, should one have
 slipped in (written by an older version, or by hand), is not returned by ``iter_records`` or
-``get_record``, which feed the reports, exports, identity and the sync's own steps.
+``get_record``, which feed the reports, exports, identity and the sync's own steps, nor counted
+by ``count_records``.
 """
 
 from __future__ import annotations
@@ -108,6 +109,15 @@ def suppressed_in(conn: Connection, emails: Iterable[str | None]) -> set[str]:
     return {by_hash[h] for h in _known(conn, set(by_hash))}
 
 
+def count_suppressed(conn: Connection, by_email: Any) -> int:
+    """The rows counted by ``by_email`` (a query of (e-mail, row count) pairs) whose address is
+    suppressed; the query is not even run when nobody was ever forgotten."""
+    suppressed = read_filter(conn)
+    if suppressed is never_suppressed:
+        return 0
+    return sum(int(rows) for email, rows in conn.execute(by_email) if suppressed(email))
+
+
 def drop_suppressed(conn: Connection, rows: dict[str, dict[str, Any]]) -> int:
     """Take the lead rows whose (normalised) ``email`` is suppressed out of ``rows``; returns
     how many were taken out."""
@@ -118,5 +128,5 @@ def drop_suppressed(conn: Connection, rows: dict[str, dict[str, Any]]) -> int:
     return len(dropped)
 
 
-__all__ = ["Suppressed", "SuppressionMixin", "drop_suppressed", "never_suppressed",
-           "read_filter", "suppressed_in", "suppression_hash"]
+__all__ = ["Suppressed", "SuppressionMixin", "count_suppressed", "drop_suppressed",
+           "never_suppressed", "read_filter", "suppressed_in", "suppression_hash"]

@@ -149,6 +149,9 @@ class SyncJob:
         token = current_run_id.set(run_id)
         try:
             return self._run_steps(store, run_id, dry_run, full, pull_only)
+        except FunnelsyncError as exc:
+            exc.run_id = run_id  # reported after the reset below, the error still names its run
+            raise
         finally:  # log lines after the run (a later run's or an embedder's) are not its own
             current_run_id.reset(token)
 

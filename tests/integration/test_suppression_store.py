@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from funnelsync.mapping.schema import FunnelLead
+from funnelsync.mapping.schema import FunnelDeal, FunnelLead
 from funnelsync.store import Store, UpsertStats
 from funnelsync.store import schema as store_schema
 
@@ -80,6 +80,26 @@ def test_a_row_that_slipped_in_is_never_read(store: Store) -> None:
     assert [r.id for r in store.iter_records(kind="leads", include_deleted=True)] == ["2"]
     assert store.get_record("hubspot", "leads", "1") is None
     assert store.get_record("hubspot", "leads", "2") is not None
+
+
+def test_counts_agree_with_what_reads_return(store: Store) -> None:
+    store.upsert_records("hubspot", "leads", [
+        lead("1", "ana@acme.example"), lead("2", "ben@acme.example"), lead("3", None),
+        lead("4", "ana@acme.example").model_copy(update={"is_deleted": True})], run_id=1)
+    store.upsert_records("salesforce", "leads", [
+        lead("00Q1", "Ana@ACME.example").model_copy(update={"source": "salesforce"})], run_id=1)
+    store.upsert_records("salesforce", "deals", [FunnelDeal(
+        source="salesforce", source_id="006A", name="Globex", stage="Prospecting",
+        owner_id="005A", updated_at=T0)], run_id=1)
+    assert store.count_records() == 5
+    store.suppress(["ana@acme.example"])
+    queries: list[dict] = [
+        {}, {"kind": "leads"}, {"kind": "deals"}, {"source": "salesforce"},
+        {"source": "hubspot", "kind": "leads", "include_deleted": True},
+        {"changed_since_run": 0}, {"changed_since_run": 1}]
+    counted = [store.count_records(**q) for q in queries]
+    assert counted == [3, 2, 1, 1, 2, 3, 0]
+    assert counted == [sum(1 for _ in store.iter_records(**q)) for q in queries]
 
 
 def test_a_version_3_store_upgrades_in_place(db_url: str) -> None:

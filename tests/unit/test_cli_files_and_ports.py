@@ -77,6 +77,27 @@ def test_sandbox_port_out_of_range_is_one_line_and_exit_2(port: str, stderr: str
     assert run("sandbox", "--port", port) == (2, "", stderr)
 
 
+@pytest.mark.usefixtures("no_work")
+@pytest.mark.parametrize(("option", "value", "shown"), [
+    ("--leads", "100001", "100001 is not in the range 0<=x<=100000"),
+    ("--deals", str(10**12), "1000000000000 is not in the range 0<=x<=100000"),
+    ("--leads", "-1", "-1 is not in the range 0<=x<=100000"),
+])
+def test_sandbox_sizes_are_bounded_before_any_work(option: str, value: str, shown: str) -> None:
+    code, stdout, stderr = run("sandbox", option, value, "--config-out", "sandbox.toml")
+    assert (code, stdout) == (2, "")
+    assert stderr.splitlines()[-1] == f"Error: Invalid value for '{option}': {shown}."
+    assert "Traceback" not in stderr and not Path("sandbox.toml").exists()
+
+
+def test_demo_and_sandbox_share_one_size_bound() -> None:
+    bounds = {(name, p.name): (p.type.min, p.type.max)  # type: ignore[attr-defined]
+              for name in ("demo", "sandbox") for p in main.commands[name].params
+              if p.name in ("leads", "deals")}
+    assert bounds == {("demo", "leads"): (1, 100_000), ("demo", "deals"): (1, 100_000),
+                      ("sandbox", "leads"): (0, 100_000), ("sandbox", "deals"): (0, 100_000)}
+
+
 @pytest.fixture
 def taken_port() -> Iterator[int]:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -1,4 +1,5 @@
-"""HubSpot half of the sandbox data: owners, contacts, deals, tasks (all values strings)."""
+"""HubSpot half of the sandbox data: owners, contacts, deals, tasks (all values strings;
+a contact's company size is the ``numemployees`` band holding the person's head count)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from funnelsync.sandbox.hubspot.schema import (
     LEAD_STATUS,
     LIFECYCLE,
     STAGE_META,
+    company_size_band,
     home_amount,
 )
 from funnelsync.sandbox.scenarios import Journey
@@ -112,7 +114,7 @@ def _contact_props(ds: Dataset, rng: random.Random, p: data_people.Person, email
     props: dict[str, str | None] = {
         "email": email, "firstname": p.first, "lastname": p.last, "company": p.company,
         "jobtitle": p.title, "industry": data_people.HS_INDUSTRY.get(p.industry or ""),
-        "numemployees": None if p.employees is None else str(p.employees),
+        "numemployees": None if p.employees is None else company_size_band(p.employees),
         "country": p.country, "hs_analytics_source": data_people.HS_SOURCES.get(p.source or ""),
         "lifecyclestage": LIFECYCLE[stage_no], "hs_lead_status": rng.choice(LEAD_STATUS + (None,)),
         "hubspot_owner_id": _pick_owner(rng, 0.10),

@@ -13,6 +13,7 @@ import uuid
 from funnelsync.sandbox.common import Response, hs_datetime, json_response, parse_datetime_ms
 from funnelsync.sandbox.hubspot.schema import (
     ALWAYS,
+    COMPANY_SIZE_BANDS,
     DEFAULT_PROPERTIES,
     HOME_AMOUNT,
     HOME_AMOUNT_INPUTS,
@@ -31,7 +32,7 @@ OBJECT_ALIASES = {"contacts": "contacts", "contact": "contacts", "0-1": "contact
 _OPTIONS = {"lifecyclestage": LIFECYCLE, "hs_lead_status": LEAD_STATUS,
             "hs_task_status": ("NOT_STARTED", "IN_PROGRESS", "WAITING", "COMPLETED", "DEFERRED"),
             "hs_task_priority": ("NONE", "LOW", "MEDIUM", "HIGH"),
-            "pipeline": tuple(p[0] for p in PIPELINES)}
+            "pipeline": tuple(p[0] for p in PIPELINES), "numemployees": COMPANY_SIZE_BANDS}
 
 
 class PropertyProblem(Exception):

@@ -40,6 +40,13 @@ LIFECYCLE = ("subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead
              "opportunity", "customer", "evangelist", "other")
 LEAD_STATUS = ("NEW", "OPEN", "IN_PROGRESS", "OPEN_DEAL", "UNQUALIFIED",
                "ATTEMPTED_TO_CONTACT", "CONNECTED", "BAD_TIMING")
+# A contact's ``numemployees`` is a dropdown of HubSpot's fixed company-size bands, never a
+# head count; neighbouring bands share their end points.
+COMPANY_SIZE_BANDS = ("1-5", "5-25", "25-50", "50-100", "100-500", "500-1000", "1000+")
+# Enumeration properties whose definitions list fixed options (value = label, as HubSpot has).
+_ENUM_OPTIONS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("contacts", "numemployees"): COMPANY_SIZE_BANDS,
+}
 DEFAULT_PROPERTIES = {
     "contacts": ("createdate", "email", "firstname", "hs_object_id", "lastmodifieddate",
                  "lastname"),
@@ -88,6 +95,23 @@ def initial_properties() -> dict[str, dict[str, str]]:
     return {obj: dict(props) for obj, props in _BASE.items()}
 
 
+def company_size_band(head_count: int) -> str:
+    """The ``numemployees`` option for a head count: the last band whose lower bound the count
+    reaches (25 people fall in "25-50"), "1-5" below that."""
+    band = COMPANY_SIZE_BANDS[0]
+    for option in COMPANY_SIZE_BANDS:
+        if head_count >= int(option.split("-")[0].rstrip("+")):
+            band = option
+    return band
+
+
+def property_options(obj: str, name: str) -> list[dict[str, object]]:
+    """The option list of a property's definition (empty for properties without options)."""
+    return [{"label": value, "value": value, "description": "", "displayOrder": order,
+             "hidden": False}
+            for order, value in enumerate(_ENUM_OPTIONS.get((obj, name), ()))]
+
+
 def is_read_only(name: str) -> bool:
     return name.startswith(READ_ONLY_PREFIXES)
 
@@ -100,7 +124,8 @@ def property_json(obj: str, name: str, ptype: str, now_ms: int,
     return {
         "name": name, "label": label or name.replace("_", " ").capitalize(), "type": ptype,
         "fieldType": field_type or _FIELD_TYPES.get(ptype, "text"), "description": "",
-        "groupName": group or _GROUPS[obj], "options": [], "displayOrder": -1,
+        "groupName": group or _GROUPS[obj], "options": property_options(obj, name),
+        "displayOrder": -1,
         "calculated": is_read_only(name), "externalOptions": False, "hasUniqueValue": False,
         "hidden": False, "hubspotDefined": not custom, "formField": not is_read_only(name),
         "modificationMetadata": {"archivable": custom, "readOnlyDefinition": not custom,
