@@ -50,7 +50,7 @@ re-sends an unchanged value.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from funnelsync.config.models import WritebackConfig
@@ -82,7 +82,12 @@ from funnelsync.mapping.result import (
     unmapped_warning,
 )
 from funnelsync.mapping.schema import CatalogStage, FunnelDeal, FunnelLead, StageChange
-from funnelsync.mapping.writeback import WritebackTarget, live_values, with_writeback
+from funnelsync.mapping.writeback import (
+    LiveFields,
+    WritebackTarget,
+    live_fields,
+    with_writeback,
+)
 
 SOURCE = "hubspot"
 CONTACT_PROPERTIES: tuple[str, ...] = (
@@ -186,6 +191,17 @@ def parse_employees(value: Any) -> int | None:
 def map_contact(raw: Any, maps: StageMaps,
                 writeback: WritebackConfig | None = None) -> MapResult:
     """One contact object → FunnelLead (see the module docstring for the field list)."""
+    return _map_contact(raw, maps, live_fields(writeback, SOURCE, with_score=True))
+
+
+def contact_mapper(maps: StageMaps,
+                   writeback: WritebackConfig | None = None) -> Callable[[Any], MapResult]:
+    """``map_contact`` bound to one config, which is read once, not for every record."""
+    live = live_fields(writeback, SOURCE, with_score=True)
+    return lambda raw: _map_contact(raw, maps, live)
+
+
+def _map_contact(raw: Any, maps: StageMaps, live: LiveFields | None) -> MapResult:
     r, record = _reader(raw, "contact")
     top = _top(r, record)
     lifecycle = r.text("lifecyclestage")
@@ -198,9 +214,10 @@ def map_contact(raw: Any, maps: StageMaps,
         "email_opens": r.integer("hs_email_open"), "email_clicks": r.integer("hs_email_click"),
         "form_submissions": r.integer("num_conversion_events"),
         "page_views": r.integer("hs_analytics_num_page_views"), "meetings": None,
-        "lead_source": lead_source, "is_converted": None,
-        **({"bant": bant} if bant else {}), **live_values(r, writeback, with_score=True),
+        "lead_source": lead_source, "is_converted": None, **({"bant": bant} if bant else {}),
     }
+    if live is not None:
+        extra["live"] = live.read(r)
     funnel = maps.lifecycle_stage.get(lifecycle) if lifecycle else None
     if lifecycle and funnel is None:
         r.warnings.append(unmapped_warning(r.label(), f"lifecyclestage {lifecycle!r}",
@@ -228,10 +245,25 @@ def map_deal(raw: Any, maps: StageMaps, catalog: HubSpotCatalog | Mapping[Any, A
     """One deal object → FunnelDeal. ``catalog`` (``HubSpotCatalog.from_pipelines``, built once
     per run) supplies stage labels and, when the deal lacks them, probability and closed/won
     flags. A raw pipelines page ``{"results": [...]}`` is accepted too, but is re-read per call."""
+    return _map_deal(raw, maps, _as_catalog(catalog) if catalog is not None else None,
+                     live_fields(writeback, SOURCE, with_score=False))
+
+
+def deal_mapper(maps: StageMaps, catalog: HubSpotCatalog | Mapping[Any, Any] | None = None,
+                writeback: WritebackConfig | None = None) -> Callable[[Any], MapResult]:
+    """``map_deal`` bound to one config and catalog, which are read once, not for every
+    record."""
+    known = _as_catalog(catalog) if catalog is not None else None
+    live = live_fields(writeback, SOURCE, with_score=False)
+    return lambda raw: _map_deal(raw, maps, known, live)
+
+
+def _map_deal(raw: Any, maps: StageMaps, catalog: HubSpotCatalog | None,
+              live: LiveFields | None) -> MapResult:
     r, record = _reader(raw, "deal")
     top = _top(r, record)
     pipeline, stage = r.text("pipeline"), r.text("dealstage")
-    known = _as_catalog(catalog).stage(pipeline, stage) if catalog is not None else None
+    known = catalog.stage(pipeline, stage) if catalog is not None else None
     if not r.has("dealstage"):
         r.warnings.append(missing_stage_warning(r.label(), "dealstage"))
     values = {
@@ -250,9 +282,10 @@ def map_deal(raw: Any, maps: StageMaps, catalog: HubSpotCatalog | Mapping[Any, A
         "is_deleted": top["is_deleted"],
         "extra": {"forecast_category": r.text("hs_manual_forecast_category")
                   or r.text("hs_forecast_category"),
-                  "lead_source": r.text("hs_analytics_source"), "type": r.text("dealtype"),
-                  **live_values(r, writeback, with_score=False)},
+                  "lead_source": r.text("hs_analytics_source"), "type": r.text("dealtype")},
     }
+    if live is not None:
+        values["extra"]["live"] = live.read(r)
     record_out = construct_parsed(FunnelDeal, values)
     return MapResult(record_out, r.warnings)
 
@@ -364,7 +397,9 @@ __all__ = [
     "CONTACT_PROPERTIES",
     "DEAL_PROPERTIES",
     "HubSpotCatalog",
+    "contact_mapper",
     "contact_properties",
+    "deal_mapper",
     "deal_properties",
     "clear_first",
     "format_score",
