@@ -168,3 +168,13 @@ def test_amounts_read_as_parse_amount_reads_them(amount: Any, expected: Decimal 
     assert str(result.record.amount) == str(expected)  # type: ignore[union-attr]
     assert result.warnings == ([f"salesforce opportunity 006A: Amount {amount!r} {warning}; "
                                 "using null"] if warning else [])
+
+
+def test_hubspot_records_are_built_with_every_field_in_schema_order() -> None:
+    lead = hs.contact_mapper(prop.MAPS, prop.WB)(prop.HS_CONTACT).record
+    deal = hs.deal_mapper(prop.MAPS, prop.CATALOG, prop.WB)(prop.HS_DEAL).record
+    for record in (lead, deal):
+        assert record.model_fields_set == set(type(record).model_fields)
+        assert list(record.__dict__) == list(type(record).model_fields)
+    assert (lead.owner_name, deal.owner_name, deal.account_id, deal.account_name) == (
+        None, None, None, None)

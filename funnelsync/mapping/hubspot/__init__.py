@@ -222,6 +222,7 @@ def _map_contact(raw: Any, maps: StageMaps, live: LiveFields | None) -> MapResul
     if lifecycle and funnel is None:
         r.warnings.append(unmapped_warning(r.label(), f"lifecyclestage {lifecycle!r}",
                                            "mapping.hubspot.lifecycle_stage"))
+    # Every field, in schema order: the record is built without re-ordering.
     values = {
         "source": SOURCE, "source_id": r.record_id, "email": r.email("email"),
         "first_name": r.text("firstname"), "last_name": r.text("lastname"),
@@ -229,7 +230,8 @@ def _map_contact(raw: Any, maps: StageMaps, live: LiveFields | None) -> MapResul
         "industry": r.text("industry"),
         "employees": r.parsed("numemployees", parse_employees),
         "country": r.text("country"), "lead_source": lead_source,
-        "owner_id": r.text("hubspot_owner_id"), "status": lifecycle, "funnel_stage": funnel,
+        "owner_id": r.text("hubspot_owner_id"), "owner_name": None, "status": lifecycle,
+        "funnel_stage": funnel,
         "created_at": r.timestamp("createdate") or top["created_at"],
         "updated_at": r.first_timestamp("lastmodifieddate", "hs_lastmodifieddate")
         or top["updated_at"],
@@ -266,6 +268,7 @@ def _map_deal(raw: Any, maps: StageMaps, catalog: HubSpotCatalog | None,
     known = catalog.stage(pipeline, stage) if catalog is not None else None
     if not r.has("dealstage"):
         r.warnings.append(missing_stage_warning(r.label(), "dealstage"))
+    # Every field, in schema order: the record is built without re-ordering.
     values = {
         "source": SOURCE, "source_id": r.record_id, "name": r.text("dealname"),
         "amount": r.amount("amount"), "currency": r.text("deal_currency_code"),
@@ -274,7 +277,8 @@ def _map_deal(raw: Any, maps: StageMaps, catalog: HubSpotCatalog | None,
         "funnel_stage": _deal_stage(r, maps, pipeline, stage, known),
         **_deal_state(r, pipeline, stage, known),
         "close_date": r.day("closedate"),
-        "owner_id": r.text("hubspot_owner_id"),
+        "owner_id": r.text("hubspot_owner_id"), "owner_name": None, "account_id": None,
+        "account_name": None,
         "created_at": r.timestamp("createdate") or top["created_at"],
         "updated_at": r.timestamp("hs_lastmodifieddate") or top["updated_at"],
         "last_activity_at": r.timestamp("notes_last_updated"),
