@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Any
 
 from funnelsync.config.models import WritebackConfig
 from funnelsync.errors import DataError
@@ -65,6 +65,7 @@ from funnelsync.mapping.hubspot.stages import (
     stage_flags,
 )
 from funnelsync.mapping.hubspot.v1 import has_v1_values, to_v3, unwrap_values, v1_kind
+from funnelsync.mapping.hubspot.writeback import clear_first, format_score, writeback_fields
 from funnelsync.mapping.owners import CrmOwner
 from funnelsync.mapping.parse import (
     RecordReader,
@@ -82,12 +83,7 @@ from funnelsync.mapping.result import (
     unmapped_warning,
 )
 from funnelsync.mapping.schema import CatalogStage, FunnelDeal, FunnelLead, StageChange
-from funnelsync.mapping.writeback import (
-    LiveFields,
-    WritebackTarget,
-    live_fields,
-    with_writeback,
-)
+from funnelsync.mapping.writeback import LiveFields, live_fields, with_writeback
 
 SOURCE = "hubspot"
 CONTACT_PROPERTIES: tuple[str, ...] = (
@@ -347,36 +343,6 @@ def stage_changes_from_deal(raw: Any) -> list[StageChange]:
     return changes
 
 
-def writeback_fields(kind: Literal["leads", "deals"], stage: str | None, score: float | None,
-                     writeback: WritebackConfig, *, owner_id: str | None = None,
-                     status: str | None = None,
-                     probability: float | None = None) -> dict[str, str]:
-    """Computed stage/score (and, for routed or re-entering contacts, owner and lifecycle
-    stage) → HubSpot property values (strings) for a batch update.
-
-    None means "leave the property as it is"; a property configured as "" is never written;
-    scores are written for contacts only, with at most one decimal ("72", "72.5"); owner →
-    hubspot_owner_id, status → lifecyclestage (contacts only; see ``clear_first``); the win
-    probability → the configured deal property, a whole number of percent ("45")."""
-    wb = writeback.hubspot
-    target = WritebackTarget(wb.stage_property, wb.score_property, owner="hubspot_owner_id",
-                             status="lifecyclestage", score_value=format_score, owner_value=str,
-                             probability=wb.probability_property,
-                             probability_value=_whole_percent)
-    return target.fields(kind, stage, score, owner_id=owner_id, status=status,
-                         probability=probability)
-
-
-def _whole_percent(value: float) -> str:
-    return str(round(value))
-
-
-def clear_first(fields: Mapping[str, Any]) -> dict[str, str]:
-    """Properties to blank in an earlier update: HubSpot keeps a later lifecyclestage when a
-    write names an earlier one, so a re-entry first clears it, then sets the new value."""
-    return {"lifecyclestage": ""} if fields.get("lifecyclestage") else {}
-
-
 def map_owners(rows: list[dict[str, Any]]) -> list[CrmOwner]:
     """``GET /crm/v3/owners`` results (active and archived) → CrmOwner (archived = inactive)."""
     owners = []
@@ -388,12 +354,6 @@ def map_owners(rows: list[dict[str, Any]]) -> list[CrmOwner]:
         owners.append(CrmOwner(id=str(row["id"]), email=email.strip().lower() if email else None,
                                name=name, active=not row.get("archived")))
     return owners
-
-
-def format_score(score: float) -> str:
-    """A score as HubSpot number text: one decimal at most, no trailing zeros."""
-    text = f"{round(float(score), 1):.1f}"
-    return text[:-2] if text.endswith(".0") else text
 
 
 __all__ = [
