@@ -9,12 +9,11 @@ from typing import Any
 
 from funnelsync.config.models import AppConfig, WritebackConfig
 from funnelsync.connectors.base import Connector, Kind
-from funnelsync.crm.spec import CrmSpec, StageVocabulary, no_history
+from funnelsync.crm.spec import CrmSpec, Mapper, StageVocabulary, no_history
 from funnelsync.mapping import hubspot as hs_map
 from funnelsync.mapping.currency import hubspot_rates
 from funnelsync.mapping.funnel import StageMaps
 from funnelsync.mapping.hubspot.catalog import HubSpotCatalog
-from funnelsync.mapping.result import MapResult
 from funnelsync.mapping.schema import CatalogStage, StageChange
 
 
@@ -27,9 +26,10 @@ def use_catalog(connector: Connector, config: AppConfig,
     return stages, HubSpotCatalog.from_stages(stages)
 
 
-def map_deal(raw: dict[str, Any], maps: StageMaps, writeback: WritebackConfig,
-             catalog: HubSpotCatalog | None) -> MapResult:
-    return hs_map.map_deal(raw, maps, catalog, writeback)
+def deal_mapper(maps: StageMaps, writeback: WritebackConfig,
+                catalog: HubSpotCatalog | None) -> Mapper:
+    """The deal mapper of a run, bound to the pipelines catalog read in it."""
+    return hs_map.deal_mapper(maps, catalog, writeback)
 
 
 def stage_changes_in(kind: Kind, raw: dict[str, Any]) -> list[StageChange]:
@@ -84,8 +84,8 @@ HUBSPOT = CrmSpec(
     },
     nurture_reentry=attrgetter("hubspot_lifecycle"),
     use_catalog=use_catalog,
-    map_lead=hs_map.map_contact,
-    map_deal=map_deal,
+    lead_mapper=hs_map.contact_mapper,
+    deal_mapper=deal_mapper,
     stage_changes_in=stage_changes_in,
     history=no_history,
     read_owners=read_owners,

@@ -10,11 +10,10 @@ from typing import Any
 
 from funnelsync.config.models import AppConfig, WritebackConfig
 from funnelsync.connectors.base import Connector, Page
-from funnelsync.crm.spec import CrmSpec, StageVocabulary, no_stage_changes, nothing_to_clear
+from funnelsync.crm.spec import CrmSpec, Mapper, StageVocabulary, no_stage_changes, nothing_to_clear
 from funnelsync.mapping import salesforce as sf_map
 from funnelsync.mapping.currency import salesforce_rates
 from funnelsync.mapping.funnel import StageMaps
-from funnelsync.mapping.result import MapResult
 from funnelsync.mapping.schema import CatalogStage, StageChange
 
 
@@ -31,9 +30,9 @@ def _sobject(raw: dict[str, Any]) -> str:
     return str(attributes.get("type", ""))
 
 
-def map_deal(raw: dict[str, Any], maps: StageMaps, writeback: WritebackConfig,
-             context: None) -> MapResult:
-    return sf_map.map_opportunity(raw, maps, writeback)
+def deal_mapper(maps: StageMaps, writeback: WritebackConfig, context: None) -> Mapper:
+    """The opportunity mapper of a run (the stage catalog teaches it nothing)."""
+    return sf_map.opportunity_mapper(maps, writeback)
 
 
 def history(connector: Connector, since: datetime | None, resume: str | None
@@ -89,8 +88,8 @@ SALESFORCE = CrmSpec(
     },
     nurture_reentry=attrgetter("salesforce_status"),
     use_catalog=use_catalog,
-    map_lead=sf_map.map_lead,
-    map_deal=map_deal,
+    lead_mapper=sf_map.lead_mapper,
+    deal_mapper=deal_mapper,
     stage_changes_in=no_stage_changes,
     history=history,
     read_owners=read_owners,

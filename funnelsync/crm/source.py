@@ -17,7 +17,7 @@ from funnelsync.config.models import AppConfig
 from funnelsync.connectors.base import Connector, Kind, Newest, Page, ReadPlan
 from funnelsync.crm import crm_spec
 from funnelsync.crm.metadata import Cached, MetadataCache, merge_rows
-from funnelsync.crm.spec import CatalogContext, CrmSpec
+from funnelsync.crm.spec import CatalogContext, CrmSpec, Mapper
 from funnelsync.errors import FunnelsyncError
 from funnelsync.mapping.funnel import StageMaps
 from funnelsync.mapping.owners import CrmOwner
@@ -50,6 +50,9 @@ class Source:
     _seen_owners: set[str] = field(default_factory=set, repr=False)
     _describes: Cached | None = field(default=None, repr=False)
     _owners_ahead: bool = field(default=False, repr=False)  # owners were read ahead
+    # kind → (the catalog context it was bound with, the record mapper)
+    _mappers: dict[Kind, tuple[CatalogContext, Mapper]] = field(default_factory=dict,
+                                                                repr=False)
 
     def __post_init__(self) -> None:
         self.spec = crm_spec(self.name)
@@ -168,10 +171,22 @@ class Source:
 
     def map_record(self, kind: Kind, raw: dict[str, Any]) -> MapResult:
         """Raw CRM record → schema record (raises DataError when it cannot be mapped)."""
+        return self.mapper(kind)(raw)
+
+    def mapper(self, kind: Kind) -> Mapper:
+        """The record mapper of ``kind``, bound to the config once per run (and again only
+        when a newly read stage catalog teaches the deal mapper something)."""
+        bound = self._mappers.get(kind)
+        if bound is None or bound[0] is not self.catalog_context:
+            bound = (self.catalog_context, self._bind(kind))
+            self._mappers[kind] = bound
+        return bound[1]
+
+    def _bind(self, kind: Kind) -> Mapper:
         wb = self.config.writeback
         if kind == "leads":
-            return self.spec.map_lead(raw, self.maps, wb)
-        return self.spec.map_deal(raw, self.maps, wb, self.catalog_context)
+            return self.spec.lead_mapper(self.maps, wb)
+        return self.spec.deal_mapper(self.maps, wb, self.catalog_context)
 
     def stage_changes_in(self, kind: Kind, raw: dict[str, Any]) -> list[StageChange]:
         """Stage changes carried inside a record (HubSpot deals' stage-entry times)."""

@@ -27,6 +27,7 @@ RecordKind = Literal["lead", "deal"]  # the singular kinds of catalog stages and
 Raw = dict[str, Any]
 # What reading the stage catalog teaches the deal mapper (HubSpot: the pipelines); None if nothing
 CatalogContext = Any
+Mapper = Callable[[Raw], MapResult]  # one raw record → its schema record
 HistoryPages = Callable[[Connector, datetime | None, str | None],
                         Iterator[tuple[Page, list[StageChange]]]]
 
@@ -75,8 +76,9 @@ class CrmSpec:
     # and what the deal mapper needs; a connector whose reads follow the catalog is given it
     use_catalog: Callable[[Connector, AppConfig, list[Raw]],
                           tuple[list[CatalogStage], CatalogContext]]
-    map_lead: Callable[[Raw, StageMaps, WritebackConfig], MapResult]
-    map_deal: Callable[[Raw, StageMaps, WritebackConfig, CatalogContext], MapResult]
+    # the record mappers, bound to a run's stage maps and write-back names (and the catalog)
+    lead_mapper: Callable[[StageMaps, WritebackConfig], Mapper]
+    deal_mapper: Callable[[StageMaps, WritebackConfig, CatalogContext], Mapper]
     stage_changes_in: Callable[[Kind, Raw], list[StageChange]]  # carried inside a record
     history: HistoryPages  # a separate stage-history stream, page by page
     # owners, raw: every one, or with a time those changed at or after it (see owners_since)

@@ -117,8 +117,8 @@ def make_mapper(source: SourceName, obj: ObjectName, config: AppConfig | None = 
         bind = salesforce.lead_mapper if obj == "lead" else salesforce.opportunity_mapper
         return bind(maps, wb)
     if obj == "lead":
-        return lambda raw: hubspot.map_contact(raw, maps, wb)
-    return lambda raw: hubspot.map_deal(raw, maps, catalog, wb)
+        return hubspot.contact_mapper(maps, wb)
+    return hubspot.deal_mapper(maps, catalog, wb)
 
 
 def normalize_stream(lines: Iterable[str] | Iterable[bytes], source: SourceName,

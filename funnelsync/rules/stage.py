@@ -19,7 +19,7 @@ has no such id simply does not apply that rule.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from funnelsync.config.models import AppConfig
 from funnelsync.mapping.schema import FunnelDeal, FunnelLead
@@ -29,6 +29,9 @@ MQL_STAGE = "interest"
 SQL_STAGE = "consideration"
 OPEN_DEAL_STAGE = "consideration"
 CONVERTED_STAGE = "consideration"
+# A decision depends only on a few values that repeat across records (stage, status, flags,
+# score), so each is made once and looked up after; bounded so memory stays flat.
+_DECISIONS_KEPT = 10_000
 
 
 class StageDecision(NamedTuple):
@@ -39,7 +42,8 @@ class StageDecision(NamedTuple):
 
 
 class StageRules:
-    """The stage rules with the funnel order precomputed; build once per run for loops."""
+    """The stage rules with the funnel order precomputed, and every decision kept once made;
+    build once per run for loops."""
 
     def __init__(self, config: AppConfig) -> None:
         ids = config.funnel.stage_ids()
@@ -48,6 +52,8 @@ class StageRules:
         self._won = ids[-1]  # the terminal stage, purchase by default
         self._mql = config.scoring.mql_threshold
         self._sql = config.scoring.sql_threshold
+        self._leads: dict[tuple[Any, ...], StageDecision] = {}
+        self._deals: dict[tuple[Any, ...], StageDecision] = {}
 
     def is_below(self, stage: str | None, target: str) -> bool:
         """True when ``target`` is a funnel stage and ``stage`` is unmapped or earlier."""
@@ -62,10 +68,20 @@ class StageRules:
     def lead(self, lead: FunnelLead, score: Score | int) -> StageDecision:
         """The funnel stage of a lead from its mapped stage and its score."""
         value = score.value if isinstance(score, Score) else score
-        mapped, status = lead.funnel_stage, _mapped_text(lead.status, lead.funnel_stage)
+        # The value's type too: a score of 40.0 is explained as "40.0", 40 as "40".
+        key = (lead.funnel_stage, lead.status, lead.extra.get("is_converted") is True, value,
+               value.__class__)
+        found = self._leads.get(key)
+        if found is None:
+            found = _kept(self._leads, key, self._decide_lead(*key[:4]))
+        return found
+
+    def _decide_lead(self, mapped: str | None, raw: str | None, converted: bool,
+                     value: Any) -> StageDecision:
+        status = _mapped_text(raw, mapped)
         if mapped == self._lost:
             return StageDecision(mapped, f"status {status}; score never revives a lost lead")
-        if lead.extra.get("is_converted") is True:
+        if converted:
             return self._converted_lead(mapped, status)
         if value >= self._sql and self.is_below(mapped, SQL_STAGE):
             return StageDecision(SQL_STAGE, f"score {value} >= SQL threshold {self._sql} "
@@ -86,11 +102,19 @@ class StageRules:
 
     def deal(self, deal: FunnelDeal) -> StageDecision:
         """The funnel stage of a deal from its mapped stage and its closed/won flags."""
-        mapped, stage = deal.funnel_stage, _mapped_text(deal.stage, deal.funnel_stage)
-        if deal.is_won:
+        key = (deal.funnel_stage, deal.stage, bool(deal.is_won), bool(deal.is_closed))
+        found = self._deals.get(key)
+        if found is None:
+            found = _kept(self._deals, key, self._decide_deal(*key))
+        return found
+
+    def _decide_deal(self, mapped: str | None, raw: str | None, won: bool,
+                     closed: bool) -> StageDecision:
+        stage = _mapped_text(raw, mapped)
+        if won:
             note = "" if mapped == self._won else f"; flags win over stage {stage}"
             return StageDecision(self._won, f"closed won{note}")
-        if deal.is_closed:
+        if closed:
             note = "" if mapped == self._lost else f"; flags win over stage {stage}"
             return StageDecision(self._lost, f"closed lost{note}")
         if mapped == self._lost or mapped == self._won:
@@ -104,6 +128,14 @@ class StageRules:
             return StageDecision(mapped, why)
         return StageDecision(OPEN_DEAL_STAGE,
                              f"{why}; an open deal is at least {OPEN_DEAL_STAGE}")
+
+
+def _kept(decisions: dict[tuple[Any, ...], StageDecision], key: tuple[Any, ...],
+          decision: StageDecision) -> StageDecision:
+    if len(decisions) >= _DECISIONS_KEPT:
+        decisions.clear()
+    decisions[key] = decision
+    return decision
 
 
 def _mapped_text(raw: str | None, stage: str | None) -> str:

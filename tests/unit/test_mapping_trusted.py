@@ -13,7 +13,7 @@ import pytest
 import test_mapping_property as prop
 from hypothesis import given
 
-from funnelsync.config.models import SalesforceWriteback, WritebackConfig
+from funnelsync.config.models import HubSpotWriteback, SalesforceWriteback, WritebackConfig
 from funnelsync.errors import DataError
 from funnelsync.mapping import hubspot as hs
 from funnelsync.mapping import salesforce as sf
@@ -95,6 +95,45 @@ def test_a_bound_lead_mapper_maps_as_map_lead(raw: dict[str, Any]) -> None:
                      lambda r, wb=wb: sf.map_lead(r, prop.MAPS, wb), raw)
 
 
+HS_NAMED_WB = WritebackConfig(hubspot=HubSpotWriteback(
+    stage_property="stage_x", score_property="score_x", probability_property="win_x"))
+PIPELINES_PAGE = {"results": [{"id": "default", "stages": [
+    {"id": "contractsent", "label": "Contract Sent", "displayOrder": 4,
+     "metadata": {"isClosed": "true", "probability": "1.0"}}]}]}
+
+
+@prop.PROFILE
+@given(prop.hs_records({**prop.HS_CONTACT, "properties": {
+    **prop.HS_CONTACT["properties"], "stage_x": "intent", "score_x": "12.5"}}))
+def test_a_bound_contact_mapper_maps_as_map_contact(raw: dict[str, Any]) -> None:
+    for wb in (prop.WB, HS_NAMED_WB, None):
+        _same_result(hs.contact_mapper(prop.MAPS, wb),
+                     lambda r, wb=wb: hs.map_contact(r, prop.MAPS, wb), raw)
+
+
+@prop.PROFILE
+@given(prop.hs_records({**prop.HS_DEAL, "properties": {
+    **prop.HS_DEAL["properties"], "stage_x": "intent", "win_x": "40"}}))
+def test_a_bound_deal_mapper_maps_as_map_deal(raw: dict[str, Any]) -> None:
+    for wb in (prop.WB, HS_NAMED_WB, None):
+        for catalog in (prop.CATALOG, PIPELINES_PAGE, None):
+            _same_result(hs.deal_mapper(prop.MAPS, catalog, wb),
+                         lambda r, wb=wb, c=catalog: hs.map_deal(r, prop.MAPS, c, wb), raw)
+
+
+def test_the_bound_hubspot_mappers_read_the_configured_write_back_names() -> None:
+    contact = {**prop.HS_CONTACT, "properties": {**prop.HS_CONTACT["properties"],
+                                                 "stage_x": "intent", "score_x": "12.5"}}
+    deal = {**prop.HS_DEAL, "properties": {**prop.HS_DEAL["properties"], "stage_x": "intent",
+                                           "win_x": "40"}}
+    lead = hs.contact_mapper(prop.MAPS, HS_NAMED_WB)(contact).record
+    bound = hs.deal_mapper(prop.MAPS, PIPELINES_PAGE, HS_NAMED_WB)(deal).record
+    assert lead.extra["live"] == {"stage": "intent", "score": 12.5}
+    assert bound.extra["live"] == {"stage": "intent", "score": None, "win_probability": 40.0}
+    assert (bound.stage_label, bound.is_closed, bound.is_won) == ("Contract Sent", True, True)
+    assert "live" not in hs.deal_mapper(prop.MAPS)(deal).record.extra
+
+
 def _same_result(bound: Callable[[Any], MapResult], unbound: Callable[[Any], MapResult],
                  raw: Any) -> None:
     try:
@@ -129,3 +168,13 @@ def test_amounts_read_as_parse_amount_reads_them(amount: Any, expected: Decimal 
     assert str(result.record.amount) == str(expected)  # type: ignore[union-attr]
     assert result.warnings == ([f"salesforce opportunity 006A: Amount {amount!r} {warning}; "
                                 "using null"] if warning else [])
+
+
+def test_hubspot_records_are_built_with_every_field_in_schema_order() -> None:
+    lead = hs.contact_mapper(prop.MAPS, prop.WB)(prop.HS_CONTACT).record
+    deal = hs.deal_mapper(prop.MAPS, prop.CATALOG, prop.WB)(prop.HS_DEAL).record
+    for record in (lead, deal):
+        assert record.model_fields_set == set(type(record).model_fields)
+        assert list(record.__dict__) == list(type(record).model_fields)
+    assert (lead.owner_name, deal.owner_name, deal.account_id, deal.account_name) == (
+        None, None, None, None)

@@ -50,8 +50,8 @@ re-sends an unchanged value.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any, Literal
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from funnelsync.config.models import WritebackConfig
 from funnelsync.errors import DataError
@@ -65,6 +65,7 @@ from funnelsync.mapping.hubspot.stages import (
     stage_flags,
 )
 from funnelsync.mapping.hubspot.v1 import has_v1_values, to_v3, unwrap_values, v1_kind
+from funnelsync.mapping.hubspot.writeback import clear_first, format_score, writeback_fields
 from funnelsync.mapping.owners import CrmOwner
 from funnelsync.mapping.parse import (
     RecordReader,
@@ -82,7 +83,7 @@ from funnelsync.mapping.result import (
     unmapped_warning,
 )
 from funnelsync.mapping.schema import CatalogStage, FunnelDeal, FunnelLead, StageChange
-from funnelsync.mapping.writeback import WritebackTarget, live_values, with_writeback
+from funnelsync.mapping.writeback import LiveFields, live_fields, with_writeback
 
 SOURCE = "hubspot"
 CONTACT_PROPERTIES: tuple[str, ...] = (
@@ -186,6 +187,17 @@ def parse_employees(value: Any) -> int | None:
 def map_contact(raw: Any, maps: StageMaps,
                 writeback: WritebackConfig | None = None) -> MapResult:
     """One contact object → FunnelLead (see the module docstring for the field list)."""
+    return _map_contact(raw, maps, live_fields(writeback, SOURCE, with_score=True))
+
+
+def contact_mapper(maps: StageMaps,
+                   writeback: WritebackConfig | None = None) -> Callable[[Any], MapResult]:
+    """``map_contact`` bound to one config, which is read once, not for every record."""
+    live = live_fields(writeback, SOURCE, with_score=True)
+    return lambda raw: _map_contact(raw, maps, live)
+
+
+def _map_contact(raw: Any, maps: StageMaps, live: LiveFields | None) -> MapResult:
     r, record = _reader(raw, "contact")
     top = _top(r, record)
     lifecycle = r.text("lifecyclestage")
@@ -198,13 +210,15 @@ def map_contact(raw: Any, maps: StageMaps,
         "email_opens": r.integer("hs_email_open"), "email_clicks": r.integer("hs_email_click"),
         "form_submissions": r.integer("num_conversion_events"),
         "page_views": r.integer("hs_analytics_num_page_views"), "meetings": None,
-        "lead_source": lead_source, "is_converted": None,
-        **({"bant": bant} if bant else {}), **live_values(r, writeback, with_score=True),
+        "lead_source": lead_source, "is_converted": None, **({"bant": bant} if bant else {}),
     }
+    if live is not None:
+        extra["live"] = live.read(r)
     funnel = maps.lifecycle_stage.get(lifecycle) if lifecycle else None
     if lifecycle and funnel is None:
         r.warnings.append(unmapped_warning(r.label(), f"lifecyclestage {lifecycle!r}",
                                            "mapping.hubspot.lifecycle_stage"))
+    # Every field, in schema order: the record is built without re-ordering.
     values = {
         "source": SOURCE, "source_id": r.record_id, "email": r.email("email"),
         "first_name": r.text("firstname"), "last_name": r.text("lastname"),
@@ -212,7 +226,8 @@ def map_contact(raw: Any, maps: StageMaps,
         "industry": r.text("industry"),
         "employees": r.parsed("numemployees", parse_employees),
         "country": r.text("country"), "lead_source": lead_source,
-        "owner_id": r.text("hubspot_owner_id"), "status": lifecycle, "funnel_stage": funnel,
+        "owner_id": r.text("hubspot_owner_id"), "owner_name": None, "status": lifecycle,
+        "funnel_stage": funnel,
         "created_at": r.timestamp("createdate") or top["created_at"],
         "updated_at": r.first_timestamp("lastmodifieddate", "hs_lastmodifieddate")
         or top["updated_at"],
@@ -228,12 +243,28 @@ def map_deal(raw: Any, maps: StageMaps, catalog: HubSpotCatalog | Mapping[Any, A
     """One deal object → FunnelDeal. ``catalog`` (``HubSpotCatalog.from_pipelines``, built once
     per run) supplies stage labels and, when the deal lacks them, probability and closed/won
     flags. A raw pipelines page ``{"results": [...]}`` is accepted too, but is re-read per call."""
+    return _map_deal(raw, maps, _as_catalog(catalog) if catalog is not None else None,
+                     live_fields(writeback, SOURCE, with_score=False))
+
+
+def deal_mapper(maps: StageMaps, catalog: HubSpotCatalog | Mapping[Any, Any] | None = None,
+                writeback: WritebackConfig | None = None) -> Callable[[Any], MapResult]:
+    """``map_deal`` bound to one config and catalog, which are read once, not for every
+    record."""
+    known = _as_catalog(catalog) if catalog is not None else None
+    live = live_fields(writeback, SOURCE, with_score=False)
+    return lambda raw: _map_deal(raw, maps, known, live)
+
+
+def _map_deal(raw: Any, maps: StageMaps, catalog: HubSpotCatalog | None,
+              live: LiveFields | None) -> MapResult:
     r, record = _reader(raw, "deal")
     top = _top(r, record)
     pipeline, stage = r.text("pipeline"), r.text("dealstage")
-    known = _as_catalog(catalog).stage(pipeline, stage) if catalog is not None else None
+    known = catalog.stage(pipeline, stage) if catalog is not None else None
     if not r.has("dealstage"):
         r.warnings.append(missing_stage_warning(r.label(), "dealstage"))
+    # Every field, in schema order: the record is built without re-ordering.
     values = {
         "source": SOURCE, "source_id": r.record_id, "name": r.text("dealname"),
         "amount": r.amount("amount"), "currency": r.text("deal_currency_code"),
@@ -242,7 +273,8 @@ def map_deal(raw: Any, maps: StageMaps, catalog: HubSpotCatalog | Mapping[Any, A
         "funnel_stage": _deal_stage(r, maps, pipeline, stage, known),
         **_deal_state(r, pipeline, stage, known),
         "close_date": r.day("closedate"),
-        "owner_id": r.text("hubspot_owner_id"),
+        "owner_id": r.text("hubspot_owner_id"), "owner_name": None, "account_id": None,
+        "account_name": None,
         "created_at": r.timestamp("createdate") or top["created_at"],
         "updated_at": r.timestamp("hs_lastmodifieddate") or top["updated_at"],
         "last_activity_at": r.timestamp("notes_last_updated"),
@@ -250,9 +282,10 @@ def map_deal(raw: Any, maps: StageMaps, catalog: HubSpotCatalog | Mapping[Any, A
         "is_deleted": top["is_deleted"],
         "extra": {"forecast_category": r.text("hs_manual_forecast_category")
                   or r.text("hs_forecast_category"),
-                  "lead_source": r.text("hs_analytics_source"), "type": r.text("dealtype"),
-                  **live_values(r, writeback, with_score=False)},
+                  "lead_source": r.text("hs_analytics_source"), "type": r.text("dealtype")},
     }
+    if live is not None:
+        values["extra"]["live"] = live.read(r)
     record_out = construct_parsed(FunnelDeal, values)
     return MapResult(record_out, r.warnings)
 
@@ -310,36 +343,6 @@ def stage_changes_from_deal(raw: Any) -> list[StageChange]:
     return changes
 
 
-def writeback_fields(kind: Literal["leads", "deals"], stage: str | None, score: float | None,
-                     writeback: WritebackConfig, *, owner_id: str | None = None,
-                     status: str | None = None,
-                     probability: float | None = None) -> dict[str, str]:
-    """Computed stage/score (and, for routed or re-entering contacts, owner and lifecycle
-    stage) → HubSpot property values (strings) for a batch update.
-
-    None means "leave the property as it is"; a property configured as "" is never written;
-    scores are written for contacts only, with at most one decimal ("72", "72.5"); owner →
-    hubspot_owner_id, status → lifecyclestage (contacts only; see ``clear_first``); the win
-    probability → the configured deal property, a whole number of percent ("45")."""
-    wb = writeback.hubspot
-    target = WritebackTarget(wb.stage_property, wb.score_property, owner="hubspot_owner_id",
-                             status="lifecyclestage", score_value=format_score, owner_value=str,
-                             probability=wb.probability_property,
-                             probability_value=_whole_percent)
-    return target.fields(kind, stage, score, owner_id=owner_id, status=status,
-                         probability=probability)
-
-
-def _whole_percent(value: float) -> str:
-    return str(round(value))
-
-
-def clear_first(fields: Mapping[str, Any]) -> dict[str, str]:
-    """Properties to blank in an earlier update: HubSpot keeps a later lifecyclestage when a
-    write names an earlier one, so a re-entry first clears it, then sets the new value."""
-    return {"lifecyclestage": ""} if fields.get("lifecyclestage") else {}
-
-
 def map_owners(rows: list[dict[str, Any]]) -> list[CrmOwner]:
     """``GET /crm/v3/owners`` results (active and archived) → CrmOwner (archived = inactive)."""
     owners = []
@@ -353,18 +356,14 @@ def map_owners(rows: list[dict[str, Any]]) -> list[CrmOwner]:
     return owners
 
 
-def format_score(score: float) -> str:
-    """A score as HubSpot number text: one decimal at most, no trailing zeros."""
-    text = f"{round(float(score), 1):.1f}"
-    return text[:-2] if text.endswith(".0") else text
-
-
 __all__ = [
     "BANT_PROPERTIES",
     "CONTACT_PROPERTIES",
     "DEAL_PROPERTIES",
     "HubSpotCatalog",
+    "contact_mapper",
     "contact_properties",
+    "deal_mapper",
     "deal_properties",
     "clear_first",
     "format_score",

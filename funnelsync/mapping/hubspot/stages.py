@@ -53,6 +53,11 @@ def stage_flags(pipeline: str | None, stage: str | None,
 def check_flags(r: RecordReader, stage: str | None, by_stage: tuple[bool, bool],
                 flags: dict[str, bool | None]) -> None:
     """Warn when the record's own closed/won flags say otherwise than its stage."""
+    for value, expected in zip(flags.values(), by_stage, strict=True):
+        if value is not None and value != expected:
+            break
+    else:
+        return  # they agree (or are absent), as on nearly every deal: no message to build
     wrong = [f"{name} {str(value).lower()}" for (name, value), expected
              in zip(flags.items(), by_stage, strict=True)
              if value is not None and value != expected]

@@ -22,6 +22,7 @@ SOURCE = "hubspot"
 DEAL_ID = "dealId"
 CONTACT_IDS = ("canonical-vid", "vid")
 KIND_OF_ID = {DEAL_ID: "deal", "vid": "contact", "canonical-vid": "contact"}
+_PLAIN = frozenset({str, type(None)})  # what every v3 property value is
 HINTS = {"deal": "map v1 deals as deals (normalize --object deal)",
          "contact": "map v1 contacts as contacts (normalize --object lead)"}
 
@@ -35,6 +36,8 @@ def v1_kind(record: Mapping[str, Any]) -> str | None:
 
 def has_v1_values(properties: Mapping[str, Any]) -> bool:
     """Whether the properties are v1 value objects (``{"value": ...}``) instead of strings."""
+    if _PLAIN.issuperset(map(type, properties.values())):
+        return False  # the v3 shape, every record of a sync: decided without a Python loop
     return any(isinstance(v, Mapping) and "value" in v for v in properties.values())
 
 
