@@ -145,6 +145,9 @@ RULES: tuple[Rule, ...] = (
     Rule(Action.REAUTH, status=401, why="token expired or rejected"),
     Rule(Action.FAIL, code="MALFORMED_QUERY", why="the query is invalid"),
     Rule(Action.FAIL, code="INVALID_FIELD", why="a field does not exist or is not visible"),
+    Rule(Action.FAIL, code="INVALID_QUERY_LOCATOR",
+         why="a query's next-page locator expired or was released: the same URL cannot work "
+             "again; the connector asks the query again after its last page"),
     Rule(Action.RETRY, status=429, why="rate limited (Retry-After honoured)"),
     Rule(Action.RETRY, status=408, why="request timeout"),
     Rule(Action.RETRY, status=500, status_class=True, why="server error"),

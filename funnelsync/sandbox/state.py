@@ -20,7 +20,8 @@ from funnelsync.sandbox.data import Dataset, generate
 from funnelsync.sandbox.hubspot.schema import initial_properties
 
 FAULT_TYPES = {"fail_rate": float, "latency_ms": float, "token_ttl": float, "rate_limit": int,
-               "daily_limit": int, "search_limit": int}
+               "daily_limit": int, "search_limit": int, "locator_ttl": float,
+               "max_cursors": int}
 FAULT_KEYS = tuple(FAULT_TYPES)
 MAX_CACHED_PAGES = 256  # serialized pages kept between writes (a 2,000-row page is ~1 MB)
 DEFAULT_DAILY_LIMIT = 100_000
@@ -52,6 +53,10 @@ class Faults:
     rate_limit: int = 0
     daily_limit: int = DEFAULT_DAILY_LIMIT
     search_limit: int = DEFAULT_SEARCH_LIMIT
+    # Salesforce query locators: expire after this many seconds unused (Salesforce: 900), and
+    # at most this many open per user, the oldest released first (Salesforce: 10). 0: never.
+    locator_ttl: float = 0.0
+    max_cursors: int = 0
 
 
 class SandboxState:

@@ -57,15 +57,18 @@ from funnelsync.connectors.salesforce.composite import (
 )
 from funnelsync.connectors.salesforce.currencies import read_currencies
 from funnelsync.connectors.salesforce.erase import SalesforceErase
+from funnelsync.connectors.salesforce.locator import RestartBudget, restarting_pages
 from funnelsync.connectors.salesforce.prefetch import (
     HISTORY,
     HISTORY_CURSOR,
+    STREAM_OBJECTS,
     SalesforcePrefetch,
     http_date,
     owner_queries,
 )
 from funnelsync.connectors.salesforce.query import (
     CATALOG_QUERIES,
+    CURSOR_FIELD,
     DEFAULT_FIELDS,
     OBJECTS,
     available_fields,
@@ -120,6 +123,7 @@ class SalesforceConnector(SalesforceWrites, SalesforceErase, SalesforcePrefetch)
         self._client: Salesforce | None = None
         self._describes: dict[str, dict[str, Any]] = {}
         self._prefetched: dict[Key, Answer] = {}  # read ahead (``prefetch``), given out once
+        self._restarts = RestartBudget()  # queries asked again after a gone locator
 
     def __repr__(self) -> str:
         return f"SalesforceConnector(mode={self.config.auth_mode()!r}, usage={self.usage})"
@@ -246,7 +250,7 @@ class SalesforceConnector(SalesforceWrites, SalesforceErase, SalesforcePrefetch)
         if isinstance(position, BulkResume):
             yield from self._bulk_pages(sobject, fields, position)
         elif isinstance(position, SoqlResume):
-            yield from self._rest_pages(sobject, fields, start, position)
+            yield from self._rest_pages(sobject, start, position)
         else:
             # The first REST page says how many rows there are: a large full load switches to
             # Bulk 2.0 (that page is the only call spent, as a COUNT() would be); otherwise the
@@ -255,25 +259,44 @@ class SalesforceConnector(SalesforceWrites, SalesforceErase, SalesforcePrefetch)
             if start is None and int(first.get("totalSize") or 0) > self.config.bulk_threshold:
                 yield from self._bulk_pages(sobject, fields, None)
             else:
-                yield from self._rest_pages(sobject, fields, start, None, first)
+                yield from self._rest_pages(sobject, start, None, first)
 
     def iter_records(self, kind: Kind, since: datetime | None = None) -> Iterator[dict[str, Any]]:
         for page in self.iter_pages(kind, since):
             yield from page.records
 
-    def _rest_pages(self, sobject: str, fields: list[str], start: AfterKey | None,
-                    resume: SoqlResume | None, first: dict[str, Any] | None = None
-                    ) -> Iterator[Page]:
-        selected, overflow = split_for_url(fields, sobject, start)
+    def _rest_pages(self, sobject: str, start: AfterKey | None, resume: SoqlResume | None,
+                    first: dict[str, Any] | None = None) -> Iterator[Page]:
+        """A keyset query's pages from ``start`` (or its page at ``resume``; ``first``: its first
+        answer, already read), asked again after the last page handed over whenever its next
+        page's locator is gone (see ``connectors.salesforce.locator``)."""
+        answer = first
+
+        def pages_from(start: AfterKey | None, resume: SoqlResume | None) -> Iterator[Page]:
+            nonlocal answer
+            read, answer = answer, None  # the first answer belongs to the first query only
+            return self._key_pages(sobject, start, resume, read)
+
+        return restarting_pages(pages_from, start, resume,
+                                partial(self._restarts.spend, _stream_of(sobject)))
+
+    def _key_pages(self, sobject: str, start: AfterKey | None, resume: SoqlResume | None,
+                   first: dict[str, Any] | None) -> Iterator[Page]:
+        """One keyset query's pages, each with the key (cursor, Id) of its last row."""
+        history = sobject == HISTORY
+        fields = self.fields_for(sobject)
+        overflow = [] if history else split_for_url(fields, sobject, start)[1]
+        cursor = HISTORY_CURSOR if history else CURSOR_FIELD
+        soql = self.first_soql(sobject, start)
 
         def query() -> dict[str, Any]:
-            return first or self._query(build_select(selected, sobject, start), sobject)
+            return first or self._query(soql, sobject)
 
         for page in self._soql_pages(sobject, query, resume):
             self._add_overflow(sobject, page.records, overflow)
             self._count_records(page.records)
-            yield Page(page.records, cursor=page_cursor(page.records), resume=page.resume,
-                       last_id=last_id(page.records))
+            yield Page(page.records, cursor=page_cursor(page.records, cursor),
+                       resume=page.resume, last_id=last_id(page.records))
 
     def _count_records(self, records: list[dict[str, Any]]) -> None:
         self.usage.records += len(records)
@@ -369,12 +392,8 @@ class SalesforceConnector(SalesforceWrites, SalesforceErase, SalesforcePrefetch)
         modification time."""
         position = decode_salesforce_resume(resume)
         start = position if isinstance(position, AfterKey) else _closed_start(since)
-        soql = self.first_soql(HISTORY, start)
         more = position if isinstance(position, SoqlResume) else None
-        for page in self._soql_pages(HISTORY, lambda: self._query(soql, HISTORY), more):
-            self._count_records(page.records)
-            yield Page(page.records, cursor=page_cursor(page.records, HISTORY_CURSOR),
-                       resume=page.resume, last_id=last_id(page.records))
+        return self._rest_pages(HISTORY, start, more)
 
     def stage_catalog(self) -> list[dict[str, Any]]:
         """OpportunityStage and LeadStatus rows, raw (each has ``attributes.type``)."""
@@ -426,6 +445,12 @@ class SalesforceConnector(SalesforceWrites, SalesforceErase, SalesforcePrefetch)
 
     def close(self) -> None:
         self.session.close()
+
+
+def _stream_of(sobject: str) -> str:
+    """How errors name the stream reading ``sobject``: ``deals (Opportunity)``."""
+    names = {obj: stream for stream, obj in STREAM_OBJECTS.items()}
+    return f"{names.get(sobject, sobject)} ({sobject})"
 
 
 def _closed_start(since: datetime | None) -> AfterKey | None:

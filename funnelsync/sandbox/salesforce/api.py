@@ -192,6 +192,12 @@ class Cursor:
     total: int
     batch: int
     endpoint: str
+    used_at: float = 0.0  # the sandbox clock when a page of it was last served
+
+    @property
+    def open(self) -> bool:
+        """Whether the query has a next page: only those hold a locator."""
+        return len(self.rows) > self.batch
 
 
 def batch_size(req: Request) -> int:
@@ -224,7 +230,7 @@ def query(state: SandboxState, req: Request, m: re.Match) -> Response:
     endpoint, batch = m["kind"], batch_size(req)
     with state.lock:
         key = ("query", text, endpoint, batch, m["v"], state.version)
-        cursor = state.cursors.get(state.cache.get(key, ""))  # type: ignore[arg-type]
+        cursor = _live_cursor(state, state.cache.get(key, ""))  # type: ignore[arg-type]
         if cursor is None:
             try:
                 cursor = _new_cursor(state, text, endpoint, batch, m["v"])
@@ -248,18 +254,45 @@ def _new_cursor(state: SandboxState, text: str, endpoint: str, batch: int,
     state.cursors[cid] = cursor
     while len(state.cursors) > MAX_CURSORS:
         state.cursors.pop(next(iter(state.cursors)))
+    _release_oldest(state)
+    return cursor
+
+
+def _release_oldest(state: SandboxState) -> None:
+    """Salesforce keeps a user's ten newest open cursors (``max_cursors``) and releases the
+    oldest: following a released one's locator answers INVALID_QUERY_LOCATOR."""
+    limit = state.faults.max_cursors
+    if limit <= 0:
+        return
+    open_ids = [cid for cid, c in state.cursors.items() if c.open]  # type: ignore[attr-defined]
+    for cid in open_ids[:max(0, len(open_ids) - limit)]:
+        del state.cursors[cid]
+
+
+def _live_cursor(state: SandboxState, cid: str) -> Cursor | None:
+    """The cursor ``cid`` unless it was released or has gone unused longer than
+    ``locator_ttl`` seconds (Salesforce: 15 minutes of inactivity); an expired one is dropped."""
+    cursor: Cursor | None = state.cursors.get(cid)  # type: ignore[assignment]
+    ttl = state.faults.locator_ttl
+    if cursor is not None and ttl > 0 and state.clock() - cursor.used_at > ttl:
+        del state.cursors[cid]
+        return None
     return cursor
 
 
 def query_more(state: SandboxState, req: Request, m: re.Match) -> Response:
+    """The page of a query at its locator; Salesforce's 400 INVALID_QUERY_LOCATOR when the
+    locator is unknown, expired or released."""
     with state.lock:
-        cursor = state.cursors.get(m["cid"])
+        cursor = _live_cursor(state, m["cid"])
         if cursor is None:
             return sf_error(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
-        return _page(state, cursor, int(m["offset"]), m["v"])  # type: ignore[arg-type]
+        return _page(state, cursor, int(m["offset"]), m["v"])
 
 
 def _page(state: SandboxState, cursor: Cursor, offset: int, version: str) -> Response:
+    cursor.used_at = state.clock()
+
     def build() -> bytes:
         chunk = cursor.rows[offset: offset + cursor.batch]
         end = offset + len(chunk)
